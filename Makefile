@@ -1,0 +1,57 @@
+# make run    – install, train if needed, start everything (Ctrl-C stops all)
+# make test   – the whole test suite (CI=true adds the slow end-to-end tests)
+# make train  – train the model when training data or config changed
+# make eval   – NLU quality on the held-out set
+# make bench  – capacity, latency, growth and memory against the running assistant
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
+MODEL := models/govbot.tar.gz
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' \) 2>/dev/null)
+
+.PHONY: install run train test test-fast eval bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || { py=$$(scripts/find-python) && $$py -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
+	$(PY) -m bot.nlu.vocabulary build/jieba
+
+# Retrains only when an input changed since the last model (make compares times).
+$(MODEL): $(STAMP) build/jieba/userdict.txt $(TRAINING_INPUTS)
+	$(VENV)/bin/rasa train --fixed-model-name govbot --out models \
+	  --data data/nlu data/rules data/stories --config config.yml --domain domain.yml
+	touch $@
+
+train: $(MODEL)
+
+run: $(MODEL)
+	scripts/run.sh
+
+test: $(MODEL)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not model"
+
+eval: $(MODEL)
+	$(PY) -m bot.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml --out results/nlu
+
+bench: $(MODEL)
+	$(PY) -m bench
+
+lock:
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf build models results var .pytest_cache

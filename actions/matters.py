@@ -1,0 +1,58 @@
+"""Actions answering questions about service matters (logic in bot.matter_dialogue)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.catalog import default_catalog
+from bot.matter_dialogue import Turn, answer_question, handle_inform
+
+
+def _emit(turn: Turn, dispatcher: CollectingDispatcher) -> List[Dict[Text, Any]]:
+    for message in turn.messages:
+        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
+    return [SlotSet(name, value) for name, value in turn.slots.items()]
+
+
+class ActionAnswerMatter(Action):
+    """Answers ask_materials, ask_fee … for the matter named now or earlier."""
+
+    def name(self) -> Text:
+        return "action_answer_matter"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message
+        turn = answer_question(
+            default_catalog().index(),
+            intent=message["intent"]["name"],
+            entities=message.get("entities") or [],
+            text=message.get("text") or "",
+            context_code=tracker.get_slot("matter_code"),
+            district=tracker.get_slot("district"),
+        )
+        return _emit(turn, dispatcher)
+
+
+class ActionHandleInform(Action):
+    """A bare value from the citizen: usually the matter we asked for."""
+
+    def name(self) -> Text:
+        return "action_handle_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message
+        turn = handle_inform(
+            default_catalog().index(),
+            entities=message.get("entities") or [],
+            text=message.get("text") or "",
+            pending_topic=tracker.get_slot("pending_topic"),
+            district=tracker.get_slot("district"),
+        )
+        return _emit(turn, dispatcher)

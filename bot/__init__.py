@@ -1,0 +1,1 @@
+"""The government-service assistant's domain library: catalog, NLU parts, web app."""

@@ -1,0 +1,1 @@
+"""The stand-in government backend (applications, people, licences, SMS) on :8700."""

@@ -1,0 +1,164 @@
+"""Chat-sized answers about one matter, one function per question type.
+
+Pure functions from a Matter to a list of short messages, so the same answers serve
+every channel (WeChat shows plain text; the widget shows buttons) and are tested
+without Rasa. Every fact comes from the catalog entry; nothing is made up.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional
+
+from bot.catalog.schema import Material, Matter
+
+Messages = List[str]
+
+#: Topics the actions answer, by the NLU intent that asks for them.
+TOPIC_BY_INTENT = {
+    "ask_materials": "materials",
+    "ask_processing_time": "processing_time",
+    "ask_fee": "fee",
+    "ask_where_to_apply": "where_to_apply",
+    "ask_online": "online",
+    "ask_eligibility": "eligibility",
+    "ask_procedure": "procedure",
+}
+
+MAX_LIST = 8  # a phone screen; longer lists point to the full guide
+
+
+def _material_line(n: int, m: Material) -> str:
+    parts = [f"{m.form_label}{m.count}份"]
+    if m.held_by_government:
+        parts.append("免提交：政府已有，核验身份后自动调取")
+    if not m.required:
+        parts.append("视情提交")
+    line = f"{n}. {m.name}（{'，'.join(parts)}）"
+    if m.note:
+        line += f"\n   {m.note}"
+    return line
+
+
+def materials(matter: Matter, district: Optional[str] = None) -> Messages:
+    lines = [_material_line(i, m) for i, m in enumerate(matter.materials[:MAX_LIST], 1)]
+    exempt = sum(1 for m in matter.materials if m.held_by_government)
+    head = f"办理「{matter.name}」需要准备{len(matter.materials)}项材料"
+    if exempt:
+        head += f"，其中{exempt}项政府已有、可免提交"
+    out = [head + "：\n" + "\n".join(lines)]
+    if len(matter.materials) > MAX_LIST:
+        out[0] += f"\n……另有{len(matter.materials) - MAX_LIST}项，详见办事指南。"
+    if matter.scenarios:
+        extra = []
+        for s in matter.scenarios[:4]:
+            names = "、".join(m.name for m in s.materials)
+            extra.append(f"· {s.name}：另需{names}")
+        out.append("以下情形还需补充材料：\n" + "\n".join(extra))
+    return out
+
+
+def _days(days: int) -> str:
+    return "即办（当场办结）" if days == 0 else f"{days}个工作日"
+
+
+def processing_time(matter: Matter, district: Optional[str] = None) -> Messages:
+    text = (
+        f"「{matter.name}」法定办结时限{_days(matter.statutory_days)}，"
+        f"承诺办结时限{_days(matter.promised_days)}"
+    )
+    if matter.promised_days < matter.statutory_days:
+        text += f"（比法定时限快{matter.statutory_days - matter.promised_days}个工作日）"
+    text += "。"
+    if matter.time_note:
+        text += f"\n说明：{matter.time_note}"
+    return [text]
+
+
+def fee(matter: Matter, district: Optional[str] = None) -> Messages:
+    if matter.fee_free:
+        text = f"「{matter.name}」不收费。"
+    else:
+        text = f"「{matter.name}」收费：{matter.fee_amount}。"
+    if matter.fee_basis:
+        text += f"\n收费依据：{matter.fee_basis}"
+    return [text]
+
+
+def _windows_for(matter: Matter, district: Optional[str]):
+    if district:
+        local = [w for w in matter.windows if w.district and district.startswith(w.district[:2])]
+        if local:
+            return local, True
+    return matter.windows, False
+
+
+def where_to_apply(matter: Matter, district: Optional[str] = None) -> Messages:
+    out: Messages = []
+    windows, local = _windows_for(matter, district)
+    if windows:
+        lines = []
+        for w in windows[:4]:
+            line = f"· {w.name}\n  地址：{w.address}\n  时间：{w.hours}"
+            if w.phone:
+                line += f"\n  电话：{w.phone}"
+            lines.append(line)
+        head = f"「{matter.name}」可到以下地点办理"
+        if district and not local:
+            head += f"（{district}没有单独列出的窗口，以下为全市通用）"
+        out.append(head + "：\n" + "\n".join(lines))
+    out.append(online_summary(matter))
+    return out
+
+
+def online_summary(matter: Matter) -> str:
+    if not matter.online_available:
+        return f"「{matter.name}」暂不支持网上申请，需要到窗口办理。"
+    where = "、".join(matter.platforms)
+    if matter.full_online:
+        text = f"「{matter.name}」可以全程网办，不用跑窗口：{where}。"
+    else:
+        text = f"「{matter.name}」可以在{where}网上申请或预约，之后还需到窗口办理。"
+    if matter.online_url:
+        text += f"\n入口：{matter.online_url}"
+    return text
+
+
+def online(matter: Matter, district: Optional[str] = None) -> Messages:
+    return [online_summary(matter)]
+
+
+def eligibility(matter: Matter, district: Optional[str] = None) -> Messages:
+    lines = [f"{i}. {c}" for i, c in enumerate(matter.conditions, 1)]
+    who = "个人" if matter.service_object == "personal" else "企业和其他市场主体"
+    return [f"「{matter.name}」面向{who}，申请条件：\n" + "\n".join(lines)]
+
+
+def procedure(matter: Matter, district: Optional[str] = None) -> Messages:
+    steps = [f"{i}. {s}" for i, s in enumerate(matter.procedure, 1)]
+    return [f"「{matter.name}」办理流程：\n" + "\n".join(steps) + f"\n承办部门：{matter.department}"]
+
+
+ANSWERERS: Dict[str, Callable[[Matter, Optional[str]], Messages]] = {
+    "materials": materials,
+    "processing_time": processing_time,
+    "fee": fee,
+    "where_to_apply": where_to_apply,
+    "online": online,
+    "eligibility": eligibility,
+    "procedure": procedure,
+}
+
+
+def answer(matter: Matter, topic: str, district: Optional[str] = None) -> Messages:
+    """The answer on `topic` (a value of TOPIC_BY_INTENT) about `matter`."""
+    return ANSWERERS[topic](matter, district)
+
+
+TOPIC_LABELS = {
+    "materials": "要带什么材料",
+    "processing_time": "要多久",
+    "fee": "收不收费",
+    "where_to_apply": "去哪里办",
+    "online": "能否网上办",
+    "eligibility": "申请条件",
+    "procedure": "办理流程",
+}

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components for Chinese: input normalisation and catalog entities."""

@@ -1,0 +1,80 @@
+"""Rasa endpoint configuration from the environment.
+
+endpoints.yml in the repository is the embedded default (SQLite tracker store, in-process
+lock store). With DATABASE_URL (PostgreSQL) and REDIS_URL set, several Rasa processes share
+conversations through the SQL tracker store and lock them through Redis; Rasa's YAML cannot
+switch store types on an environment variable, so `make run` writes the file it uses.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+from bot.settings import VAR_DIR, load
+
+
+def tracker_store(database_url: str | None) -> Dict[str, Any]:
+    if database_url and database_url.startswith(("postgres://", "postgresql")):
+        url = urlparse(database_url)
+        config: Dict[str, Any] = {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": url.hostname or "127.0.0.1",
+            "port": url.port or 5432,
+            "db": (url.path or "/postgres").lstrip("/"),
+        }
+        if url.username:
+            config["username"] = unquote(url.username)
+        if url.password:
+            config["password"] = unquote(url.password)
+        return config
+    return {"type": "SQL", "dialect": "sqlite", "db": str(VAR_DIR / "tracker.db")}
+
+
+def lock_store(redis_url: str | None) -> Dict[str, Any] | None:
+    if not redis_url:
+        return None
+    url = urlparse(redis_url)
+    config: Dict[str, Any] = {
+        "type": "redis",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 6379,
+        "db": int((url.path or "/0").lstrip("/") or 0),
+        "key_prefix": "govbot",
+    }
+    if url.password:
+        config["password"] = unquote(url.password)
+    return config
+
+
+def endpoints() -> Dict[str, Any]:
+    cfg = load()
+    tracker_db = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    out: Dict[str, Any] = {
+        "action_endpoint": {
+            "url": os.environ.get(
+                "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{cfg.action_port}/webhook"
+            )
+        },
+        "tracker_store": tracker_store(tracker_db),
+    }
+    locks = lock_store(cfg.redis_url)
+    if locks:
+        out["lock_store"] = locks
+    return out
+
+
+def main() -> None:
+    """python -m bot.runtime OUT: writes the endpoints file for this environment."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    target = sys.argv[1]
+    with open(target, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(endpoints(), handle, allow_unicode=True, sort_keys=False)
+
+
+if __name__ == "__main__":
+    main()

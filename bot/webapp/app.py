@@ -1,0 +1,111 @@
+"""aiohttp application: matter search and details as JSON, and a small catalog page.
+
+The search here is the same `MatterIndex` the actions use, so agents, the widget and the
+bot never disagree about which matter a phrase means.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from aiohttp import web
+
+from bot import settings
+from bot.catalog import Catalog, default_catalog
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_QUERY = 200
+CATALOG_KEY = web.AppKey("catalog", Catalog) if hasattr(web, "AppKey") else "catalog"
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def search_matters(request: web.Request) -> web.Response:
+    query = request.query.get("q", "")
+    if not query.strip():
+        return _json_error(400, "缺少查询参数 q")
+    if len(query) > MAX_QUERY:
+        return _json_error(400, f"查询过长（最多{MAX_QUERY}个字符）")
+    try:
+        limit = min(50, max(1, int(request.query.get("limit", "10"))))
+    except ValueError:
+        return _json_error(400, "limit 须为整数")
+    index = request.app[CATALOG_KEY].index()
+    hits = index.search(query, limit=limit)
+    return web.json_response(
+        {
+            "query": query,
+            "results": [
+                {
+                    "code": h.matter.code,
+                    "name": h.matter.name,
+                    "aliases": h.matter.aliases,
+                    "score": h.score,
+                }
+                for h in hits
+            ],
+        }
+    )
+
+
+async def get_matter(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    matter = request.app[CATALOG_KEY].index().get(code)
+    if matter is None:
+        return _json_error(404, f"没有编码为 {code[:40]} 的事项")
+    return web.json_response(matter.raw)
+
+
+async def health(request: web.Request) -> web.Response:
+    count = len(request.app[CATALOG_KEY].index().matters)
+    return web.json_response({"status": "ok", "matters": count})
+
+
+async def index_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """Every failure is a JSON answer; internals stay in the log."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            return _json_error(exc.status, exc.reason)
+        raise
+    except Exception:  # noqa: BLE001 - the citizen gets an answer, the log the details
+        logger.exception("error serving %s", request.path)
+        return _json_error(500, "服务暂时不可用，请稍后再试")
+
+
+def create_app(catalog: Catalog | None = None) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
+    app[CATALOG_KEY] = catalog or default_catalog()
+    app.router.add_get("/api/matters/search", search_matters)
+    app.router.add_get("/api/matters/{code}", get_matter)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/", index_page)
+    app.router.add_static("/static/", STATIC)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="web app: matter API, widget, desk")
+    parser.add_argument("--port", type=int, default=settings.load().web_port)
+    parser.add_argument("--host", default="0.0.0.0")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app()
+    app[CATALOG_KEY].index()  # build the index before the first request
+    web.run_app(app, host=args.host, port=args.port, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

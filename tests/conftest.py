@@ -1,0 +1,63 @@
+"""Shared fixtures: the real catalog, databases (SQLite always, PostgreSQL with
+DATABASE_URL) and the switch for slow end-to-end tests."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.catalog.loader import read_catalog
+from bot.catalog.search import build_index
+from bot.db import engine_for
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG_DIR = ROOT / "data" / "catalog"
+REFERENCE_DIR = ROOT / "data" / "reference"
+SHARED = ROOT.parent / "shared"
+
+RUN_SLOW = os.environ.get("CI") == "true" or os.environ.get("RUN_SLOW") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if RUN_SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow end-to-end test: set RUN_SLOW=1 (CI=true runs it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def catalog_documents():
+    entries, problems = read_catalog(CATALOG_DIR)
+    assert not problems, "\n".join(map(str, problems))
+    return [e.data for e in entries]
+
+
+@pytest.fixture(scope="session")
+def index(catalog_documents):
+    return build_index(catalog_documents, REFERENCE_DIR)
+
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A fresh, empty database: SQLite always; PostgreSQL when DATABASE_URL is set
+    (each test gets its own schema there, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        pytest.skip("DATABASE_URL not set to PostgreSQL")
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = engine_for(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -1,0 +1,46 @@
+from hypothesis import given, strategies as st
+
+from bot.text import find_application_number, normalize, normalize_text
+
+
+def test_traditional_becomes_simplified():
+    assert normalize_text("辦營業執照要什麼材料") == "办营业执照要什么材料"
+
+
+def test_full_width_becomes_half_width():
+    assert normalize_text("ＳＨ２０２６　护照？") == "SH2026护照?"
+    assert normalize_text("ＡＢ　１２") == "AB 12"
+
+
+def test_emoji_and_spaces_between_chinese_removed():
+    assert normalize_text("社保卡😭 怎么 补办\n\n") == "社保卡怎么补办"
+    assert normalize_text("sh 2026  1105") == "sh 2026 1105"
+
+
+def test_control_characters_dropped_and_length_cut():
+    assert normalize_text("a\u200bb\x00c") == "abc"
+    assert len(normalize_text("投诉" * 2000, max_chars=400)) == 400
+
+
+def test_entity_spans_follow_the_text():
+    original = "我想辦 😀 護照"
+    result = normalize(original)
+    start = original.index("護照")
+    span = result.span(start, start + 2)
+    assert result.text[span[0] : span[1]] == "护照"
+
+
+@given(st.text(max_size=300))
+def test_normalize_never_fails_and_keeps_origin_indices(text):
+    result = normalize(text)
+    assert len(result.origin) == len(result.text)
+    assert list(result.origin) == sorted(result.origin)
+    assert all(0 <= o < len(text) for o in result.origin)
+
+
+def test_application_numbers_in_many_forms():
+    assert find_application_number("查一下SH20261105000123") == "SH20261105000123"
+    assert find_application_number("sh 2026 1105 000123 到哪了") == "SH20261105000123"
+    assert find_application_number("ＳＨ２０２６１１０５０００１２３") == "SH20261105000123"
+    assert find_application_number("SH-2026-1020-001234") == "SH20261020001234"
+    assert find_application_number("我的申请到哪一步了") is None
