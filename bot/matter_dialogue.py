@@ -11,12 +11,15 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from bot.catalog.answers import TOPIC_BY_INTENT, TOPIC_LABELS, answer
 from bot.catalog.schema import Matter
-from bot.catalog.search import CONFIDENT, Hit, MatterIndex, Resolution
+from bot.catalog.search import Hit, MatterIndex, Resolution
 
 INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
 #: Extractors in the order their matter spans are trusted.
 EXTRACTOR_PRIORITY = {"CatalogEntityRuler": 0, "DIETClassifier": 1}
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+#: A match found in the whole message (no entity) must be at least a full-length alias
+#: with one typo; weaker ones could be chance hits in follow-ups like "那要多久？".
+WHOLE_TEXT_CONFIDENT = 0.7
 
 
 @dataclass
@@ -63,7 +66,7 @@ def understand_matter(
         if resolution.kind == "unique":
             return resolution
     whole = index.resolve(text)
-    if whole.kind == "unique" and whole.hits[0].score >= CONFIDENT:
+    if whole.kind == "unique" and whole.hits[0].score >= WHOLE_TEXT_CONFIDENT:
         return whole
     for mention in mentions:
         resolution = index.resolve(mention)

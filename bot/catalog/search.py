@@ -193,12 +193,12 @@ class MatterIndex:
 
     def search(self, text: str, limit: int = 10) -> List[Hit]:
         """Matters for a free-text query, best first."""
+        exact = self.by_code.get(normalize_text(text).strip().upper())
+        if exact is not None:
+            return [Hit(exact, 1.0, exact.code)]
         query = clean(text)[:200]
         if not query:
             return []
-        exact = self.by_code.get(query.upper())
-        if exact is not None:
-            return [Hit(exact, 1.0, exact.code)]
         best: Dict[int, Tuple[float, str]] = {}
         for variant in self.vocabulary.expansions(query):
             for i, (score, matched) in self._score_query(variant).items():

@@ -5,6 +5,7 @@ government's own catalog teaches the NLU its matter names without new training e
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
@@ -47,14 +48,26 @@ def entity_phrases(catalog_dir: Path, reference_dir: Path) -> Dict[str, List[str
 
 
 def jieba_dictionary_lines(phrases: Dict[str, List[str]]) -> List[str]:
-    """User-dictionary lines ("word freq tag") for jieba, one per phrase."""
+    """User-dictionary lines ("word freq tag") for jieba.
+
+    Parenthesised parts of names become words of their own. A phrase that contains a
+    shorter known phrase ("办居住证", "居住证申请") is left out (districts and industries
+    are always kept: they are annotated whole): jieba then splits it at
+    the known word, so tokens line up with entity annotations ([居住证](matter)申请).
+    """
     tags = {"matter": "nz", "district": "ns", "industry": "n", "department": "nt"}
-    lines = []
-    for kind, words in phrases.items():
-        for word in words:
-            if " " not in word:
-                lines.append(f"{word} 2000 {tags[kind]}")
-    return sorted(set(lines))
+    words: Dict[str, str] = {}
+    for kind, values in phrases.items():
+        for value in values:
+            for piece in re.split(r"[（）()、，,\s]+", value):
+                if len(piece) >= 2:
+                    words.setdefault(piece, tags[kind])
+    kept = [
+        w
+        for w, tag in words.items()
+        if tag in ("ns", "n") or not any(o != w and o in w for o in words)
+    ]
+    return sorted(f"{w} 2000 {words[w]}" for w in kept)
 
 
 def main() -> None:
