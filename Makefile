@@ -27,11 +27,14 @@ $(STAMP): requirements.lock
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
 	$(PY) -m bot.nlu.vocabulary build/jieba
 
-# Retrains only when an input changed since the last model (make compares times).
+# Retrains only when an input changed since the last model (make compares times); the
+# model appears in models/ in one rename, so a starting server never reads half a file.
 $(MODEL): $(STAMP) build/jieba/userdict.txt $(TRAINING_INPUTS)
-	$(VENV)/bin/rasa train --fixed-model-name govbot --out models \
+	rm -rf models/.training
+	$(VENV)/bin/rasa train --fixed-model-name govbot --out models/.training \
 	  --data data/nlu data/rules data/stories --config config.yml --domain domain.yml
-	touch $@
+	mv models/.training/govbot.tar.gz $@
+	rm -rf models/.training
 
 train: $(MODEL)
 

@@ -11,6 +11,10 @@ from bot.catalog import default_catalog
 from bot.matter_dialogue import Turn, answer_question, handle_inform
 
 
+# Build the search index when the action server starts, not on a citizen's first question.
+default_catalog().index()
+
+
 def _emit(turn: Turn, dispatcher: CollectingDispatcher) -> List[Dict[Text, Any]]:
     for message in turn.messages:
         dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])

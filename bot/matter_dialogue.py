@@ -20,6 +20,8 @@ HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 #: A match found in the whole message (no entity) must be at least a full-length alias
 #: with one typo; weaker ones could be chance hits in follow-ups like "那要多久？".
 WHOLE_TEXT_CONFIDENT = 0.7
+#: DIET's less certain matter spans are more often stray words ("提供") than names.
+MIN_ENTITY_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -38,7 +40,13 @@ class Turn:
 
 def matter_mentions(entities: Iterable[Mapping[str, Any]]) -> List[str]:
     """The matter spans NLU found, most trusted first, without repeats."""
-    found = [e for e in entities if e.get("entity") == "matter" and e.get("value")]
+    found = [
+        e
+        for e in entities
+        if e.get("entity") == "matter"
+        and len(str(e.get("value") or "")) >= 2
+        and float(e.get("confidence_entity") or 1.0) >= MIN_ENTITY_CONFIDENCE
+    ]
     found.sort(key=lambda e: (EXTRACTOR_PRIORITY.get(e.get("extractor", ""), 9), -len(str(e["value"]))))
     out: List[str] = []
     for e in found:
@@ -77,6 +85,13 @@ def understand_matter(
     if whole.kind == "ambiguous" and whole.hits[0].score >= 0.6:
         return whole
     return Resolution("none", ())
+
+
+def _not_found(name: str) -> str:
+    return (
+        f"抱歉，事项目录里没有找到「{name[:20]}」，我不想给您不准确的答复。"
+        "您可以换个说法（比如事项的全称），或者转人工咨询。"
+    )
 
 
 def candidate_buttons(hits: Iterable[Hit], topic: Optional[str]) -> List[Dict[str, str]]:
@@ -124,15 +139,10 @@ def answer_question(
         )
         turn.slots["pending_topic"] = topic
         return turn
-    if mentioned:
-        name = matter_mentions(entities)[0]
-        turn.say(
-            f"抱歉，事项目录里没有找到「{name}」，我不想给您不准确的答复。"
-            "您可以换个说法（比如事项的全称），或者转人工咨询。",
-            [HUMAN_BUTTON],
-        )
-        return turn
     context = index.get(context_code) if context_code else None
+    if mentioned:
+        turn.say(_not_found(matter_mentions(entities)[0]), [HUMAN_BUTTON])
+        return turn
     if context is not None:
         return _answer_for(turn, context, topic, district)
     turn.say("请问您想了解哪个事项呢？比如：居住证、社保卡补办、护照、公积金提取、开办企业。")
@@ -160,6 +170,11 @@ def handle_inform(
         return turn
     if resolution.kind == "ambiguous":
         turn.say("您指的是下面哪一项？", candidate_buttons(resolution.hits, pending_topic))
+        return turn
+    named = matter_mentions(entities) or ([text.strip()] if pending_topic in TOPIC_LABELS else [])
+    if named and named[0]:
+        # we asked which matter, and this is not one the catalog holds
+        turn.say(_not_found(named[0]), [HUMAN_BUTTON])
         return turn
     if first_entity(entities, "district") and pending_topic is None:
         turn.say(f"好的，{district}。请问您想咨询哪个事项？")

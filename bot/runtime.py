@@ -17,11 +17,14 @@ import yaml
 from bot.settings import VAR_DIR, load
 
 
+TRACKER_STORE = "bot.tracker_store.WindowedSQLTrackerStore"
+
+
 def tracker_store(database_url: str | None) -> Dict[str, Any]:
     if database_url and database_url.startswith(("postgres://", "postgresql")):
         url = urlparse(database_url)
         config: Dict[str, Any] = {
-            "type": "SQL",
+            "type": TRACKER_STORE,
             "dialect": "postgresql",
             "url": url.hostname or "127.0.0.1",
             "port": url.port or 5432,
@@ -32,7 +35,7 @@ def tracker_store(database_url: str | None) -> Dict[str, Any]:
         if url.password:
             config["password"] = unquote(url.password)
         return config
-    return {"type": "SQL", "dialect": "sqlite", "db": str(VAR_DIR / "tracker.db")}
+    return {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(VAR_DIR / "tracker.db")}
 
 
 def lock_store(redis_url: str | None) -> Dict[str, Any] | None:

@@ -53,6 +53,14 @@ def test_unknown_matter_is_admitted_with_offer_of_a_person(index):
     assert "matter_code" not in turn.slots
 
 
+def test_named_matter_we_asked_for_but_do_not_hold(index):
+    turn = answer_question(index, "ask_materials", [], "火星移民签证要什么材料", None, None)
+    assert "哪个事项" in turn.messages[0]["text"]
+    reply = handle_inform(index, [], "火星移民签证", turn.slots["pending_topic"], None)
+    assert "没有找到「火星移民签证」" in reply.messages[0]["text"]
+    assert reply.messages[0]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+
+
 def test_typo_in_text_without_entity_still_resolves(index):
     turn = answer_question(index, "ask_materials", [], "居往证要什么材料", "SH-P-010", None)
     assert "上海市居住证申领" in turn.messages[0]["text"]

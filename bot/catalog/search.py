@@ -72,7 +72,7 @@ class SearchVocabulary:
 class Term:
     text: str
     matter: int
-    weight: float  # 1.0 for names and aliases, less for keywords
+    weight: float  # 1.0 for names, a hair less for aliases, less for keywords
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _term_texts(matter: Matter) -> Iterable[Tuple[str, float]]:
     if bare != matter.name:
         yield bare, 0.9  # 住房公积金提取 names both 租房 and 购房: slightly less than a full name
     for alias in matter.aliases:
-        yield alias, 1.0
+        yield alias, 0.995  # a canonical name typed exactly beats another matter's alias
     for keyword in matter.keywords:
         yield keyword, 0.6
 

@@ -21,6 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu import vocabulary as vocabulary_module
+from bot.nlu.fingerprint import files_fingerprint
 from bot.nlu.vocabulary import entity_phrases
 
 PATTERNS_FILE = "patterns.json"
@@ -63,6 +65,13 @@ class CatalogEntityRuler(GraphComponent, EntityExtractorMixin):
         self._resource = resource
         self.patterns = patterns or []
         self._nlp = _build_ruler(self.patterns) if self.patterns else None
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        merged = {**cls.get_default_config(), **config}
+        return files_fingerprint(
+            [merged["catalog_dir"], merged["reference_dir"], __file__, vocabulary_module.__file__]
+        )
 
     @classmethod
     def create(
@@ -126,10 +135,24 @@ class CatalogEntityRuler(GraphComponent, EntityExtractorMixin):
             found = self.add_extractor_name(self.extract(message.get(TEXT) or ""))
             if not found and not message.get(ENTITIES):
                 continue
-            kept = [
-                e
-                for e in message.get(ENTITIES) or []
-                if not any(_overlaps(e, f) for f in found)
-            ]
-            message.set(ENTITIES, kept + found, add_to_output=True)
+            message.set(ENTITIES, merge_entities(message.get(ENTITIES) or [], found), add_to_output=True)
         return messages
+
+
+#: Where extractors disagree on overlapping spans of one type, the first here wins:
+#: catalog names and regex shapes are exact, DIET's spans are learnt guesses.
+EXTRACTOR_RANK = {"CatalogEntityRuler": 0, "RegexEntityExtractor": 1}
+
+
+def merge_entities(existing: List[Dict[str, Any]], found: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One entity per span: overlapping entities are resolved by extractor rank, then
+    by length (longer first); the result is in text order."""
+    candidates = sorted(
+        existing + found,
+        key=lambda e: (EXTRACTOR_RANK.get(e.get("extractor", ""), 9), -(e["end"] - e["start"])),
+    )
+    kept: List[Dict[str, Any]] = []
+    for entity in candidates:
+        if not any(_overlaps(entity, k) for k in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: e["start"])

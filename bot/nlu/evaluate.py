@@ -29,6 +29,7 @@ class Prediction:
     confidence: float
     gold_entities: Tuple[Tuple[str, str], ...]
     entities: Tuple[Tuple[str, str], ...]
+    raw_entities: Tuple[Dict, ...] = ()
 
 
 def f1_report(gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str]) -> Dict:
@@ -77,6 +78,35 @@ def entity_report(predictions: Sequence[Prediction]) -> Dict[str, Dict[str, floa
     return out
 
 
+def matter_resolution(predictions: Sequence[Prediction]) -> Dict[str, float]:
+    """What the citizen gets: for messages whose annotated matter names one catalog
+    matter, how often the bot settles on that matter (from entities or the whole text),
+    and how often it offers it among candidates. Exact spans matter less than this."""
+    from bot.catalog import default_catalog
+    from bot.matter_dialogue import understand_matter
+
+    index = default_catalog().index()
+    total = unique = offered = 0
+    for p in predictions:
+        gold_values = [v for t, v in p.gold_entities if t == "matter"]
+        gold = [index.resolve(v) for v in gold_values]
+        codes = {r.matter.code for r in gold if r.kind == "unique"}
+        if len(codes) != 1:
+            continue
+        code = codes.pop()
+        total += 1
+        result = understand_matter(index, list(p.raw_entities), p.text)
+        if result.kind == "unique" and result.hits[0].matter.code == code:
+            unique += 1
+        elif result.kind == "ambiguous" and code in {h.matter.code for h in result.hits}:
+            offered += 1
+    return {
+        "messages": total,
+        "resolved": round(unique / max(1, total), 4),
+        "resolved_or_offered": round((unique + offered) / max(1, total), 4),
+    }
+
+
 def threshold_sweep(
     predictions: Sequence[Prediction], noise_confidences: Sequence[float], labels: Sequence[str]
 ) -> List[Dict[str, float]]:
@@ -113,6 +143,7 @@ async def _predict(model: str, examples, noise: List[str]):
                 entities=tuple(
                     (e["entity"], e["value"]) for e in result.get("entities") or []
                 ),
+                raw_entities=tuple(result.get("entities") or []),
             )
         )
     noise_conf = []
@@ -162,6 +193,7 @@ def evaluate(model: str, data: str, noise_file: str | None = None) -> Dict:
         "intent_without_fallback": {"macro_f1": raw["macro_f1"], "accuracy": raw["accuracy"]},
         "confusions": confusions(gold, [p.predicted for p in predictions]),
         "entities": entity_report(predictions),
+        "matter_resolution": matter_resolution(predictions),
         "fallback_sweep": threshold_sweep(predictions, noise_conf, labels),
         "errors": errors,
     }
@@ -183,6 +215,11 @@ def print_report(report: Dict) -> None:
     print("\nentities (exact value):  P      R      F1    n")
     for name, row in report["entities"].items():
         print(f"  {name:<24}{row['precision']:.3f}  {row['recall']:.3f}  {row['f1']:.3f}  {row['support']}")
+    m = report["matter_resolution"]
+    print(
+        f"\nmatter resolution: {m['resolved']:.3f} settled on the annotated matter, "
+        f"{m['resolved_or_offered']:.3f} settled or offered it ({m['messages']} messages)"
+    )
     print("\nfallback threshold sweep: threshold  macro-F1  noise caught")
     for row in report["fallback_sweep"]:
         print(f"  {row['threshold']:.2f}  {row['macro_f1']:.3f}  {row['noise_caught']:.2f}")

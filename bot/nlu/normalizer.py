@@ -6,7 +6,7 @@ offsets of training examples are moved with the text, so annotations stay on the
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -16,6 +16,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import text as text_module
+from bot.nlu.fingerprint import files_fingerprint
 from bot.text import MAX_NLU_CHARS, normalize
 
 
@@ -31,6 +33,10 @@ class TextNormalizer(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.max_chars = int(config.get("max_chars", MAX_NLU_CHARS))
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return files_fingerprint([__file__, text_module.__file__])
 
     @classmethod
     def create(

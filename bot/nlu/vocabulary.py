@@ -47,27 +47,34 @@ def entity_phrases(catalog_dir: Path, reference_dir: Path) -> Dict[str, List[str
     }
 
 
-def jieba_dictionary_lines(phrases: Dict[str, List[str]]) -> List[str]:
-    """User-dictionary lines ("word freq tag") for jieba.
+TAGS = {"matter": "nz", "district": "ns", "industry": "n", "department": "nt"}
 
-    Parenthesised parts of names become words of their own. A phrase that contains a
-    shorter known phrase ("办居住证", "居住证申请") is left out (districts and industries
-    are always kept: they are annotated whole): jieba then splits it at
-    the known word, so tokens line up with entity annotations ([居住证](matter)申请).
+
+def word_list(phrases: Dict[str, List[str]]) -> Dict[str, str]:
+    """Words for segmentation and entity rules, each with its kind.
+
+    Parenthesised parts of names become words of their own. A matter phrase that
+    contains a shorter known phrase ("办居住证", "居住证申请") is left out, so jieba splits
+    it at the known word, and tokens line up with how citizens' messages are annotated
+    ([居住证](matter)申请). (The entity ruler keeps every phrase: search resolves them.) Districts and
+    industries are always kept: they are annotated whole (浦东新区).
     """
-    tags = {"matter": "nz", "district": "ns", "industry": "n", "department": "nt"}
     words: Dict[str, str] = {}
     for kind, values in phrases.items():
         for value in values:
             for piece in re.split(r"[（）()、，,\s]+", value):
                 if len(piece) >= 2:
-                    words.setdefault(piece, tags[kind])
-    kept = [
-        w
-        for w, tag in words.items()
-        if tag in ("ns", "n") or not any(o != w and o in w for o in words)
-    ]
-    return sorted(f"{w} 2000 {words[w]}" for w in kept)
+                    words.setdefault(piece, kind)
+    return {
+        w: kind
+        for w, kind in words.items()
+        if kind in ("district", "industry") or not any(o != w and o in w for o in words)
+    }
+
+
+def jieba_dictionary_lines(phrases: Dict[str, List[str]]) -> List[str]:
+    """User-dictionary lines ("word freq tag") for jieba."""
+    return sorted(f"{w} 2000 {TAGS[kind]}" for w, kind in word_list(phrases).items())
 
 
 def main() -> None:

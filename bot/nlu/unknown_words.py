@@ -1,0 +1,103 @@
+"""Falls back when a message is made mostly of words the model has never seen.
+
+DIET's softmax is confident on keyboard mashing ("asdfghjkl", "qwertyuiop zxcv") because
+some intent always wins; a confidence threshold cannot catch it without also rejecting
+real questions. Whether the words were ever seen in training is a better signal: when
+most of a message's tokens are unknown and no entity was found, the intent is replaced by
+nlu_fallback, exactly as the FallbackClassifier does, so the same rules apply.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Set, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT, TOKENS_NAMES
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+VOCABULARY_FILE = "vocabulary.json"
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def known_share(tokens: List[str], vocabulary: Set[str]) -> float:
+    """The share of tokens (ignoring punctuation) that occur in the vocabulary."""
+    words = [t.lower() for t in tokens if any(ch.isalnum() for ch in t)]
+    if not words:
+        return 0.0
+    return sum(1 for w in words if w in vocabulary) / len(words)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class UnknownWordsFallback(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_known_share": 0.34}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[Set[str]] = None,
+    ) -> None:
+        self.min_known_share = float({**self.get_default_config(), **config}["min_known_share"])
+        self._model_storage = model_storage
+        self._resource = resource
+        self.vocabulary = vocabulary or set()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "UnknownWordsFallback":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.vocabulary = {
+            token.text.lower()
+            for message in training_data.training_examples
+            for token in message.get(TOKENS_NAMES[TEXT]) or []
+        }
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "UnknownWordsFallback":
+        try:
+            with model_storage.read_from(resource) as directory:
+                words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            words = []
+        return cls(config, model_storage, resource, set(words))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if not self.vocabulary or intent.get("name") == FALLBACK_INTENT or message.get(ENTITIES):
+                continue
+            tokens = [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
+            if known_share(tokens, self.vocabulary) >= self.min_known_share:
+                continue
+            fallback = {"name": FALLBACK_INTENT, "confidence": 1.0}
+            message.data[INTENT] = fallback
+            message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
+        return messages

@@ -1,0 +1,170 @@
+"""A SQL tracker store that loads only a conversation's recent turns.
+
+Rasa's SQLTrackerStore loads and replays every event of the session on each message, sends
+them all to the action server, and featurizes them all for each prediction, so a long
+conversation gets slower with every turn. Our policies look back only a few turns, so this
+store loads the last `window_turns` turns plus a snapshot of the slots and active loop as
+they were just before them. Every event is still stored (the full history stays available
+through `retrieve_full_tracker` and the events table), and the snapshot is written in the
+same transaction as the turn's events, so several Rasa processes (with the Redis lock
+store) see one consistent conversation.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop, Event, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+_snapshots = sa.Table(
+    "tracker_windows",
+    sa.MetaData(),
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("start_event_id", sa.Integer, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+)
+
+#: Attribute on a retrieved tracker: the DB id of each of its events (None for the
+#: snapshot's synthetic prefix), so `save` knows exactly which events are new.
+_IDS = "_govbot_event_ids"
+
+
+def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
+    """Events that recreate a tracker's slots and active loop on an empty tracker."""
+    prefix: List[Event] = [
+        SlotSet(name, slot.value)
+        for name, slot in tracker.slots.items()
+        if slot.value != slot.initial_value
+    ]
+    loop = (tracker.active_loop or {}).get("name")
+    if loop:
+        prefix.append(ActiveLoop(loop))
+    return [event.as_dict() for event in prefix]
+
+
+def window_start(events: List[Event], window_turns: int) -> Optional[int]:
+    """Index of the `window_turns`-th latest action_listen, None if there are fewer."""
+    listens = [
+        i
+        for i, e in enumerate(events)
+        if e.type_name == "action" and getattr(e, "action_name", None) == ACTION_LISTEN_NAME
+    ]
+    if len(listens) < window_turns:
+        return None
+    return listens[-window_turns]
+
+
+class WindowedSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore with bounded per-message work (see module docstring)."""
+
+    def __init__(self, domain: Optional[Domain] = None, window_turns: int = 8, **kwargs: Any) -> None:
+        super().__init__(domain, **kwargs)
+        self.window_turns = max(2, int(window_turns))
+        if self.engine.dialect.name == "sqlite":
+            self._tune_sqlite()
+        _snapshots.metadata.create_all(self.engine)
+
+    def _tune_sqlite(self) -> None:
+        """WAL and normal sync: readers never wait for a writer, and a turn is not held
+        up by an fsync per commit (a crash loses at most the last turns, not the file)."""
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        self.engine.dispose()
+
+    # -- reading ----------------------------------------------------------------
+
+    def _rows_since(self, session, sender_id: Text, start_id: Optional[int]):
+        query = session.query(self.SQLEvent.id, self.SQLEvent.data).filter(
+            self.SQLEvent.sender_id == sender_id
+        )
+        if start_id is not None:
+            query = query.filter(self.SQLEvent.id >= start_id)
+        else:
+            query = self._event_query(session, sender_id, False).with_entities(
+                self.SQLEvent.id, self.SQLEvent.data
+            )
+        return query.order_by(self.SQLEvent.id).all()
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            snapshot = session.execute(
+                sa.select(_snapshots.c.start_event_id, _snapshots.c.prefix).where(
+                    _snapshots.c.sender_id == sender_id
+                )
+            ).first()
+            if snapshot is not None:
+                rows = self._rows_since(session, sender_id, snapshot.start_event_id)
+                prefix = json.loads(snapshot.prefix)
+            else:
+                rows = self._rows_since(session, sender_id, None)
+                prefix = []
+        if not rows or self.domain is None:
+            return None
+        events = prefix + [json.loads(row.data) for row in rows]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, _IDS, [None] * len(prefix) + [row.id for row in rows])
+        return tracker
+
+    # -- writing ----------------------------------------------------------------
+
+    def _new_events(self, session, tracker: DialogueStateTracker) -> List[Event]:
+        ids = getattr(tracker, _IDS, None)
+        if ids is not None:
+            return list(tracker.events)[len(ids):]
+        # A tracker we did not load (a new conversation): Rasa's own count applies.
+        return list(self._additional_events(session, tracker))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            new_events = self._new_events(session, tracker)
+            rows = []
+            for event in new_events:
+                data = event.as_dict()
+                row = self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                )
+                session.add(row)
+                rows.append(row)
+            session.flush()
+            ids = list(getattr(tracker, _IDS, None) or [])
+            if len(ids) + len(rows) != len(tracker.events):
+                ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
+            ids += [row.id for row in rows]
+            self._write_snapshot(session, tracker, ids)
+            session.commit()
+        setattr(tracker, _IDS, ids)
+
+    def _write_snapshot(self, session, tracker: DialogueStateTracker, ids: List[Optional[int]]) -> None:
+        events = list(tracker.events)
+        start = window_start(events, self.window_turns)
+        if start is None or ids[start] is None:
+            return  # short conversation: the whole session is loaded
+        before = DialogueStateTracker.from_events(
+            tracker.sender_id, events[:start], self.domain.slots if self.domain else None
+        )
+        values = {"start_event_id": ids[start], "prefix": json.dumps(state_prefix(before))}
+        updated = session.execute(
+            _snapshots.update().where(_snapshots.c.sender_id == tracker.sender_id).values(**values)
+        ).rowcount
+        if not updated:
+            session.execute(_snapshots.insert().values(sender_id=tracker.sender_id, **values))
