@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f
 MODEL := models/govbot.tar.gz
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
+# No telemetry or error reports leave the machine (citizens' messages must not).
+export RASA_TELEMETRY_ENABLED := false
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' \) 2>/dev/null)
 

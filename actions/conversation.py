@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.matters import ActionHandleInform
 from bot.chitchat import chitchat_answer
 from bot.matter_dialogue import fallback_streak
 
@@ -23,6 +24,9 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        if tracker.get_slot("pending_topic"):
+            # We just asked which matter: an unfamiliar reply is most likely its name.
+            return await ActionHandleInform().run(dispatcher, tracker, domain)
         if fallback_streak(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_default_twice")
         else:

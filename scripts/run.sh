@@ -10,6 +10,7 @@ PY=.venv/bin/python
 export RASA_PORT=${RASA_PORT:-5005} ACTION_PORT=${ACTION_PORT:-5055}
 export WEB_PORT=${WEB_PORT:-8800} BACKEND_PORT=${BACKEND_PORT:-8700}
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=3
+export RASA_TELEMETRY_ENABLED=false  # no telemetry or error reports leave the machine
 MODEL=${MODEL:-models/govbot.tar.gz}
 mkdir -p var
 

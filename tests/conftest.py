@@ -19,6 +19,9 @@ REFERENCE_DIR = ROOT / "data" / "reference"
 SHARED = ROOT.parent / "shared"
 
 RUN_SLOW = os.environ.get("CI") == "true" or os.environ.get("RUN_SLOW") == "1"
+# Nothing leaves the machine from tests either (Rasa's telemetry and error reports).
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 
 def pytest_collection_modifyitems(config, items):

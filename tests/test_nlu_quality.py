@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "govbot.tar.gz"
 MACRO_F1_FLOOR = 0.90
 PER_INTENT_FLOOR = 0.75
-MATTER_ENTITY_RECALL_FLOOR = 0.75
+MATTER_RESOLUTION_FLOOR = 0.90
 
 pytestmark = pytest.mark.model
 
@@ -36,8 +36,10 @@ def test_no_intent_collapses(report):
     assert weak == {}, weak
 
 
-def test_matters_are_found_in_held_out_questions(report):
-    assert report["entities"]["matter"]["recall"] >= MATTER_ENTITY_RECALL_FLOOR, report["entities"]
+def test_the_named_matter_is_the_one_answered(report):
+    """Exact entity spans differ harmlessly ("办居住证" vs "居住证"); what counts is that
+    the bot settles on the matter the citizen named."""
+    assert report["matter_resolution"]["resolved"] >= MATTER_RESOLUTION_FLOOR, report["matter_resolution"]
 
 
 def test_noise_mostly_falls_back_at_configured_threshold(report):

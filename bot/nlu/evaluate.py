@@ -108,18 +108,30 @@ def matter_resolution(predictions: Sequence[Prediction]) -> Dict[str, float]:
 
 
 def threshold_sweep(
-    predictions: Sequence[Prediction], noise_confidences: Sequence[float], labels: Sequence[str]
+    predictions: Sequence[Prediction],
+    noise: Sequence[Tuple[float, bool]],
+    labels: Sequence[str],
+    configured: float,
 ) -> List[Dict[str, float]]:
     """For each threshold: macro-F1 on the held-out set with fallback applied, and the
-    share of noise (gibberish, fragments) that falls back instead of being guessed."""
+    share of noise (gibberish, fragments) that falls back instead of being guessed
+    (by the threshold, or by the unknown-words rule that does not depend on it)."""
+    by_rule = [conf >= configured and fell_back for conf, fell_back in noise]
     rows = []
     for step in range(10, 90, 5):
         t = step / 100
         predicted = [p.raw if p.confidence >= t else FALLBACK for p in predictions]
         report = f1_report([p.gold for p in predictions], predicted, labels)
-        caught = sum(1 for c in noise_confidences if c < t) / max(1, len(noise_confidences))
+        caught = sum(1 for (c, _), rule in zip(noise, by_rule) if c < t or rule) / max(1, len(noise))
         rows.append({"threshold": t, "macro_f1": report["macro_f1"], "noise_caught": round(caught, 3)})
     return rows
+
+
+def configured_threshold(config_file: str = "config.yml") -> float:
+    import yaml
+
+    config = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
+    return float(next(c["threshold"] for c in config["pipeline"] if c["name"] == "FallbackClassifier"))
 
 
 async def _predict(model: str, examples, noise: List[str]):
@@ -146,12 +158,13 @@ async def _predict(model: str, examples, noise: List[str]):
                 raw_entities=tuple(result.get("entities") or []),
             )
         )
-    noise_conf = []
+    noise_results = []
     for text in noise:
         result = await agent.parse_message(text)
         ranking = [r for r in result.get("intent_ranking") or [] if r["name"] != FALLBACK]
-        noise_conf.append(float(ranking[0]["confidence"]) if ranking else 0.0)
-    return predictions, noise_conf
+        confidence = float(ranking[0]["confidence"]) if ranking else 0.0
+        noise_results.append((confidence, result["intent"]["name"] == FALLBACK))
+    return predictions, noise_results
 
 
 def _normalised_gold(example) -> None:
@@ -178,7 +191,7 @@ def evaluate(model: str, data: str, noise_file: str | None = None) -> Dict:
     noise = []
     if noise_file and Path(noise_file).exists():
         noise = [l.strip() for l in Path(noise_file).read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")]
-    predictions, noise_conf = asyncio.run(_predict(model, examples, noise))
+    predictions, noise_results = asyncio.run(_predict(model, examples, noise))
     labels = sorted({p.gold for p in predictions})
     gold = [p.gold for p in predictions]
     with_fallback = f1_report(gold, [p.predicted for p in predictions], labels)
@@ -194,7 +207,8 @@ def evaluate(model: str, data: str, noise_file: str | None = None) -> Dict:
         "confusions": confusions(gold, [p.predicted for p in predictions]),
         "entities": entity_report(predictions),
         "matter_resolution": matter_resolution(predictions),
-        "fallback_sweep": threshold_sweep(predictions, noise_conf, labels),
+        "fallback_threshold": configured_threshold(),
+        "fallback_sweep": threshold_sweep(predictions, noise_results, labels, configured_threshold()),
         "errors": errors,
     }
 

@@ -1,10 +1,12 @@
-"""Falls back when a message is made mostly of words the model has never seen.
+"""Falls back on non-Chinese text made mostly of words the model has never seen.
 
 DIET's softmax is confident on keyboard mashing ("asdfghjkl", "qwertyuiop zxcv") because
 some intent always wins; a confidence threshold cannot catch it without also rejecting
-real questions. Whether the words were ever seen in training is a better signal: when
-most of a message's tokens are unknown and no entity was found, the intent is replaced by
-nlu_fallback, exactly as the FallbackClassifier does, so the same rules apply.
+real questions. For text without Chinese characters, whether its words were ever seen in
+training is a better signal: when most are unknown and no entity was found, the intent is
+replaced by nlu_fallback, exactly as the FallbackClassifier does, so the same rules apply.
+Chinese messages are not judged this way: training covers too few of the words a real
+complaint uses ("违章搭建阳光房") for unknown words to mean nonsense.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT, TOKENS_NAMES
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -24,11 +27,16 @@ FALLBACK_INTENT = "nlu_fallback"
 
 
 def known_share(tokens: List[str], vocabulary: Set[str]) -> float:
-    """The share of tokens (ignoring punctuation) that occur in the vocabulary."""
+    """The share of tokens (ignoring punctuation) that occur in the vocabulary; numbers
+    count as known (codes and numbers are real answers, never seen before)."""
     words = [t.lower() for t in tokens if any(ch.isalnum() for ch in t)]
     if not words:
         return 0.0
-    return sum(1 for w in words if w in vocabulary) / len(words)
+    return sum(1 for w in words if w in vocabulary or w.isdigit()) / len(words)
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
 
 
 @DefaultV1Recipe.register(
@@ -92,8 +100,13 @@ class UnknownWordsFallback(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if not self.vocabulary or intent.get("name") == FALLBACK_INTENT or message.get(ENTITIES):
-                continue
+            if (
+                not self.vocabulary
+                or intent.get("name") == FALLBACK_INTENT
+                or message.get(ENTITIES)
+                or has_chinese(message.get(TEXT) or "")
+            ):
+                continue  # Chinese wording is left to DIET and the confidence threshold
             tokens = [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
             if known_share(tokens, self.vocabulary) >= self.min_known_share:
                 continue
