@@ -16,6 +16,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
@@ -73,8 +74,18 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         _snapshots.metadata.create_all(self.engine)
 
     def _tune_sqlite(self) -> None:
-        """WAL and normal sync: readers never wait for a writer, and a turn is not held
-        up by an fsync per commit (a crash loses at most the last turns, not the file)."""
+        """One pooled connection instead of a new one per query (SQLAlchemy 1.4 gives a
+        file database a NullPool), WAL so readers never wait for a writer, and normal
+        sync so a turn is not held up by an fsync per commit."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
 
         @sa.event.listens_for(self.engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
@@ -83,7 +94,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        self.engine.dispose()
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     # -- reading ----------------------------------------------------------------
 

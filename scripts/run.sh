@@ -28,7 +28,7 @@ trap stop INT TERM EXIT
 $PY -m bot.backend.app --port "$BACKEND_PORT" & pids+=($!)
 $PY -m rasa_sdk --actions actions --port "$ACTION_PORT" & pids+=($!)
 $PY -m bot.webapp.app --port "$WEB_PORT" & pids+=($!)
-.venv/bin/rasa run --enable-api --cors "*" --port "$RASA_PORT" --model "$MODEL" \
+$PY -m bot.rasa_server run --enable-api --cors "*" --port "$RASA_PORT" --model "$MODEL" \
   --endpoints var/endpoints.yml --credentials credentials.yml & pids+=($!)
 
 echo "assistant starting: Rasa http://127.0.0.1:$RASA_PORT  web http://127.0.0.1:$WEB_PORT  actions :$ACTION_PORT  backend :$BACKEND_PORT"

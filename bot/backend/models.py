@@ -1,0 +1,170 @@
+"""Tables of the stand-in government backend (its own database, not the catalog's).
+
+- population library (人口库): `backend_people`
+- legal-entity library (法人库): `backend_enterprises`
+- electronic licence library (电子证照库): `backend_licences`
+- applications (办件) with their missing materials and step history
+- the SMS gateway's sent messages, and failed identity checks (for the attempt limit)
+
+All names carry the `backend_` prefix so the backend may share a database with the
+catalog without collisions. Times are China Standard Time (UTC+8) without a zone.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Engine
+
+from bot import settings
+from bot.db import engine_for
+
+CST = timezone(timedelta(hours=8), "CST")
+
+metadata = MetaData()
+
+people = Table(
+    "backend_people",
+    metadata,
+    Column("id_number", String(18), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+)
+
+enterprises = Table(
+    "backend_enterprises",
+    metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("legal_rep_id", String(18), ForeignKey("backend_people.id_number"), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("district", String(50), nullable=False),
+    Column("registered_on", Date, nullable=False),
+    Column("status", String(20), nullable=False, default="存续"),
+    Index("ix_backend_enterprises_rep", "legal_rep_id"),
+)
+
+licences = Table(
+    "backend_licences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("holder", String(18), nullable=False),  # ID number or credit code
+    Column("holder_type", String(20), nullable=False),  # person | enterprise
+    Column("licence_type", String(100), nullable=False),
+    Column("licence_number", String(100), nullable=False),
+    Column("issuer", String(200), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=True),  # None: 长期有效
+    Index("ux_backend_licences_number", "holder", "licence_type", "licence_number", unique=True),
+    Index("ix_backend_licences_holder", "holder"),
+)
+
+applications = Table(
+    "backend_applications",
+    metadata,
+    Column("number", String(16), primary_key=True),
+    Column("matter_code", String(40), nullable=False),
+    Column("matter_name", String(200), nullable=False),
+    Column("applicant_id", String(18), ForeignKey("backend_people.id_number"), nullable=False),
+    Column("enterprise_code", String(18), ForeignKey("backend_enterprises.credit_code")),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("result", String(20)),  # None | approved | rejected
+    Column("result_reason", Text),
+    Column("completed_at", DateTime),
+    Index("ix_backend_applications_applicant", "applicant_id"),
+)
+
+missing_materials = Table(
+    "backend_missing_materials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_number", String(16), ForeignKey("backend_applications.number"),
+           nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("matter_code", String(40), nullable=False),
+    Column("note", Text),
+    Index("ix_backend_missing_app", "application_number"),
+)
+
+application_steps = Table(
+    "backend_application_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_number", String(16), ForeignKey("backend_applications.number"),
+           nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("step", String(30), nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("note", Text),
+    Index("ix_backend_steps_app", "application_number"),
+)
+
+sms_messages = Table(
+    "backend_sms_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("phone", String(20), nullable=False),
+    Column("template", String(40), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("text", Text, nullable=False),
+    Column("application_number", String(16)),
+    Column("sent_at", DateTime, nullable=False),
+    Index("ix_backend_sms_phone", "phone", "sent_at"),
+)
+
+identity_failures = Table(
+    "backend_identity_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_number", String(16), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_backend_identity_failures", "application_number", "at"),
+)
+
+# Application status codes and their labels (the step the citizen sees).
+STATUS_LABELS = {
+    "accepted": "受理",
+    "under_review": "审查中",
+    "needs_supplement": "补正材料",
+    "awaiting_pickup": "待领证",
+    "completed": "办结",
+}
+RESULT_LABELS = {"approved": "准予办理", "rejected": "不予办理"}
+
+
+def now_cst() -> datetime:
+    """The current time in China Standard Time, without zone (as stored)."""
+    return datetime.now(CST).replace(tzinfo=None, microsecond=0)
+
+
+def default_database_url() -> str:
+    url = os.environ.get("BACKEND_DATABASE_URL", "").strip()
+    if url:
+        return url
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{settings.VAR_DIR / 'backend.db'}"
+
+
+def engine_and_schema(database_url: str | None = None) -> Engine:
+    """The backend's engine with its tables created (safe to call repeatedly)."""
+    engine = engine_for(database_url or default_database_url())
+    metadata.create_all(engine)
+    return engine

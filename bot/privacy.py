@@ -1,0 +1,85 @@
+"""Masking of personal numbers for logs and for answers that need not show them.
+
+ID numbers (居民身份证号码) and mobile numbers never appear in full in a log line:
+`mask_id('310101199001011234')` → `'310101********1234'`, `mask_phone('13812341234')` →
+`'138****1234'`, and `mask_text` masks every 18-character ID number and 11-digit mobile
+number found in free text (a URL, an exception message, a citizen's message).
+`MaskingFilter` applies `mask_text` to log records, tracebacks included.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Optional
+
+# 17 digits and a check character (digit or X); not part of a longer run of digits.
+_ID_RE = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9Xx])")
+# A mainland mobile number, optionally written 138-1234-1234, 138 1234 1234, +86 138….
+_PHONE_RE = re.compile(r"(?<!\d)((?:86[- ]?)?1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
+
+
+def mask_id(value: Optional[str]) -> str:
+    """'310101199001011234' → '310101********1234' (first six and last four kept)."""
+    if not value:
+        return ""
+    value = str(value).strip()
+    if len(value) > 10:
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return "*" * len(value)
+
+
+def mask_phone(value: Optional[str]) -> str:
+    """'13812341234' → '138****1234' (first three and last four kept)."""
+    if not value:
+        return ""
+    value = re.sub(r"[\s-]", "", str(value))
+    if len(value) > 7:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return "*" * len(value)
+
+
+def mask_name(value: Optional[str]) -> str:
+    """'张伟' → '张*', '欧阳娜娜' → '欧***'."""
+    if not value:
+        return ""
+    value = str(value).strip()
+    return value[:1] + "*" * (len(value) - 1)
+
+
+def mask_text(text: Optional[str]) -> str:
+    """Masks every 18-character ID number and 11-digit mobile number in free text."""
+    if not text:
+        return "" if text is None else text
+    text = _ID_RE.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), str(text))
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks ID and mobile numbers in a record's message, arguments and traceback.
+
+    Attach it to a logger (applies to records logged there) or to a handler (applies to
+    everything the handler writes, including records propagated from other loggers).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg = mask_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+def install_log_masking(*loggers: logging.Logger) -> None:
+    """Adds one `MaskingFilter` to the root logger's handlers and to the given loggers."""
+    targets = list(logging.getLogger().handlers) + list(loggers)
+    for target in targets:
+        if not any(isinstance(f, MaskingFilter) for f in target.filters):
+            target.addFilter(MaskingFilter())

@@ -1,0 +1,1 @@
+"""Tests of the permit intake engine and documents (bot/intake)."""
