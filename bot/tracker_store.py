@@ -34,7 +34,8 @@ _snapshots = sa.Table(
 )
 
 #: Attribute on a retrieved tracker: the DB id of each of its events (None for the
-#: snapshot's synthetic prefix), so `save` knows exactly which events are new.
+#: snapshot's synthetic prefix and for events saved since), so `save` knows exactly
+#: which events are new and where a window can start.
 _IDS = "_govbot_event_ids"
 
 
@@ -66,7 +67,7 @@ def window_start(events: List[Event], window_turns: int) -> Optional[int]:
 class WindowedSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with bounded per-message work (see module docstring)."""
 
-    def __init__(self, domain: Optional[Domain] = None, window_turns: int = 8, **kwargs: Any) -> None:
+    def __init__(self, domain: Optional[Domain] = None, window_turns: int = 5, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.window_turns = max(2, int(window_turns))
         if self.engine.dialect.name == "sqlite":
@@ -141,26 +142,29 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
+        table = self.SQLEvent.__table__
         with self.session_scope() as session:
             new_events = self._new_events(session, tracker)
             rows = []
             for event in new_events:
                 data = event.as_dict()
-                row = self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
-                session.add(row)
-                rows.append(row)
-            session.flush()
+            if rows:
+                session.execute(table.insert(), rows)  # one executemany, no ORM objects
             ids = list(getattr(tracker, _IDS, None) or [])
             if len(ids) + len(rows) != len(tracker.events):
                 ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
-            ids += [row.id for row in rows]
+            # New events' ids are not needed: a window always starts at an older event.
+            ids += [None] * len(rows)
             self._write_snapshot(session, tracker, ids)
             session.commit()
         setattr(tracker, _IDS, ids)

@@ -35,3 +35,20 @@ def test_event_types_resolve_as_in_rasa():
     assert _resolve_by_type("nope", default=SlotSet) is SlotSet
     with pytest.raises(ValueError):
         _resolve_by_type("nope")
+
+
+async def test_endpoint_sessions_are_kept_open_and_reused():
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_server import _endpoint_session
+
+    endpoint = EndpointConfig(url="http://127.0.0.1:9/webhook")
+    async with _endpoint_session(endpoint) as first:
+        pass
+    async with _endpoint_session(endpoint) as second:
+        pass
+    assert first is second and not first.closed
+    await first.close()
+    async with _endpoint_session(endpoint) as third:
+        assert third is not first and not third.closed
+    await third.close()
