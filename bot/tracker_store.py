@@ -100,16 +100,18 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     # -- reading ----------------------------------------------------------------
 
     def _rows_since(self, session, sender_id: Text, start_id: Optional[int]):
-        query = session.query(self.SQLEvent.id, self.SQLEvent.data).filter(
-            self.SQLEvent.sender_id == sender_id
-        )
-        if start_id is not None:
-            query = query.filter(self.SQLEvent.id >= start_id)
-        else:
-            query = self._event_query(session, sender_id, False).with_entities(
-                self.SQLEvent.id, self.SQLEvent.data
+        if start_id is None:  # no window yet: Rasa's query for the current session
+            return (
+                self._event_query(session, sender_id, False)
+                .with_entities(self.SQLEvent.id, self.SQLEvent.data)
+                .all()
             )
-        return query.order_by(self.SQLEvent.id).all()
+        table = self.SQLEvent.__table__
+        return session.execute(
+            sa.select(table.c.id, table.c.data)
+            .where(table.c.sender_id == sender_id, table.c.id >= start_id)
+            .order_by(table.c.id)
+        ).all()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.session_scope() as session:
@@ -118,14 +120,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                     _snapshots.c.sender_id == sender_id
                 )
             ).first()
-            if snapshot is not None:
-                rows = self._rows_since(session, sender_id, snapshot.start_event_id)
-                prefix = json.loads(snapshot.prefix)
-            else:
-                rows = self._rows_since(session, sender_id, None)
-                prefix = []
+            start_id = snapshot.start_event_id if snapshot is not None else None
+            rows = self._rows_since(session, sender_id, start_id)
         if not rows or self.domain is None:
             return None
+        prefix = json.loads(snapshot.prefix) if snapshot is not None else []
         events = prefix + [json.loads(row.data) for row in rows]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _IDS, [None] * len(prefix) + [row.id for row in rows])
