@@ -39,6 +39,10 @@ _snapshots = sa.Table(
 _IDS = "_govbot_event_ids"
 
 
+#: Attribute on a tracker: it holds the conversation from its very first event.
+_WHOLE = "_govbot_whole_conversation"
+
+
 def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
     """Events that recreate a tracker's slots and active loop on an empty tracker."""
     prefix: List[Event] = [
@@ -128,6 +132,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         events = prefix + [json.loads(row.data) for row in rows]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _IDS, [None] * len(prefix) + [row.id for row in rows])
+        setattr(tracker, _WHOLE, start_id == 0)
         return tracker
 
     # -- writing ----------------------------------------------------------------
@@ -164,19 +169,28 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                 ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
             # New events' ids are not needed: a window always starts at an older event.
             ids += [None] * len(rows)
-            self._write_snapshot(session, tracker, ids)
+            whole = getattr(tracker, _WHOLE, not hasattr(tracker, _IDS))  # new → whole
+            self._write_snapshot(session, tracker, ids, whole)
             session.commit()
         setattr(tracker, _IDS, ids)
+        setattr(tracker, _WHOLE, whole)
 
-    def _write_snapshot(self, session, tracker: DialogueStateTracker, ids: List[Optional[int]]) -> None:
+    def _write_snapshot(
+        self, session, tracker: DialogueStateTracker, ids: List[Optional[int]], whole: bool
+    ) -> None:
         events = list(tracker.events)
         start = window_start(events, self.window_turns)
         if start is None or ids[start] is None:
-            return  # short conversation: the whole session is loaded
-        before = DialogueStateTracker.from_events(
-            tracker.sender_id, events[:start], self.domain.slots if self.domain else None
-        )
-        values = {"start_event_id": ids[start], "prefix": json.dumps(state_prefix(before))}
+            if not whole:
+                return  # a conversation stored before this store: Rasa's session query
+            # A young conversation: "from its first event" (id 0), so reading it needs
+            # no session subquery either.
+            values = {"start_event_id": 0, "prefix": "[]"}
+        else:
+            before = DialogueStateTracker.from_events(
+                tracker.sender_id, events[:start], self.domain.slots if self.domain else None
+            )
+            values = {"start_event_id": ids[start], "prefix": json.dumps(state_prefix(before))}
         updated = session.execute(
             _snapshots.update().where(_snapshots.c.sender_id == tracker.sender_id).values(**values)
         ).rowcount

@@ -84,3 +84,22 @@ async def test_saving_twice_stores_events_once(store):
         await store.save(tracker)
     full = await store.retrieve_full_tracker(sender)
     assert len([e for e in full.events if isinstance(e, UserUttered)]) == 7
+
+
+async def test_young_conversation_is_read_from_its_first_event(store):
+    import sqlalchemy as sa
+
+    from bot.tracker_store import _snapshots
+
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    for event in turn(1):
+        tracker.update(event)
+    await store.save(tracker)
+    with store.engine.connect() as conn:
+        start = conn.execute(
+            sa.select(_snapshots.c.start_event_id).where(_snapshots.c.sender_id == sender)
+        ).scalar()
+    assert start == 0
+    again = await store.retrieve(sender)
+    assert len(again.events) == len(tracker.events)
