@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.matters import ActionHandleInform
+from actions.matters import ActionHandleInform, end_of_turn
 from bot.chitchat import chitchat_answer
 from bot.matter_dialogue import fallback_streak
 
@@ -31,7 +31,7 @@ class ActionFallback(Action):
             dispatcher.utter_message(response="utter_default_twice")
         else:
             dispatcher.utter_message(response="utter_default")
-        return []
+        return end_of_turn()
 
 
 class ActionChitchat(Action):
@@ -42,4 +42,4 @@ class ActionChitchat(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=chitchat_answer(tracker.latest_message.get("text") or ""))
-        return []
+        return end_of_turn()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import default_catalog
@@ -15,10 +15,16 @@ from bot.matter_dialogue import Turn, answer_question, handle_inform
 default_catalog().index()
 
 
+def end_of_turn() -> List[Dict[Text, Any]]:
+    """After an answer the bot waits for the citizen. Saying so here lets Rasa skip a
+    policy run per turn (its followup-action path) instead of asking the rules."""
+    return [FollowupAction("action_listen")]
+
+
 def _emit(turn: Turn, dispatcher: CollectingDispatcher) -> List[Dict[Text, Any]]:
     for message in turn.messages:
         dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
-    return [SlotSet(name, value) for name, value in turn.slots.items()]
+    return [SlotSet(name, value) for name, value in turn.slots.items()] + end_of_turn()
 
 
 class ActionAnswerMatter(Action):
