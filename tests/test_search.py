@@ -96,3 +96,24 @@ def test_scale_search_is_interactive(big_index):
         big_index.search(q)
     per_query = (time.perf_counter() - started) / len(queries)
     assert per_query < 0.2
+
+
+def test_question_words_are_removed_the_same_way_every_run(index):
+    """Removal order once depended on set order (hash seed), so a typo'd name scored
+    differently from one process to the next."""
+    import subprocess
+    import sys
+
+    assert index.vocabulary.core("居往证要带什么材料") == "居往证"
+    code = (
+        "from pathlib import Path; from bot.catalog.search import SearchVocabulary as V;"
+        "print(V.from_file(Path('data/reference/search.yml')).core('居往证要带什么材料'))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""}, cwd=str(REFERENCE_DIR.parent.parent),
+        ).stdout.strip()
+        for seed in range(4)
+    }
+    assert outputs == {"居往证"}

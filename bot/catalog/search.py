@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Sequence, Set, Tuple
 
@@ -49,8 +50,8 @@ class SearchVocabulary:
     def from_file(cls, path: Path) -> "SearchVocabulary":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         synonyms = tuple((clean(k), clean(v)) for k, v in (data.get("synonyms") or {}).items())
-        phrases = sorted({clean(p) for p in data.get("question_phrases") or []}, key=len)
-        return cls(synonyms, tuple(reversed(phrases)))
+        phrases = sorted({clean(p) for p in data.get("question_phrases") or []} - {""})
+        return cls(synonyms, tuple(sorted(phrases, key=lambda p: (-len(p), p))))
 
     def expansions(self, query: str) -> List[str]:
         """The query and its form with abbreviations written out."""
@@ -60,12 +61,26 @@ class SearchVocabulary:
                 expanded = expanded.replace(short, full)
         return [query] if expanded == query else [query, expanded]
 
+    @property
+    def _question_pattern(self) -> "re.Pattern[str]":
+        # leftmost match first, the longest phrase where several start at one place;
+        # the same text always gives the same core (no dependence on set order)
+        return _compiled_alternation(self.question_phrases)
+
     def core(self, query: str) -> str:
         """The query without question words: what a matched name should cover."""
         core = query
-        for phrase in self.question_phrases:
-            core = core.replace(phrase, "")
+        while True:
+            shorter = self._question_pattern.sub("", core)
+            if shorter == core:
+                break
+            core = shorter
         return core or query
+
+
+@lru_cache(maxsize=8)
+def _compiled_alternation(phrases: Tuple[str, ...]) -> "re.Pattern[str]":
+    return re.compile("|".join(re.escape(p) for p in phrases)) if phrases else re.compile("(?!)")
 
 
 @dataclass(frozen=True)
@@ -176,7 +191,7 @@ class MatterIndex:
     def _score_query(self, query: str) -> Dict[int, Tuple[float, str]]:
         core = self.vocabulary.core(query)
         best: Dict[int, Tuple[float, str]] = {}
-        for t in self._candidates(query):
+        for t in sorted(self._candidates(query)):  # sorted: ties resolve the same every run
             term = self.terms[t]
             score = self._term_score(term.text, query, core) * term.weight
             if score > best.get(term.matter, (0.0, ""))[0]:

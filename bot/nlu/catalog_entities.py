@@ -8,7 +8,6 @@ is recognised without new examples. Where both find the same words, the ruler's 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -23,6 +22,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import vocabulary as vocabulary_module
 from bot.nlu.fingerprint import files_fingerprint
+from bot.nlu.storage import read_json, write_json
 from bot.nlu.vocabulary import entity_phrases
 
 PATTERNS_FILE = "patterns.json"
@@ -92,10 +92,7 @@ class CatalogEntityRuler(GraphComponent, EntityExtractorMixin):
             for kind in ENTITY_TYPES
             for phrase in phrases[kind]
         ]
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / PATTERNS_FILE).write_text(
-                json.dumps(self.patterns, ensure_ascii=False), encoding="utf-8"
-            )
+        write_json(self._model_storage, self._resource, PATTERNS_FILE, self.patterns)
         self._nlp = _build_ruler(self.patterns)
         return self._resource
 
@@ -108,11 +105,7 @@ class CatalogEntityRuler(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "CatalogEntityRuler":
-        try:
-            with model_storage.read_from(resource) as directory:
-                patterns = json.loads((directory / PATTERNS_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            patterns = []
+        patterns = read_json(model_storage, resource, PATTERNS_FILE, [])
         return cls(config, model_storage, resource, patterns)
 
     def extract(self, text: str) -> List[Dict[str, Any]]:

@@ -10,7 +10,6 @@ complaint uses ("违章搭建阳光房") for unknown words to mean nonsense.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional, Set, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -21,6 +20,8 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.storage import read_json, write_json
 
 VOCABULARY_FILE = "vocabulary.json"
 FALLBACK_INTENT = "nlu_fallback"
@@ -75,10 +76,7 @@ class UnknownWordsFallback(GraphComponent):
             for message in training_data.training_examples
             for token in message.get(TOKENS_NAMES[TEXT]) or []
         }
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / VOCABULARY_FILE).write_text(
-                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
-            )
+        write_json(self._model_storage, self._resource, VOCABULARY_FILE, sorted(self.vocabulary))
         return self._resource
 
     @classmethod
@@ -90,11 +88,7 @@ class UnknownWordsFallback(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "UnknownWordsFallback":
-        try:
-            with model_storage.read_from(resource) as directory:
-                words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            words = []
+        words = read_json(model_storage, resource, VOCABULARY_FILE, [])
         return cls(config, model_storage, resource, set(words))
 
     def process(self, messages: List[Message]) -> List[Message]:
