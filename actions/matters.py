@@ -21,10 +21,18 @@ def end_of_turn() -> List[Dict[Text, Any]]:
     return [FollowupAction("action_listen")]
 
 
-def _emit(turn: Turn, dispatcher: CollectingDispatcher) -> List[Dict[Text, Any]]:
+def _emit(
+    turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> List[Dict[Text, Any]]:
+    """Sends the turn's messages; sets only the slots whose value changes."""
     for message in turn.messages:
         dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
-    return [SlotSet(name, value) for name, value in turn.slots.items()] + end_of_turn()
+    changes = [
+        SlotSet(name, value)
+        for name, value in turn.slots.items()
+        if tracker.get_slot(name) != value
+    ]
+    return changes + end_of_turn()
 
 
 class ActionAnswerMatter(Action):
@@ -45,7 +53,7 @@ class ActionAnswerMatter(Action):
             context_code=tracker.get_slot("matter_code"),
             district=tracker.get_slot("district"),
         )
-        return _emit(turn, dispatcher)
+        return _emit(turn, dispatcher, tracker)
 
 
 class ActionHandleInform(Action):
@@ -65,4 +73,4 @@ class ActionHandleInform(Action):
             pending_topic=tracker.get_slot("pending_topic"),
             district=tracker.get_slot("district"),
         )
-        return _emit(turn, dispatcher)
+        return _emit(turn, dispatcher, tracker)
