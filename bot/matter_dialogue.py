@@ -68,19 +68,17 @@ def understand_matter(
     The whole text is searched too because DIET may miss a typo'd or new name; its result
     is used only when confident, so "那要多久？" does not match some matter by accident.
     """
-    mentions = matter_mentions(entities)
-    for mention in mentions:
-        resolution = index.resolve(mention)
+    resolutions = [index.resolve(mention) for mention in matter_mentions(entities)]
+    for resolution in resolutions:
         if resolution.kind == "unique":
             return resolution
     whole = index.resolve(text)
     if whole.kind == "unique" and whole.hits[0].score >= WHOLE_TEXT_CONFIDENT:
         return whole
-    for mention in mentions:
-        resolution = index.resolve(mention)
+    for resolution in resolutions:
         if resolution.kind == "ambiguous":
             return resolution
-    if mentions:
+    if resolutions:
         return Resolution("none", ())
     if whole.kind == "ambiguous" and whole.hits[0].score >= 0.6:
         return whole
@@ -129,7 +127,6 @@ def answer_question(
     district = first_entity(entities, "district") or district
     turn = Turn()
     resolution = understand_matter(index, entities, text)
-    mentioned = bool(matter_mentions(entities))
     if resolution.kind == "unique":
         return _answer_for(turn, resolution.hits[0].matter, topic, district)
     if resolution.kind == "ambiguous":
@@ -139,10 +136,11 @@ def answer_question(
         )
         turn.slots["pending_topic"] = topic
         return turn
-    context = index.get(context_code) if context_code else None
-    if mentioned:
-        turn.say(_not_found(matter_mentions(entities)[0]), [HUMAN_BUTTON])
+    mentions = matter_mentions(entities)
+    if mentions:
+        turn.say(_not_found(mentions[0]), [HUMAN_BUTTON])
         return turn
+    context = index.get(context_code) if context_code else None
     if context is not None:
         return _answer_for(turn, context, topic, district)
     turn.say("请问您想了解哪个事项呢？比如：居住证、社保卡补办、护照、公积金提取、开办企业。")

@@ -31,10 +31,6 @@ class Settings:
     catalog_dir: Path
     reference_dir: Path
 
-    @property
-    def rasa_url(self) -> str:
-        return os.environ.get("RASA_URL", f"http://127.0.0.1:{self.rasa_port}")
-
 
 def default_database_url() -> str:
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -225,6 +225,12 @@ def _not_found(code: str, zh: str, en: str) -> ApiError:
     return ApiError(404, code, zh, en)
 
 
+def _person_not_found() -> ApiError:
+    return _not_found(
+        "person_not_found", "人口库中没有这个身份证号码", "no such person in the population library"
+    )
+
+
 async def _db(request: web.Request, fn: Callable, *args: Any) -> Any:
     """Runs a blocking database function off the event loop."""
     return await asyncio.to_thread(fn, request.app[STATE].engine, *args)
@@ -465,8 +471,7 @@ async def person_applications(request: web.Request) -> web.Response:
     id_number = _path_id_number(request)
     found = await _db(request, _person_applications, id_number)
     if found is None:
-        raise _not_found("person_not_found", "人口库中没有这个身份证号码",
-                         "no such person in the population library")
+        raise _person_not_found()
     return _json({"applications": found})
 
 
@@ -543,8 +548,7 @@ async def person_enterprises(request: web.Request) -> web.Response:
     id_number = _path_id_number(request)
     found = await _db(request, _person_enterprises, id_number)
     if found is None:
-        raise _not_found("person_not_found", "人口库中没有这个身份证号码",
-                         "no such person in the population library")
+        raise _person_not_found()
     return _json({"enterprises": found})
 
 

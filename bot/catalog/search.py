@@ -127,12 +127,10 @@ class MatterIndex:
         self.matters = list(matters)
         self.vocabulary = vocabulary
         self.by_code: Dict[str, Matter] = {m.code.upper(): m for m in self.matters}
-        self.by_name: Dict[str, int] = {}
         self.terms: List[Term] = []
         self._chars: Dict[str, Set[int]] = defaultdict(set)
         seen: Set[Tuple[str, int]] = set()
         for i, matter in enumerate(self.matters):
-            self.by_name.setdefault(clean(matter.name), i)
             for text, weight in _term_texts(matter):
                 text = clean(text)
                 if len(text) < 2 or (text, i) in seen:

@@ -124,7 +124,7 @@ def render_html(
         out.append(f'<p class="sub">{e("　".join(meta))}</p>')
 
     # -- notice ----------------------------------------------------------------
-    out.append(f"<section><h2>一、告知单</h2>")
+    out.append("<section><h2>一、告知单</h2>")
     if not notice.items:
         out.append("<p>根据您的回答，暂不需要办理审批或备案事项。</p>")
     else:
@@ -161,7 +161,7 @@ def render_html(
     out.append("<table><tbody>")
     for f in form.fields:
         value = e(f.value) if f.value else '<span class="blank"></span>'
-        mark = f' <span class="prefilled">（已预填）</span>' if f.prefilled else ""
+        mark = ' <span class="prefilled">（已预填）</span>' if f.prefilled else ""
         note = f'<div class="note">{e(f.note)}</div>' if f.note and not f.prefilled else ""
         out.append(f"<tr><th>{e(f.label)}</th><td>{value}{mark}{note}</td></tr>")
     out.append("</tbody></table>")
