@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = {"RASA_PORT": 15005, "ACTION_PORT": 15055, "WEB_PORT": 18800, "BACKEND_PORT": 18700}
+# E2E_PORT_OFFSET moves the whole stack so that several checkouts can test side by side.
+_OFFSET = int(os.environ.get("E2E_PORT_OFFSET", "0"))
+PORTS = {
+    name: port + _OFFSET
+    for name, port in {
+        "RASA_PORT": 15005, "ACTION_PORT": 15055, "WEB_PORT": 18800, "BACKEND_PORT": 18700,
+    }.items()
+}
 
 
 def _get(url: str, timeout: float = 2.0):
