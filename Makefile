@@ -15,7 +15,8 @@ export RASA_TELEMETRY_ENABLED := false
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/catalog data/reference bot/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: install run train test test-fast eval bench lock clean
+.PHONY: install browser run train test test-fast eval bench lock clean
+CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
 
@@ -25,6 +26,14 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install --quiet -r requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Browser tests drive Debian's chromium through Playwright (this machine cannot download
+# Playwright's own browsers).
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "chromium is missing and could not be installed: apt-get install chromium" >&2; exit 1; }; }
 
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
 	$(PY) -m bot.nlu.vocabulary build/jieba
@@ -43,7 +52,7 @@ train: $(MODEL)
 run: $(MODEL)
 	scripts/run.sh
 
-test: $(MODEL)
+test: $(MODEL) browser
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
