@@ -61,7 +61,11 @@ def endpoints() -> Dict[str, Any]:
         "action_endpoint": {
             "url": os.environ.get(
                 "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{cfg.action_port}/webhook"
-            )
+            ),
+            # Rasa sends the whole domain (every response text) with each action call
+            # unless told otherwise; only actions marked `send_domain: true` in
+            # domain.yml (form validation) need it.
+            "enable_selective_domain": True,
         },
         "tracker_store": tracker_store(tracker_db),
     }
