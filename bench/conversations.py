@@ -5,8 +5,9 @@ followed by its follow-ups ("那要多久？", "要钱吗"), with greetings, tha
 out-of-scope lines in between. A conversation is a window of consecutive lines starting
 at a line that is not a follow-up, so every follow-up comes after the question it follows.
 
-Lines that would open a multi-turn form (complaints, permit intake) or hand the
-conversation to a person are left out on purpose: they would change what later turns mean
+Lines that would open a multi-turn form (complaints, permit intake, the identity check
+before an application's status) or hand the conversation to a person are left out on
+purpose: they would change what later turns mean
 and make runs hard to compare.
 """
 from __future__ import annotations
@@ -43,8 +44,8 @@ LINES: Tuple[Tuple[str, bool], ...] = (
     ("要多长时间", True),
     ("辦營業執照要什麼材料", False),
     ("要錢嗎", True),
-    ("我的申请到哪一步了", False),
-    ("受理编号是 SH2026031500123", True),
+    ("老人津贴怎么申请", False),
+    ("要交什么材料", True),
     ("无犯罪证明怎么开", False),
     ("有什么条件", True),
     ("你好聪明", False),
