@@ -211,11 +211,13 @@ class AlipayLifeInput(InputChannel):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "AlipayLifeInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]],
+                         store: Optional[KeyValueStore] = None) -> "AlipayLifeInput":
+        """credentials.yml may rename the variables (`app_id_env: MY_APP_ID`)."""
         credentials = credentials or {}
         names = {f: str(credentials.get(f"{f}_env") or default)
                  for f, default in cls.env_defaults.items()}
-        return cls(AlipayConfig.from_env(names), names)
+        return cls(AlipayConfig.from_env(names), names, store)
 
     def __init__(self, config: AlipayConfig, names: Dict[str, str],
                  store: Optional[KeyValueStore] = None) -> None:
@@ -316,7 +318,7 @@ class AlipayLifeInput(InputChannel):
 
             turn = self._turn(on_new_message, output, sender_id, user, incoming, biz)
             if not self.runner.submit(turn, f"{sender_id}: {incoming.text or incoming.reply}",
-                                      on_error=apologise):
+                                      on_error=apologise, user=sender_id):
                 await forget_delivery(self.store, key)
                 return response.text("busy, retry", status=503)
         return self._xml(ack_inner(user, self.config.app_id), charset)

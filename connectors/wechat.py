@@ -208,13 +208,14 @@ class WeChatInput(InputChannel):
         return cls.channel
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WeChatInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]],
+                         store: Optional[KeyValueStore] = None) -> "WeChatInput":
         """credentials.yml may rename the variables (`token_env: MY_TOKEN`); values never
-        come from the file itself."""
+        come from the file itself. `store` defaults to bot.kv's (Redis or in-process)."""
         credentials = credentials or {}
         names = {f: str(credentials.get(f"{f}_env") or default)
                  for f, default in cls.env_defaults.items()}
-        return cls(WeChatConfig.from_env(names), names)
+        return cls(WeChatConfig.from_env(names), names, store)
 
     def __init__(self, config: WeChatConfig, names: Dict[str, str],
                  store: Optional[KeyValueStore] = None) -> None:
@@ -232,7 +233,7 @@ class WeChatInput(InputChannel):
             return
         if config.aes_key:
             self.crypto = MessageCrypto(config.token, config.aes_key, config.appid)
-        self.sender = WeChatSender(config.appid, config.secret)
+        self.sender = WeChatSender(config.appid, config.secret, store=self.store)
 
     @property
     def store(self) -> KeyValueStore:
@@ -350,7 +351,7 @@ class WeChatInput(InputChannel):
             await output.send_text_message(sender_id, FAILURE_REPLY)
 
         if not self.runner.submit(turn, f"{sender_id}: {incoming.text or incoming.reply}",
-                                  on_error=apologise):
+                                  on_error=apologise, user=sender_id):
             await forget_delivery(self.store, key)
             return response.text("busy, retry", status=503)
         return response.text("success")

@@ -62,3 +62,30 @@ def test_links():
     text = "详见[办事指南](https://zwdt.example.gov.cn/g?id=1)。"
     assert links_as_anchors(text) == '详见<a href="https://zwdt.example.gov.cn/g?id=1">办事指南</a>。'
     assert links_as_plain(text) == "详见办事指南（https://zwdt.example.gov.cn/g?id=1）。"
+
+
+async def test_turns_of_one_user_run_in_order_and_are_bounded():
+    import asyncio
+
+    from connectors.platforms.background import TurnRunner
+
+    runner = TurnRunner("test", max_running=2, max_waiting=3)
+    log, running, peak = [], [0], [0]
+
+    def turn(user, n, delay):
+        async def run():
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            await asyncio.sleep(delay)
+            log.append((user, n))
+            running[0] -= 1
+        return run
+
+    assert runner.submit(turn("a", 1, 0.05), "a1", user="a")
+    assert runner.submit(turn("a", 2, 0.0), "a2", user="a")
+    assert runner.submit(turn("b", 1, 0.01), "b1", user="b")
+    assert runner.submit(turn("c", 1, 0.01), "c1", user="c")
+    assert runner.submit(turn("d", 1, 0.01), "d1", user="d")
+    assert not runner.submit(turn("e", 1, 0.0), "e1", user="e")  # queue full: refused
+    await runner.drain()
+    assert [n for u, n in log if u == "a"] == [1, 2] and len(log) == 5 and peak[0] <= 2
