@@ -265,3 +265,27 @@ class AlipaySide:
         headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"}
         async with session.post(self.url, data=form, headers=headers) as response:
             return response.status, await response.read()
+
+
+# ---------------------------------------------------------------- the end-to-end stack
+
+E2E_WECHAT = {"WECHAT_OA_TOKEN": "e2e-oa-token", "WECHAT_OA_APPID": "wxe2e00000000000oa",
+              "WECHAT_OA_SECRET": "e2e-oa-secret", "WECHAT_OA_AES_KEY": WECHAT_AES_KEY,
+              "WECHAT_MP_TOKEN": "e2e-mp-token", "WECHAT_MP_APPID": "wxe2e00000000000mp",
+              "WECHAT_MP_SECRET": "e2e-mp-secret", "WECHAT_MP_AES_KEY": WECHAT_AES_KEY}
+E2E_ALIPAY_APP_ID = "2021000000000e2e"
+
+
+def stack_channel_env(offset: int) -> Tuple[Dict[str, str], Dict[str, Any]]:
+    """Environment that points the stack's connectors at fake platforms on fixed loopback
+    ports (19100/19150 + offset), and what the tests need to play those platforms."""
+    wechat_port, alipay_port = 19100 + offset, 19150 + offset
+    alipay_keys, app_keys = KeyPair.generate(), KeyPair.generate()
+    env = {**E2E_WECHAT,
+           "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
+           "ALIPAY_GATEWAY": f"http://127.0.0.1:{alipay_port}/gateway.do",
+           "ALIPAY_APP_ID": E2E_ALIPAY_APP_ID,
+           "ALIPAY_APP_PRIVATE_KEY": app_keys.private_pkcs1,
+           "ALIPAY_PUBLIC_KEY": alipay_keys.public_spki}
+    return env, {"wechat_port": wechat_port, "alipay_port": alipay_port,
+                 "alipay_keys": alipay_keys, "app_keys": app_keys, "env": env}
