@@ -133,15 +133,18 @@ async def harness(monkeypatch, store, alipay_keys, app_keys):
     alipay = FakeAlipay(alipay_keys, app_keys)
     wechat_runner, wechat_port = await start_site(wechat.app())
     alipay_runner, alipay_port = await start_site(alipay.app())
-    env: Dict[str, str] = {**OA, **MP, "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
+    # each test's appids are its own, so a shared Redis holds no other test's token
+    prefix = uuid.uuid4().hex[:8]
+    oa_env = {**OA, "WECHAT_OA_APPID": f"wxoa{prefix}00001"}
+    mp_env = {**MP, "WECHAT_MP_APPID": f"wxmp{prefix}00002"}
+    env: Dict[str, str] = {**oa_env, **mp_env,
+                           "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
                            "ALIPAY_GATEWAY": f"http://127.0.0.1:{alipay_port}/gateway.do",
                            "ALIPAY_APP_ID": ALIPAY_APP_ID,
                            "ALIPAY_APP_PRIVATE_KEY": app_keys.private_pkcs1,
                            "ALIPAY_PUBLIC_KEY": alipay_keys.public_spki}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # each test's keys are its own, also in a shared Redis
-    prefix = uuid.uuid4().hex[:8]
     oa = WeChatOfficialAccountInput.from_credentials({}, store=store)
     mp = WeChatMiniProgramInput.from_credentials({}, store=store)
     ali = AlipayLifeInput.from_credentials({}, store=store)
@@ -157,9 +160,9 @@ async def harness(monkeypatch, store, alipay_keys, app_keys):
     session = aiohttp.ClientSession()
     h = Harness(base, bot, wechat, alipay, oa, mp, ali, session, store)
     h.oa_side = WeChatSide(f"{base}/webhooks/wechat_oa/webhook", OA["WECHAT_OA_TOKEN"],
-                           OA["WECHAT_OA_APPID"], WECHAT_AES_KEY)
+                           oa_env["WECHAT_OA_APPID"], WECHAT_AES_KEY)
     h.mp_side = WeChatSide(f"{base}/webhooks/wechat_mp/webhook", MP["WECHAT_MP_TOKEN"],
-                           MP["WECHAT_MP_APPID"], WECHAT_AES_KEY)
+                           mp_env["WECHAT_MP_APPID"], WECHAT_AES_KEY)
     h.ali_side = AlipaySide(f"{base}/webhooks/alipay_life/webhook", ALIPAY_APP_ID,
                             alipay_keys, app_keys)
     yield h

@@ -39,7 +39,8 @@ async def test_mini_program_safe_mode_json(harness):
     openid = f"o{new_id()}"
     import json
     inner = json.dumps({"ToUserName": "gh_mp", "FromUserName": openid, "CreateTime": int(time.time()),
-                        "MsgType": "text", "Content": "社保卡怎么补办", "MsgId": 12345678901})
+                        "MsgType": "text", "Content": "社保卡怎么补办",
+                        "MsgId": int(time.time() * 1e6)})
     status, body = await harness.mp_side.post(harness.session, inner, openid, safe=True,
                                               as_json=True)
     assert (status, body) == (200, "success")
