@@ -278,8 +278,9 @@ E2E_ALIPAY_APP_ID = "2021000000000e2e"
 
 def stack_channel_env(offset: int) -> Tuple[Dict[str, str], Dict[str, Any]]:
     """Environment that points the stack's connectors at fake platforms on fixed loopback
-    ports (19100/19150 + offset), and what the tests need to play those platforms."""
-    wechat_port, alipay_port = 19100 + offset, 19150 + offset
+    ports (17100/17150 + offset: clear of the stack's own ports for offsets 0-400), and
+    what the tests need to play those platforms."""
+    wechat_port, alipay_port = 17100 + offset, 17150 + offset
     alipay_keys, app_keys = KeyPair.generate(), KeyPair.generate()
     env = {**E2E_WECHAT,
            "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
