@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.channels.platforms import stack_channel_env
+
 ROOT = Path(__file__).resolve().parents[2]
 # E2E_PORT_OFFSET moves the whole stack so that several checkouts can test side by side.
 _OFFSET = int(os.environ.get("E2E_PORT_OFFSET", "0"))
@@ -51,7 +53,11 @@ def stack(tmp_path_factory):
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
     var = tmp_path_factory.mktemp("var")
-    env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "BOT_VAR_DIR": str(var)}
+    # WeChat and Alipay connectors configured with test secrets and pointed at the fake
+    # platform servers of tests/e2e/test_channels.py (fixed loopback ports)
+    channel_env, channels = stack_channel_env(_OFFSET)
+    env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "BOT_VAR_DIR": str(var),
+           **channel_env}
     log = open(var / "stack.log", "w")
     process = subprocess.Popen(
         ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -64,7 +70,8 @@ def stack(tmp_path_factory):
             log.close()
             pytest.fail("the stack did not start:\n" + (var / "stack.log").read_text()[-4000:])
         time.sleep(1)
-    yield {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()} | {"var": var}
+    yield {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()} | {
+        "var": var, "channels": channels}
     os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=30)

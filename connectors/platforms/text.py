@@ -1,0 +1,59 @@
+"""Fitting the bot's texts into what a platform's message can carry."""
+from __future__ import annotations
+
+import re
+from typing import List
+
+WECHAT_TEXT_BYTES = 2048  # customer-service text limit (UTF-8 bytes)
+
+_MD_LINK = re.compile(r"\[([^\]\n]{1,80})\]\((https?://[^\s)]+)\)")
+
+
+def split_bytes(text: str, limit: int = WECHAT_TEXT_BYTES) -> List[str]:
+    """Pieces of at most `limit` UTF-8 bytes, cut at line breaks where possible.
+
+    A message longer than the platform allows is refused whole (WeChat: errcode 45002),
+    so a long answer (a matter's full list of materials) goes out in several messages,
+    in order, each ending at a line when one fits, never inside a character.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    pieces: List[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode("utf-8")) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        while len(line.encode("utf-8")) > limit:
+            head = _cut(line, limit)
+            pieces.append(head)
+            line = line[len(head):]
+        current = line
+    if current.strip():
+        pieces.append(current)
+    return [p for p in (piece.strip("\n") for piece in pieces) if p.strip()]
+
+
+def _cut(line: str, limit: int) -> str:
+    """The longest prefix of `line` within `limit` bytes (whole characters)."""
+    size = 0
+    for index, char in enumerate(line):
+        size += len(char.encode("utf-8"))
+        if size > limit:
+            return line[:index]
+    return line
+
+
+def links_as_anchors(text: str) -> str:
+    """Markdown links → `<a href>`: the form an Official Account's text message shows."""
+    return _MD_LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', text)
+
+
+def links_as_plain(text: str) -> str:
+    """Markdown links → `title（url）` for clients that show plain text only."""
+    return _MD_LINK.sub(lambda m: f"{m.group(1)}（{m.group(2)}）", text)
