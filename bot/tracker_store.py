@@ -20,7 +20,7 @@ import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet
+from rasa.shared.core.events import ActiveLoop, ConversationPaused, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -44,15 +44,21 @@ _WHOLE = "_govbot_whole_conversation"
 
 
 def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
-    """Events that recreate a tracker's slots and active loop on an empty tracker."""
+    """Events that recreate a tracker's slots, active loop and pause on an empty tracker.
+
+    A form or a handoff to a person outlives the window of recent turns, so its state
+    must travel in the prefix.
+    """
     prefix: List[Event] = [
         SlotSet(name, slot.value)
         for name, slot in tracker.slots.items()
         if slot.value != slot.initial_value
     ]
-    loop = (tracker.active_loop or {}).get("name")
+    loop = tracker.active_loop_name
     if loop:
         prefix.append(ActiveLoop(loop))
+    if tracker.is_paused():
+        prefix.append(ConversationPaused())
     return [event.as_dict() for event in prefix]
 
 

@@ -103,3 +103,26 @@ async def test_young_conversation_is_read_from_its_first_event(store):
     assert start == 0
     again = await store.retrieve(sender)
     assert len(again.events) == len(tracker.events)
+
+
+async def test_form_and_pause_outlive_the_window(store):
+    """A form started, or a handoff begun, many turns ago is still active after a reload."""
+    from rasa.shared.core.events import ActiveLoop, ConversationPaused
+
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    tracker.update(ActiveLoop("some_form"))
+    for n in range(1, 12):
+        for event in turn(n):
+            tracker.update(event)
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+        assert tracker.active_loop_name == "some_form", n
+    tracker.update(ConversationPaused())
+    for n in range(12, 20):
+        for event in turn(n):
+            tracker.update(event)
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+        assert tracker.is_paused(), n
+    assert len(tracker.events) < 40  # still a window, not the whole conversation
