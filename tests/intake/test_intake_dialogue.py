@@ -3,13 +3,10 @@ messages in, the bot's questions and the recorded answers out."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import List, Optional
+from typing import List
 
 import pytest
 
-from bot.catalog import Catalog, import_catalog
-from bot.catalog.store import CatalogStore
-from bot.db import engine_for
 from bot.intake import engine
 from bot.intake_dialogue import (
     ASK_CONFIRM,
@@ -24,14 +21,6 @@ from bot.intake_dialogue import (
     prompt,
     start,
 )
-from tests.intake.conftest import CATALOG_DIR, ROOT
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    store = CatalogStore(engine_for(f"sqlite:///{tmp_path_factory.mktemp('cat') / 'c.db'}"))
-    import_catalog(CATALOG_DIR, store)
-    return Catalog(store, ROOT / "data" / "reference").index()
 
 
 class Interview:
