@@ -97,6 +97,7 @@ th{background:#f3f3f3;white-space:nowrap}
   tr,li{break-inside:avoid;page-break-inside:avoid}
   .summary{border:none;padding:0}
   a{color:inherit;text-decoration:none}
+  .noprint{display:none}
 }
 """.strip()
 
@@ -104,9 +105,11 @@ _STATUS_CLASS = {TO_SUBMIT: "s-submit", HELD: "s-held", DEFERRED: "s-deferred"}
 
 
 def render_html(
-    docs: IntakeDocuments, generated_at: Optional[str] = None, reference: Optional[str] = None
+    docs: IntakeDocuments, generated_at: Optional[str] = None, reference: Optional[str] = None,
+    download_href: Optional[str] = None,
 ) -> str:
-    """A self-contained printable page (A4) with the three documents."""
+    """A self-contained printable page (A4) with the three documents; download_href adds a
+    link to the text file (hidden when printed)."""
     e = escape
     notice, form, checklist = docs.notice, docs.form, docs.checklist
     title = f"{docs.industry_name}“一业一证”告知单、申请表和材料清单"
@@ -122,6 +125,9 @@ def render_html(
                         f"生成时间：{generated_at}" if generated_at else "") if m]
     if meta:
         out.append(f'<p class="sub">{e("　".join(meta))}</p>')
+    if download_href:
+        out.append(f'<p class="sub noprint"><a href="{e(download_href)}" download>下载文本文件</a>'
+                   "　打印：使用浏览器的“打印”功能</p>")
 
     # -- notice ----------------------------------------------------------------
     out.append("<section><h2>一、告知单</h2>")

@@ -29,6 +29,7 @@ TOP_FIELDS = {
 }
 QUESTION_FIELDS = {
     "id", "text", "kind", "order", "options", "ask_if", "hint", "context_words", "number_over",
+    "keywords",
 }
 OPTION_FIELDS = {"value", "label", "aliases"}
 RULE_FIELDS = {"id", "when", "approvals", "scenarios", "materials", "note"}
@@ -68,6 +69,9 @@ class Question:
     hint: str = ""
     context_words: Tuple[str, ...] = ()
     number_over: Optional[float] = None
+    #: Words naming the question's subject (酒 → 是否经营酒类零售？), so a correction such as
+    #: "刚才说错了，我们卖酒" finds the question it changes. Unique within the industry.
+    keywords: Tuple[str, ...] = ()
 
     def option(self, value: Any) -> Optional[Option]:
         return next((o for o in self.options if o.value == value), None)
@@ -387,8 +391,16 @@ def parse_industry(data: Any, catalog: CatalogLike, source: str = "<industry>") 
                 hint=_text(p, raw, "hint", f"{where}.", required=False),
                 context_words=_texts(p, raw, "context_words", f"{where}.", required=False),
                 number_over=float(number_over) if number_over is not None else None,
+                keywords=_texts(p, raw, "keywords", f"{where}.", required=False),
             )
         )
+    keyword_owner: Dict[str, str] = {}
+    for question in questions:
+        for word in question.keywords:
+            other = keyword_owner.setdefault(word, question.id)
+            if other != question.id:
+                p.fail(f"questions ({question.id}).keywords",
+                       f"keyword {word!r} also names question {other!r}")
 
     def check_value(qid: str, raw_value: Any, where: str):
         if qid not in kinds:

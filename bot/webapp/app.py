@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import settings
 from bot.catalog import Catalog, default_catalog
+from bot.webapp import documents
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -92,6 +93,7 @@ def create_app(catalog: Catalog | None = None) -> web.Application:
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index_page)
     app.router.add_static("/static/", STATIC)
+    documents.register(app)
     return app
 
 
