@@ -562,9 +562,16 @@
       // indicator runs until then. No acknowledgement in time: shown as failed, with 重发.
       socket.timeout(ACK_TIMEOUT_MS).emit(
         'user_uttered', { message: entry.payload, session_id: state.sessionId },
-        (error) => {
+        (error, answer) => {
           if (entry.status !== 'sending') return;
-          entry.status = error ? 'failed' : 'sent';
+          const refused = !error && answer && answer.status === 'ignored';
+          if (refused && answer.reason === 'no_session' && !entry.retried) {
+            entry.retried = true; // the server lost our session (e.g. restarted): ask again
+            entry.status = 'pending';
+            if (socket.connected) requestSession();
+          } else {
+            entry.status = error || refused ? 'failed' : 'sent';
+          }
           refreshDelivery(entry);
           save();
         });
