@@ -206,7 +206,7 @@
   const launcher = el('button', {
     type: 'button', class: 'gw-launcher', 'aria-haspopup': 'dialog', 'aria-expanded': 'false',
     'aria-controls': 'gw-panel', 'aria-label': TEXT.open,
-  }, [el('span', { class: 'gw-launcher-icon', 'aria-hidden': 'true', text: '💬' }),
+  }, [el('span', { class: 'gw-launcher-icon', 'aria-hidden': 'true' }),
     el('span', { class: 'gw-launcher-text', text: '在线客服' }),
     el('span', { class: 'gw-badge', 'aria-hidden': 'true' })]);
 

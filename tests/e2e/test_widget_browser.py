@@ -5,10 +5,19 @@ Screenshots go to test-artifacts/widget/ (gitignored) for a person to look at.
 """
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+import socketio
+from aiohttp import web
+
+from bot.webapp import widget
+from bot.webapp.app import STATIC
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -159,8 +168,11 @@ def test_phone_gets_a_full_screen_chat(browser, stack):
     assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
     expect(portal.launcher).to_be_hidden()  # the panel covers the page; 关闭 is in its header
     expect(portal.status).to_have_text("在线", timeout=ANSWER_TIMEOUT)
-    portal.say("居住证要多久")
-    portal.expect_answer("工作日")
+    portal.say("驾驶证换证能网上办吗")
+    portal.expect_answer("可以全程网办")
+    link = portal.log.get_by_role("link", name="https://sh.122.gov.cn/")
+    expect(link).to_have_attribute("href", "https://sh.122.gov.cn/")
+    expect(link).to_have_attribute("target", "_blank")
     font_size = portal.textbox.evaluate("el => getComputedStyle(el).fontSize")
     assert font_size == "16px"  # smaller and iOS zooms the page on focus
     portal.shot("3-phone")
@@ -259,3 +271,154 @@ def test_reconnects_after_a_network_drop_and_sends_what_was_typed(browser, stack
     assert portal.log.inner_text().count("居住证要什么材料") == 1  # sent once, shown once
     portal.shot("5-reconnected")
     portal.close(network_errors_expected=True)
+
+
+def test_works_over_long_polling_where_websockets_are_blocked(browser, stack):
+    """Some networks (proxies) block WebSockets: the widget falls back to long-polling,
+    which crosses origins (:8800 → Rasa) with the CORS headers Rasa's --cors gives."""
+    portal = Portal(browser, stack, viewport={"width": 1280, "height": 860})
+    portal.page.route_web_socket(SOCKET_URL, lambda ws: ws.close())
+    polled = []
+    portal.page.on("request", lambda r: "transport=polling" in r.url and polled.append(r.url))
+    portal.goto()
+    portal.open()
+    portal.say("居住证要什么材料")
+    portal.expect_answer("居民身份证")
+    assert polled
+    portal.close(network_errors_expected=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering of what the bot (or, later, an agent) sends, against a scripted socket.io
+# server that speaks Rasa's channel protocol: no Rasa needed, every message shape possible.
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000000030101002d4d0b1c0000000049454e44ae426082"
+)
+
+
+class ScriptedRasa:
+    """A python-socketio server (the library Rasa uses) and the web app's widget routes,
+    in a thread with its own event loop; `replies` maps a user message to bot messages."""
+
+    def __init__(self):
+        self.replies: dict[str, list] = {}
+        self.received: list[dict] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _start(self):
+        self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
+        rasa = web.Application()
+        self.sio.attach(rasa)
+
+        @self.sio.on("session_request")
+        async def session_request(sid, data):
+            session_id = (data or {}).get("session_id") or uuid.uuid4().hex
+            await self.sio.enter_room(sid, session_id)
+            await self.sio.emit("session_confirm", session_id, room=sid)
+
+        @self.sio.on("user_uttered")
+        async def user_uttered(sid, data):
+            self.received.append(data)
+            for reply in self.replies.get(data["message"], []):
+                await self.sio.emit("bot_uttered", reply, room=data["session_id"])
+            return {"status": "ok"}
+
+        portal = web.Application()
+        widget.register(portal)
+        portal.router.add_static("/static/", STATIC)
+        portal.router.add_get(
+            "/test-image.png", lambda _: web.Response(body=PNG_1X1, content_type="image/png")
+        )
+        self.runners = []
+        urls = []
+        for app in (rasa, portal):
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            self.runners.append(runner)
+            host, port = runner.addresses[0][:2]
+            urls.append(f"http://{host}:{port}")
+        self.rasa_url, self.portal_url = urls
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def start(self):
+        self.thread.start()
+        self.run(self._start())
+
+    def push(self, session_id: str, message: dict):
+        """A message nobody asked for, as the handoff will deliver an agent's."""
+        self.run(self.sio.emit("bot_uttered", message, room=session_id))
+
+    def stop(self):
+        async def cleanup():
+            for runner in self.runners:
+                await runner.cleanup()
+
+        self.run(cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    server = ScriptedRasa()
+    server.start()
+    monkeypatch.setenv("RASA_PUBLIC_URL", server.rasa_url)
+    yield server
+    server.stop()
+
+
+def test_bot_messages_are_rendered_safely(browser, scripted):
+    image = scripted.portal_url + "/test-image.png"
+    scripted.replies["给我看看"] = [
+        {"text": "<img src=x onerror=alert(1)>指南见 https://zwdt.sh.gov.cn/guide?id=1。"
+                 "另见[官方网站](https://www.gov.cn/)，[坏链接](javascript:alert(2)) javascript:alert(3)"},
+        {"attachment": {"type": "image", "payload": {"src": image}}},
+        {"attachment": {"type": "image", "payload": {"src": "javascript:alert(4)"}}},
+        {"text": "您好，我是人工客服小王", "metadata": {"agent_name": "小王"}},
+        {"text": "请选择", "quick_replies": [
+            {"content_type": "text", "title": "<b>粗体</b>", "payload": '/choose{"x": 1}'}]},
+    ]
+    portal = Portal(browser, {"WEB_PORT": scripted.portal_url}, viewport={"width": 1280, "height": 860})
+    alerts = []
+    portal.page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    portal.goto()
+    portal.open()
+    portal.say("给我看看")
+    expect(portal.log).to_contain_text("请选择", timeout=ANSWER_TIMEOUT)
+
+    expect(portal.log).to_contain_text("<img src=x onerror=alert(1)>指南见")  # text, not markup
+    links = {a.inner_text(): a.get_attribute("href") for a in portal.log.get_by_role("link").all()}
+    assert links == {
+        "https://zwdt.sh.gov.cn/guide?id=1": "https://zwdt.sh.gov.cn/guide?id=1",
+        "官方网站": "https://www.gov.cn/",
+        "": image,  # the picture, opening full size
+    }
+    expect(portal.log.get_by_role("img", name="客服发送的图片")).to_have_attribute("src", image)
+    expect(portal.log.get_by_role("img")).to_have_count(1)
+    expect(portal.log).to_contain_text("（此消息暂不支持显示）")  # the javascript: image
+    expect(portal.log).to_contain_text("人工客服 · 小王")
+
+    portal.log.get_by_role("button", name="<b>粗体</b>").click()
+    expect(portal.log.locator(".gw-user").last).to_contain_text("<b>粗体</b>")
+    deadline = time.monotonic() + 10
+    while len(scripted.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert scripted.received[-1]["message"] == '/choose{"x": 1}'  # the payload, not the title
+    session_id = scripted.received[-1]["session_id"]
+
+    # A message arriving while the window is closed marks the button.
+    portal.page.keyboard.press("Escape")
+    scripted.push(session_id, {"text": "人工客服已接入", "metadata": {"agent_name": "小王"}})
+    expect(portal.page.get_by_role("button", name="打开在线客服（有新消息）")).to_be_visible()
+    portal.shot("6-unread")
+    portal.page.get_by_role("button", name="打开在线客服（有新消息）").click()
+    expect(portal.log).to_contain_text("人工客服已接入")
+    portal.shot("7-rendering")
+    assert not alerts
+    portal.close()
