@@ -273,11 +273,28 @@ def test_reconnects_after_a_network_drop_and_sends_what_was_typed(browser, stack
     portal.close(network_errors_expected=True)
 
 
+# A network whose proxy refuses WebSockets: every handshake fails before it opens.
+BLOCKED_WEBSOCKETS = """
+window.WebSocket = class BlockedWebSocket {
+  constructor() {
+    this.readyState = 0;
+    setTimeout(() => {
+      this.readyState = 3;
+      if (this.onerror) this.onerror(new Event('error'));
+      if (this.onclose) this.onclose({ code: 1006, reason: '', wasClean: false });
+    }, 20);
+  }
+  send() {}
+  close() {}
+};
+"""
+
+
 def test_works_over_long_polling_where_websockets_are_blocked(browser, stack):
     """Some networks (proxies) block WebSockets: the widget falls back to long-polling,
     which crosses origins (:8800 → Rasa) with the CORS headers Rasa's --cors gives."""
     portal = Portal(browser, stack, viewport={"width": 1280, "height": 860})
-    portal.page.route_web_socket(SOCKET_URL, lambda ws: ws.close())
+    portal.page.add_init_script(BLOCKED_WEBSOCKETS)
     polled = []
     portal.page.on("request", lambda r: "transport=polling" in r.url and polled.append(r.url))
     portal.goto()
