@@ -15,7 +15,9 @@
 (function () {
   'use strict';
 
-  const script = document.currentScript;
+  // currentScript is the tag being run; the fallback serves loaders that lose it
+  const script =
+    document.currentScript || document.querySelector('script[src*="/widget/widget.js"]');
   if (!script || window.__govbotWidget) return; // loaded twice: keep the first
 
   const WIDGET_VERSION = '1';
@@ -488,11 +490,14 @@
     return loading;
   }
 
+  let starting = false;
+
   function connect() {
-    if (socket) return;
+    if (socket || starting) return;
+    starting = true;
     setStatus('connecting');
     loadSocketIo().then((loaded) => {
-      if (socket) return;
+      starting = false;
       io = loaded;
       const target = new URL(config.rasaUrl, location.href);
       // A path in the Rasa URL is a reverse-proxy prefix (socket.io reads a path as a namespace).
@@ -518,6 +523,7 @@
       socket.on('connect_error', () => setStatus(state.entries.length ? 'reconnecting' : 'unavailable'));
       socket.io.on('reconnect_attempt', () => setStatus('reconnecting'));
     }).catch(() => {
+      starting = false;
       setStatus('unavailable');
       setTimeout(connect, 5000);
     });
