@@ -80,7 +80,8 @@ def check_public_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(
-            f"RASA_PUBLIC_URL must be an http(s) URL such as https://chat.example.gov.cn, got {url!r}"
+            "RASA_PUBLIC_URL must be an http(s) URL such as https://chat.example.gov.cn, "
+            f"got {url!r}"
         )
     return url.rstrip("/")
 

@@ -83,7 +83,7 @@ class WidgetSocketIOInput(SocketIOInput):
             if self.session_persistence:
                 sender_id = data.get("session_id")
                 if not is_session_id(sender_id) or sender_id not in session_rooms(sid):
-                    logger.warning("socket.io message for a session its socket did not request: ignored")
+                    logger.warning("socket.io message for a session its socket did not request")
                     return {"status": "ignored", "reason": "no_session"}
             else:
                 sender_id = sid

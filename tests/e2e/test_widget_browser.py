@@ -187,7 +187,9 @@ def focused_label(page) -> str:
     return page.evaluate(
         """() => {
             let el = document.activeElement;
-            while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+            while (el && el.shadowRoot && el.shadowRoot.activeElement) {
+                el = el.shadowRoot.activeElement;
+            }
             return el ? (el.getAttribute('aria-label') || el.textContent || '').trim() : '';
         }"""
     )
@@ -401,7 +403,9 @@ def test_bot_messages_are_rendered_safely(browser, scripted):
         {"text": "请选择", "quick_replies": [
             {"content_type": "text", "title": "<b>粗体</b>", "payload": '/choose{"x": 1}'}]},
     ]
-    portal = Portal(browser, {"WEB_PORT": scripted.portal_url}, viewport={"width": 1280, "height": 860})
+    portal = Portal(
+        browser, {"WEB_PORT": scripted.portal_url}, viewport={"width": 1280, "height": 860}
+    )
     alerts = []
     portal.page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
     portal.goto()

@@ -23,7 +23,8 @@ class Tab:
         self.client.on("session_confirm", self.confirmed.put_nowait)
 
     async def connect(self, stack, session_id=None) -> str:
-        await self.client.connect(stack["RASA_PORT"], transports=["polling"])  # this aiohttp is too old for its WebSocket client
+        # polling: python-engineio's WebSocket client needs a newer aiohttp than ours
+        await self.client.connect(stack["RASA_PORT"], transports=["polling"])
         await self.client.emit("session_request", {"session_id": session_id})
         return await asyncio.wait_for(self.confirmed.get(), TIMEOUT)
 
