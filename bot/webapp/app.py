@@ -1,4 +1,5 @@
-"""aiohttp application: matter search and details as JSON, and a small catalog page.
+"""aiohttp application: matter search and details as JSON, a small catalog page at
+`/search`, and the chat widget with its demo portal page at `/` (bot/webapp/widget.py).
 
 The search here is the same `MatterIndex` the actions use, so agents, the widget and the
 bot never disagree about which matter a phrase means.
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from bot import settings
 from bot.catalog import Catalog, default_catalog
-from bot.webapp import documents
+from bot.webapp import documents, widget
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -67,7 +68,7 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "matters": count})
 
 
-async def index_page(request: web.Request) -> web.FileResponse:
+async def search_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
@@ -91,7 +92,8 @@ def create_app(catalog: Catalog | None = None) -> web.Application:
     app.router.add_get("/api/matters/search", search_matters)
     app.router.add_get("/api/matters/{code}", get_matter)
     app.router.add_get("/healthz", health)
-    app.router.add_get("/", index_page)
+    app.router.add_get("/search", search_page)
+    widget.register(app)
     app.router.add_static("/static/", STATIC)
     documents.register(app)
     return app

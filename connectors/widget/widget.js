@@ -1,0 +1,607 @@
+/*
+ * 一网通办 智能客服 — web chat widget.
+ *
+ * Embed with one tag on any page (no build step, no framework, no third-party origin):
+ *
+ *   <script src="https://DEPLOYMENT:8800/widget/widget.js" defer
+ *           data-rasa-url="https://DEPLOYMENT:5005" data-title="一网通办智能客服"></script>
+ *
+ * It talks to Rasa's socket.io channel (user_uttered / bot_uttered, session_request /
+ * session_confirm, session_persistence: true). The conversation survives reloads: the
+ * session id and a bounded copy of the transcript live in localStorage, because Rasa
+ * does not send history back. Everything the bot sends is rendered as text nodes (never
+ * innerHTML); only http(s) links become anchors. See docs/widget.md.
+ */
+(function () {
+  'use strict';
+
+  // currentScript is the tag being run; the fallback serves loaders that lose it
+  const script =
+    document.currentScript || document.querySelector('script[src*="/widget/widget.js"]');
+  if (!script || window.__govbotWidget) return; // loaded twice: keep the first
+
+  const WIDGET_VERSION = '1';
+  const SOCKET_IO_FILE = 'vendor/socket.io-4.8.4.min.js';
+  const MAX_INPUT = 400; // the NLU reads at most 400 characters (bot/text.py)
+  const MAX_ENTRIES = 200; // transcript kept in localStorage ...
+  const MAX_STORED_CHARS = 200000; // ... and at most this much JSON (storage is shared with the portal)
+  const TRANSCRIPT_TTL_MS = 24 * 3600 * 1000; // an idle day later, start afresh (shared computers)
+  const ACK_TIMEOUT_MS = 60000; // Rasa acknowledges a message when its whole turn is done
+  const URL_PATTERN =
+    /\[([^\]\n]{1,200})\]\((https?:\/\/[^\s)]+)\)|https?:\/\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+/g;
+
+  const TEXT = {
+    title: '一网通办智能客服',
+    open: '打开在线客服',
+    openUnread: '打开在线客服（有新消息）',
+    close: '关闭对话窗口',
+    clear: '结束对话并清除本机记录',
+    clearShort: '清除记录',
+    clearConfirm: '清除本机上的对话记录并开始新对话？',
+    log: '对话记录',
+    input: '输入您的问题',
+    placeholder: '请输入您的问题，按 Enter 发送，Shift+Enter 换行',
+    send: '发送',
+    you: '您：',
+    bot: '智能客服：',
+    agent: '人工客服',
+    quick: '快捷回复',
+    typing: '客服正在输入…',
+    welcome: '您好，我是一网通办智能客服。可以问我办事要带什么材料、多久办好、去哪里办，也可以转人工。',
+    connecting: '正在连接…',
+    online: '在线',
+    reconnecting: '重新连接中…',
+    unavailable: '暂时无法连接客服，正在重试…',
+    pending: '等待连接后发送',
+    failed: '发送失败',
+    resend: '重发',
+    tooLong: `最多输入${MAX_INPUT}个字`,
+    image: '客服发送的图片',
+    unsupported: '（此消息暂不支持显示）',
+  };
+
+  // ---------------------------------------------------------------- configuration
+  const scriptUrl = new URL(script.src, location.href);
+  const config = {
+    base: new URL('.', scriptUrl).href,
+    rasaUrl: script.dataset.rasaUrl || `${scriptUrl.protocol}//${scriptUrl.hostname}:5005`,
+    title: script.dataset.title || TEXT.title,
+    storageKey: script.dataset.storageKey || 'govbot-widget',
+  };
+
+  // ---------------------------------------------------------------- pure helpers
+  /** An absolute http(s) URL, or null: javascript:, data: and the like never become links. */
+  function safeUrl(raw) {
+    try {
+      const url = new URL(String(raw), location.href);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** Splits bot text into plain and link parts ([title](url) and bare http(s) URLs). */
+  function textParts(text) {
+    const parts = [];
+    let last = 0;
+    for (const match of text.matchAll(URL_PATTERN)) {
+      let [whole, label, href] = match;
+      if (!href) {
+        // a bare URL: punctuation right after it belongs to the sentence
+        href = whole.replace(/[.,;:!?'")\]]+$/, '');
+        whole = href;
+      }
+      const url = safeUrl(href);
+      if (match.index > last) parts.push({ text: text.slice(last, match.index) });
+      parts.push(url ? { text: label || href, href: url } : { text: whole });
+      last = match.index + whole.length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  /** Rasa's socket.io output (text, quick_replies, attachment) or a handoff message → entry. */
+  function botEntry(data) {
+    const message = data && typeof data === 'object' ? data : { text: String(data || '') };
+    const buttons = Array.isArray(message.quick_replies)
+      ? message.quick_replies
+      : Array.isArray(message.buttons) ? message.buttons : [];
+    const attachment = message.attachment || {};
+    const image =
+      attachment.type === 'image' && attachment.payload ? attachment.payload.src : message.image;
+    const metadata = message.metadata && typeof message.metadata === 'object' ? message.metadata : {};
+    const agent = metadata.agent_name || (metadata.agent && metadata.agent.name) || '';
+    const entry = {
+      from: 'bot',
+      text: typeof message.text === 'string' ? message.text : '',
+      quickReplies: buttons
+        .filter((b) => b && (b.title || b.payload))
+        .slice(0, 12)
+        .map((b) => ({ title: String(b.title || b.payload), payload: String(b.payload || b.title) })),
+    };
+    if (image && safeUrl(image)) entry.image = safeUrl(image);
+    if (agent) entry.agent = String(agent).slice(0, 40);
+    if (!entry.text && !entry.image && !entry.quickReplies.length) entry.text = TEXT.unsupported;
+    return entry;
+  }
+
+  /** Keeps the newest entries within the count and size bounds. */
+  function bounded(entries) {
+    let kept = entries.slice(-MAX_ENTRIES);
+    while (kept.length > 1 && JSON.stringify(kept).length > MAX_STORED_CHARS) {
+      kept = kept.slice(Math.ceil(kept.length / 4));
+    }
+    return kept;
+  }
+
+  // ---------------------------------------------------------------- persistence
+  const memory = {};
+  const storage = {
+    read() {
+      let raw = null;
+      try {
+        raw = window.localStorage.getItem(config.storageKey);
+      } catch (_) {
+        raw = memory[config.storageKey] || null; // storage disabled: this page only
+      }
+      try {
+        const state = JSON.parse(raw);
+        if (!state || state.v !== 1 || !Array.isArray(state.entries)) return null;
+        if (Date.now() - (state.updated || 0) > TRANSCRIPT_TTL_MS) return null;
+        return state;
+      } catch (_) {
+        return null;
+      }
+    },
+    write(state) {
+      const raw = JSON.stringify({ ...state, entries: bounded(state.entries), v: 1, updated: Date.now() });
+      try {
+        window.localStorage.setItem(config.storageKey, raw);
+      } catch (_) {
+        memory[config.storageKey] = raw; // quota or disabled: keep it for this page at least
+      }
+    },
+    clear() {
+      try {
+        window.localStorage.removeItem(config.storageKey);
+      } catch (_) {
+        delete memory[config.storageKey];
+      }
+    },
+  };
+
+  const saved = storage.read();
+  const state = {
+    sessionId: saved ? saved.sessionId || null : null,
+    open: saved ? Boolean(saved.open) : false,
+    unread: saved ? Boolean(saved.unread) : false,
+    nextId: saved ? saved.nextId || 1 : 1,
+    entries: saved ? saved.entries : [],
+  };
+  // A message that was being sent when the page went away may or may not have arrived.
+  for (const entry of state.entries) {
+    if (entry.status === 'sending') entry.status = 'failed';
+  }
+  const save = () => storage.write(state);
+
+  // ---------------------------------------------------------------- DOM
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === 'text') node.textContent = value;
+      else if (name === 'class') node.className = value;
+      else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? '' : value);
+    }
+    for (const child of children || []) if (child) node.append(child);
+    return node;
+  }
+
+  const host = el('div', { id: 'govbot-widget', 'data-govbot-widget': WIDGET_VERSION });
+  host.style.display = 'none'; // until the stylesheet is in, so nothing flashes unstyled
+  const root = host.attachShadow({ mode: 'open' }); // the portal's CSS cannot reach in
+  const stylesheet = el('link', { rel: 'stylesheet', href: `${config.base}widget.css?v=${WIDGET_VERSION}` });
+  stylesheet.addEventListener('load', () => (host.style.display = ''));
+  stylesheet.addEventListener('error', () => (host.style.display = ''));
+
+  const launcher = el('button', {
+    type: 'button', class: 'gw-launcher', 'aria-haspopup': 'dialog', 'aria-expanded': 'false',
+    'aria-controls': 'gw-panel', 'aria-label': TEXT.open,
+  }, [el('span', { class: 'gw-launcher-icon', 'aria-hidden': 'true' }),
+    el('span', { class: 'gw-launcher-text', text: '在线客服' }),
+    el('span', { class: 'gw-badge', 'aria-hidden': 'true' })]);
+
+  const titleId = 'gw-title';
+  const statusLine = el('span', { class: 'gw-status', role: 'status', 'data-state': 'idle' });
+  const clearButton = el('button', {
+    type: 'button', class: 'gw-icon-button gw-clear', 'aria-label': TEXT.clear, title: TEXT.clear,
+  }, [el('span', { 'aria-hidden': 'true', text: TEXT.clearShort })]);
+  const closeButton = el('button', {
+    type: 'button', class: 'gw-icon-button gw-close', 'aria-label': TEXT.close, title: TEXT.close,
+  }, [el('span', { 'aria-hidden': 'true', text: '×' })]);
+  const log = el('div', {
+    class: 'gw-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions',
+    'aria-label': TEXT.log, tabindex: '0',
+  });
+  const typing = el('div', { class: 'gw-typing', hidden: true }, [
+    el('span', { class: 'gw-dots', 'aria-hidden': 'true' }, [el('i'), el('i'), el('i')]),
+    el('span', { class: 'gw-sr', text: TEXT.typing }),
+  ]);
+  const typingStatus = el('div', { class: 'gw-sr', role: 'status' });
+  const scroller = el('div', { class: 'gw-scroll' }, [log, typing]);
+  const hint = el('div', { id: 'gw-hint', class: 'gw-hint', 'aria-live': 'polite' });
+  const input = el('textarea', {
+    class: 'gw-input', rows: '1', maxlength: String(MAX_INPUT), 'aria-label': TEXT.input,
+    'aria-describedby': 'gw-hint', placeholder: TEXT.placeholder, enterkeyhint: 'send',
+  });
+  const sendButton = el('button', { type: 'submit', class: 'gw-send', 'aria-label': TEXT.send, text: TEXT.send });
+  const form = el('form', { class: 'gw-form', novalidate: true }, [input, sendButton]);
+  const panel = el('div', {
+    id: 'gw-panel', class: 'gw-panel', role: 'dialog', 'aria-modal': 'false',
+    'aria-labelledby': titleId, hidden: true,
+  }, [
+    el('div', { class: 'gw-header' }, [
+      el('div', { class: 'gw-heading' }, [el('h2', { id: titleId, class: 'gw-title', text: config.title }), statusLine]),
+      clearButton, closeButton,
+    ]),
+    scroller, typingStatus, form, hint,
+  ]);
+  root.append(stylesheet, launcher, panel);
+
+  // ---------------------------------------------------------------- rendering
+  function appendText(parent, text) {
+    for (const part of textParts(text)) {
+      if (part.href) {
+        parent.append(el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.text }));
+      } else {
+        parent.append(document.createTextNode(part.text));
+      }
+    }
+  }
+
+  function quickReplies(entry) {
+    return el('div', { class: 'gw-quick', role: 'group', 'aria-label': TEXT.quick },
+      entry.quickReplies.map((button) => el('button', {
+        type: 'button', class: 'gw-quick-button', text: button.title,
+        onclick: () => {
+          send(button.payload, button.title);
+          input.focus(); // the button is gone with the reply: keep the keyboard user in the form
+        },
+      })));
+  }
+
+  function entryNode(entry, withQuickReplies) {
+    const bubble = el('div', { class: 'gw-bubble' });
+    const who = entry.from === 'user' ? TEXT.you : entry.agent ? `${TEXT.agent} ${entry.agent}：` : TEXT.bot;
+    bubble.append(el('span', { class: 'gw-sr', text: who }));
+    if (entry.text) appendText(bubble, entry.text);
+    if (entry.image) {
+      bubble.append(el('a', { href: entry.image, target: '_blank', rel: 'noopener noreferrer', class: 'gw-image-link' }, [
+        el('img', { src: entry.image, alt: TEXT.image, loading: 'lazy', referrerpolicy: 'no-referrer', class: 'gw-image' }),
+      ]));
+    }
+    const node = el('div', { class: `gw-msg gw-${entry.from}`, 'data-entry': String(entry.id) }, [
+      entry.agent ? el('div', { class: 'gw-sender', 'aria-hidden': 'true', text: `${TEXT.agent} · ${entry.agent}` }) : null,
+      bubble,
+    ]);
+    if (entry.from === 'user') node.append(deliveryNode(entry));
+    if (withQuickReplies && entry.quickReplies && entry.quickReplies.length) node.append(quickReplies(entry));
+    return node;
+  }
+
+  function deliveryNode(entry) {
+    const box = el('div', { class: 'gw-delivery', 'data-status': entry.status || 'sent' });
+    if (entry.status === 'pending') box.append(el('span', { text: TEXT.pending }));
+    if (entry.status === 'failed') {
+      box.append(el('span', { text: TEXT.failed }), el('button', {
+        type: 'button', class: 'gw-resend', text: TEXT.resend, 'aria-label': `${TEXT.resend}：${entry.text}`,
+        onclick: () => {
+          entry.status = 'pending';
+          refreshDelivery(entry);
+          save();
+          flush();
+          connect();
+          input.focus();
+        },
+      }));
+    }
+    return box;
+  }
+
+  function refreshDelivery(entry) {
+    const node = log.querySelector(`[data-entry="${entry.id}"] .gw-delivery`);
+    if (node) node.replaceWith(deliveryNode(entry));
+    updateTyping();
+  }
+
+  function renderAll() {
+    log.textContent = '';
+    log.append(el('div', { class: 'gw-msg gw-bot gw-welcome' }, [el('div', { class: 'gw-bubble', text: TEXT.welcome })]));
+    let lastUser = -1;
+    state.entries.forEach((entry, i) => { if (entry.from === 'user') lastUser = i; });
+    state.entries.forEach((entry, i) => log.append(entryNode(entry, i > lastUser)));
+    scrollDown();
+  }
+
+  function scrollDown() {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function add(entry) {
+    entry.id = state.nextId++;
+    entry.ts = Date.now();
+    state.entries.push(entry);
+    if (entry.from === 'user') log.querySelectorAll('.gw-quick').forEach((node) => node.remove());
+    log.append(entryNode(entry, true));
+    if (state.entries.length > MAX_ENTRIES) {
+      state.entries = bounded(state.entries);
+      const first = state.entries[0].id;
+      log.querySelectorAll('[data-entry]').forEach((node) => {
+        if (Number(node.dataset.entry) < first) node.remove();
+      });
+    }
+    scrollDown();
+    save();
+  }
+
+  function updateTyping() {
+    const waiting = state.entries.some((entry) => entry.status === 'sending');
+    if (typing.hidden === !waiting) return;
+    typing.hidden = !waiting;
+    typingStatus.textContent = waiting ? TEXT.typing : '';
+    if (waiting) scrollDown();
+  }
+
+  function setStatus(name) {
+    statusLine.dataset.state = name;
+    statusLine.textContent = TEXT[name] || '';
+    panel.dataset.connection = name;
+  }
+
+  function setUnread(unread) {
+    state.unread = unread;
+    launcher.classList.toggle('gw-has-unread', unread);
+    launcher.setAttribute('aria-label', unread ? TEXT.openUnread : TEXT.open);
+  }
+
+  // ---------------------------------------------------------------- open / close
+  function open() {
+    state.open = true;
+    panel.hidden = false;
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.classList.add('gw-launcher-open');
+    setUnread(false);
+    save();
+    connect();
+    scrollDown();
+    input.focus();
+  }
+
+  function close() {
+    state.open = false;
+    panel.hidden = true;
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.classList.remove('gw-launcher-open');
+    save();
+    launcher.focus();
+  }
+
+  function clearConversation() {
+    if (!window.confirm(TEXT.clearConfirm)) return;
+    state.entries = [];
+    state.sessionId = null;
+    storage.clear();
+    renderAll();
+    updateTyping();
+    if (socket && socket.connected) requestSession();
+    save();
+    input.focus();
+  }
+
+  launcher.addEventListener('click', () => (panel.hidden ? open() : close()));
+  closeButton.addEventListener('click', close);
+  clearButton.addEventListener('click', clearConversation);
+  panel.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.stopPropagation();
+      close();
+    }
+  });
+
+  // ---------------------------------------------------------------- input
+  function showHint(text) {
+    hint.textContent = text;
+  }
+
+  function autoGrow() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
+  }
+
+  input.addEventListener('input', () => {
+    autoGrow();
+    showHint(input.value.length >= MAX_INPUT ? TEXT.tooLong : input.value.length > MAX_INPUT - 50 ? `${input.value.length}/${MAX_INPUT}` : '');
+  });
+  input.addEventListener('keydown', (event) => {
+    // Enter while a Chinese IME is composing picks a candidate; it must not send.
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    form.requestSubmit ? form.requestSubmit() : submit();
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+
+  function submit() {
+    const text = input.value.trim();
+    if (!text) {
+      input.focus();
+      return;
+    }
+    input.value = '';
+    autoGrow();
+    showHint('');
+    send(text, text);
+    input.focus();
+  }
+
+  // ---------------------------------------------------------------- connection
+  let io = null;
+  let socket = null;
+  let confirmed = false;
+  let loading = null;
+
+  /**
+   * Loads the vendored socket.io client without leaving a trace in the portal: an `io`
+   * global the portal already has is restored, and an AMD loader (RequireJS is common on
+   * older portals) is hidden while the UMD bundle runs, so it does not call define().
+   */
+  function loadSocketIo() {
+    if (loading) return loading;
+    loading = new Promise((resolve, reject) => {
+      const hadIo = Object.prototype.hasOwnProperty.call(window, 'io');
+      const previousIo = window.io;
+      const previousDefine = window.define;
+      const hideAmd = typeof previousDefine === 'function' && previousDefine.amd;
+      if (hideAmd) window.define = undefined;
+      const tag = el('script', { src: config.base + SOCKET_IO_FILE, async: true });
+      const restore = () => {
+        if (hideAmd) window.define = previousDefine;
+        if (hadIo) window.io = previousIo;
+        else delete window.io;
+        tag.remove();
+      };
+      tag.addEventListener('load', () => {
+        const ours = window.io;
+        restore();
+        ours ? resolve(ours) : reject(new Error('socket.io did not load'));
+      });
+      tag.addEventListener('error', () => {
+        restore();
+        reject(new Error('socket.io did not load'));
+      });
+      document.head.append(tag);
+    }).catch((error) => {
+      loading = null; // try again on the next attempt
+      throw error;
+    });
+    return loading;
+  }
+
+  let starting = false;
+
+  function connect() {
+    if (socket || starting) return;
+    starting = true;
+    setStatus('connecting');
+    loadSocketIo().then((loaded) => {
+      starting = false;
+      io = loaded;
+      const target = new URL(config.rasaUrl, location.href);
+      // A path in the Rasa URL is a reverse-proxy prefix (socket.io reads a path as a namespace).
+      const path = `${target.pathname.replace(/\/+$/, '')}/socket.io`;
+      socket = io(target.origin, {
+        path,
+        // WebSocket first: no CORS preflights and no sticky sessions needed; long-polling
+        // only where a proxy blocks WebSockets.
+        transports: ['websocket', 'polling'],
+        tryAllTransports: true,
+        reconnectionDelay: 1000,
+        reconnectionDelayMax: 8000,
+        timeout: 10000,
+      });
+      socket.on('connect', requestSession);
+      socket.on('session_confirm', onSessionConfirm);
+      socket.on('bot_uttered', onBotMessage);
+      socket.on('disconnect', (reason) => {
+        confirmed = false;
+        setStatus('reconnecting');
+        if (reason === 'io server disconnect') socket.connect(); // the server hung up: dial again
+      });
+      socket.on('connect_error', () => setStatus(state.entries.length ? 'reconnecting' : 'unavailable'));
+      socket.io.on('reconnect_attempt', () => setStatus('reconnecting'));
+    }).catch(() => {
+      starting = false;
+      setStatus('unavailable');
+      setTimeout(connect, 5000);
+    });
+  }
+
+  function requestSession() {
+    confirmed = false;
+    socket.emit('session_request', { session_id: state.sessionId });
+  }
+
+  function onSessionConfirm(data) {
+    const id = typeof data === 'string' ? data : data && data.session_id;
+    if (!id) return;
+    state.sessionId = id;
+    confirmed = true;
+    setStatus('online');
+    save();
+    flush();
+  }
+
+  function onBotMessage(data) {
+    const entry = botEntry(data);
+    add(entry);
+    if (panel.hidden) setUnread(true);
+  }
+
+  /** Shows the user's message at once; it goes out now or when the connection is back. */
+  function send(payload, shown) {
+    const message = String(payload).slice(0, MAX_INPUT);
+    add({ from: 'user', text: String(shown).slice(0, MAX_INPUT), payload: message, status: 'pending' });
+    flush();
+    connect();
+  }
+
+  function flush() {
+    if (!socket || !socket.connected || !confirmed) return;
+    for (const entry of state.entries) {
+      if (entry.from !== 'user' || entry.status !== 'pending') continue;
+      entry.status = 'sending';
+      refreshDelivery(entry);
+      // Rasa acknowledges after the whole turn, i.e. after its replies: the typing
+      // indicator runs until then. No acknowledgement in time: shown as failed, with 重发.
+      socket.timeout(ACK_TIMEOUT_MS).emit(
+        'user_uttered', { message: entry.payload, session_id: state.sessionId },
+        (error, answer) => {
+          if (entry.status !== 'sending') return;
+          const refused = !error && answer && answer.status === 'ignored';
+          if (refused && answer.reason === 'no_session' && !entry.retried) {
+            entry.retried = true; // the server lost our session (e.g. restarted): ask again
+            entry.status = 'pending';
+            if (socket.connected) requestSession();
+          } else {
+            entry.status = error || refused ? 'failed' : 'sent';
+          }
+          refreshDelivery(entry);
+          save();
+        });
+    }
+    save();
+  }
+
+  // ---------------------------------------------------------------- start
+  renderAll();
+  setUnread(state.unread);
+  setStatus('idle');
+  updateTyping();
+  const start = () => {
+    document.body.append(host);
+    if (state.open) {
+      panel.hidden = false;
+      launcher.setAttribute('aria-expanded', 'true');
+      launcher.classList.add('gw-launcher-open');
+      scrollDown();
+    }
+    // A conversation in progress stays connected, so replies (and later agents) arrive.
+    if (state.open || state.sessionId || state.entries.some((e) => e.status === 'pending')) connect();
+  };
+  document.body ? start() : document.addEventListener('DOMContentLoaded', start);
+
+  window.__govbotWidget = { open, close, version: WIDGET_VERSION };
+})();

@@ -1,0 +1,87 @@
+"""The widget's socket.io channel (connectors/widget/channel.py) on the running Rasa,
+driven by python-socketio's client: sessions, rooms and what is refused."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import socketio
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 30
+
+
+class Tab:
+    """One socket.io connection, as one browser tab of the widget has."""
+
+    def __init__(self):
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue = asyncio.Queue()
+        self.confirmed: asyncio.Queue = asyncio.Queue()
+        self.client.on("bot_uttered", self.replies.put_nowait)
+        self.client.on("session_confirm", self.confirmed.put_nowait)
+
+    async def connect(self, stack, session_id=None) -> str:
+        # polling: python-engineio's WebSocket client needs a newer aiohttp than ours
+        await self.client.connect(stack["RASA_PORT"], transports=["polling"])
+        await self.client.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.confirmed.get(), TIMEOUT)
+
+    async def say(self, session_id: str, text: str) -> dict:
+        return await self.client.call(
+            "user_uttered", {"message": text, "session_id": session_id}, timeout=TIMEOUT
+        )
+
+    async def reply_texts(self) -> str:
+        texts = [(await asyncio.wait_for(self.replies.get(), TIMEOUT)).get("text", "")]
+        while not self.replies.empty():
+            texts.append(self.replies.get_nowait().get("text", ""))
+        return "\n".join(texts)
+
+
+async def test_a_session_gets_its_replies_and_a_reload_continues_it(stack):
+    first = Tab()
+    session_id = await first.connect(stack)
+    assert len(session_id) == 32
+    assert await first.say(session_id, "居住证要什么材料") == {"status": "ok"}
+    assert "居民身份证" in await first.reply_texts()
+    await first.client.disconnect()
+
+    reloaded = Tab()  # the same session id after a reload: the same conversation
+    assert await reloaded.connect(stack, session_id) == session_id
+    assert await reloaded.say(session_id, "那要多久？") == {"status": "ok"}
+    answer = await reloaded.reply_texts()
+    assert "上海市居住证申领" in answer and "工作日" in answer
+    await reloaded.client.disconnect()
+
+
+async def test_session_ids_not_of_our_shape_are_replaced(stack):
+    tab = Tab()
+    granted = await tab.connect(stack, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M")  # e.g. a WeChat openid
+    assert granted != "o6_bmjrPTlm6_2sgVt7hMZOPfL2M" and len(granted) == 32
+    await tab.client.disconnect()
+
+
+async def test_messages_for_a_session_the_socket_did_not_request_are_refused(stack):
+    owner, other = Tab(), Tab()
+    session_id = await owner.connect(stack)
+    await other.connect(stack)
+    refused = await other.say(session_id, "居住证要什么材料")
+    assert refused == {"status": "ignored", "reason": "no_session"}
+    assert await other.say(uuid.uuid4().hex, "你好") == {"status": "ignored", "reason": "no_session"}
+    await asyncio.sleep(1)
+    assert owner.replies.empty() and other.replies.empty()
+    await owner.client.disconnect()
+    await other.client.disconnect()
+
+
+async def test_two_tabs_of_one_session_both_see_the_replies(stack):
+    one, two = Tab(), Tab()
+    session_id = await one.connect(stack)
+    await two.connect(stack, session_id)
+    await one.say(session_id, "你好")
+    assert "智能客服" in await one.reply_texts()
+    assert "智能客服" in await two.reply_texts()
+    await one.client.disconnect()
+    await two.client.disconnect()
