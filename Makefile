@@ -28,12 +28,13 @@ $(STAMP): requirements.lock
 	touch $@
 
 # Browser tests drive Debian's chromium through Playwright (this machine cannot download
-# Playwright's own browsers).
+# Playwright's own browsers); the font makes Chinese readable in their screenshots.
 browser:
-	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
-	  { echo "chromium is missing and could not be installed: apt-get install chromium" >&2; exit 1; }; }
+	@test -x $(CHROMIUM) && test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { \
+	  echo "installing Debian's chromium and a Chinese font for the browser tests"; \
+	  apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; } || \
+	  { echo "missing: apt-get install chromium fonts-wqy-microhei" >&2; exit 1; }; }
 
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
 	$(PY) -m bot.nlu.vocabulary build/jieba
