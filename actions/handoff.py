@@ -77,6 +77,8 @@ class ActionHandoff(Action):
                 dispatcher.utter_message(
                     text=f"您反映的情况已登记为工单，工单号 {number}，之后可凭此号查询处理进度。"
                 )
+            else:  # a fresh request: nothing from an earlier complaint carries over
+                events += [SlotSet("work_order_number", None), SlotSet("work_order_message", None)]
             matter_code = tracker.get_slot("matter_code")
             matter_name = _matter_name(matter_code)
             request = summarize(kind, tracker.events, matter_name)

@@ -47,6 +47,10 @@ def resume_events(handoff_id: int, closing: str) -> List[Dict[str, Any]]:
     return [
         {"event": "resume"},
         {"event": "slot", "name": "rating_handoff", "value": str(handoff_id)},
+        # A complaint's work order was handled in the conversation: a later message form
+        # must not attach to it.
+        {"event": "slot", "name": "work_order_number", "value": None},
+        {"event": "slot", "name": "work_order_message", "value": None},
         bot_message(closing + "\n您对本次人工服务满意吗？请打分（5分最满意）。", SATISFACTION_BUTTONS),
         {"event": "action", "name": "action_listen"},
     ]

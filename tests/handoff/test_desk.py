@@ -249,7 +249,7 @@ async def test_queue_accept_read_reply_end_and_rating(desk, database_url, tracke
     resume = rasa.calls[-1][2]
     assert resume[0] == {"event": "resume"}
     assert resume[1] == {"event": "slot", "name": "rating_handoff", "value": str(hid)}
-    assert len(resume[2]["data"]["buttons"]) == 5 and resume[-1]["name"] == "action_listen"
+    assert len(resume[-2]["data"]["buttons"]) == 5 and resume[-1]["name"] == "action_listen"
     assert (await desk.post(f"/desk/api/handoffs/{hid}/reply", json={"text": "x"}, headers=headers)).status == 409
 
     rate = {"handoff_id": str(hid), "conversation_id": "c1", "satisfaction": 5}
