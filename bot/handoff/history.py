@@ -9,12 +9,17 @@ from typing import Any, Dict, Iterable, List, Mapping
 
 from bot.privacy import mask_text
 
+#: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
+EXTERNAL_PREFIX = "EXTERNAL: "
+
 
 def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
     """One event as a desk message, None for events the agent need not see."""
     kind = event.get("event")
     if kind == "user":
         text = event.get("text") or ""
+        if text.startswith(EXTERNAL_PREFIX):
+            return None
         masked = mask_text(text)
         return {
             "id": event["_id"], "from": "citizen", "text": masked,

@@ -35,7 +35,7 @@ def user_turns(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, str]]:
             continue
         text = (event.get("text") or "").strip()
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
-        if text.startswith("/"):  # a button payload: the intent says what it was
+        if text.startswith(("/", "EXTERNAL: ")):  # a button or the desk: the intent says it
             text = ""
         turns.append({"text": mask_text(text)[:MAX_CHARS], "intent": intent})
     return turns

@@ -308,3 +308,25 @@ async def test_work_orders_are_numbered_per_day_and_phones_masked(desk):
     assert {o["callback_phone"] for o in orders} == {"139****1111"}
     shown = await desk.post(f"/desk/api/work_orders/{first}/reveal", json={}, headers=headers)
     assert (await shown.json())["callback_phone"] == "13900001111"
+
+
+async def test_transfer_to_another_online_agent(desk, database_url, tracker_url, rasa, shared):
+    headers = await login(desk, "agent1", "agent1-pass")
+    await desk.post("/desk/api/presence", json={"online": True}, headers=headers)
+    hid = (await internal(desk, "/desk/internal/handoffs", {"conversation_id": "x1"}))[1]["handoff_id"]
+    assert (await desk.post(f"/desk/api/handoffs/{hid}/accept", json={}, headers=headers)).status == 200
+    offline = await desk.post(f"/desk/api/handoffs/{hid}/transfer", json={"to": "agent2"}, headers=headers)
+    assert offline.status == 409
+    other, other_headers = await second_agent(
+        make_config(database_url, tracker_url, rasa.url), shared, "agent2", "agent2-pass")
+    try:
+        await other.post("/desk/api/presence", json={"online": True}, headers=other_headers)
+        moved = await desk.post(f"/desk/api/handoffs/{hid}/transfer", json={"to": "agent2"}, headers=headers)
+        assert moved.status == 200 and any("转接另一位工作人员" in t for t in rasa.texts("x1"))
+        assert (await desk.post(f"/desk/api/handoffs/{hid}/reply", json={"text": "a"}, headers=headers)).status == 403
+        mine = (await (await other.get("/desk/api/queue")).json())["mine"]
+        assert [m["id"] for m in mine] == [hid]
+        reply = await other.post(f"/desk/api/handoffs/{hid}/reply", json={"text": "我接着帮您看"}, headers=other_headers)
+        assert reply.status == 200
+    finally:
+        await other.close()
