@@ -65,9 +65,10 @@ async def test_agent_in_browser_and_socketio_citizen(stack):
             await expect(page.locator("#whoami")).to_contain_text("agent1")
             await expect(page.locator("#online-agents")).to_contain_text("agent1")
 
+            await citizen.say(f"编号 {marker}")  # it finds the citizen in the queue
             await citizen.say("居住证要什么材料")
             await citizen.wait_for("上海市居住证申领")
-            await citizen.say(f"转人工 {marker}")
+            await citizen.say("转人工")
             await citizen.wait_for("转接人工客服")
 
             item = page.locator(".queue-item", has_text=marker)
