@@ -20,7 +20,7 @@ class SocketCitizen:
     def __init__(self, url: str) -> None:
         self.url = url
         self.sio = socketio.AsyncClient()
-        self.session_id = uuid.uuid4().hex
+        self.session_id = ""
         self.received: asyncio.Queue = asyncio.Queue()
         self.sio.on("bot_uttered", self._bot)
 
@@ -30,7 +30,11 @@ class SocketCitizen:
     async def connect(self) -> None:
         confirmed = asyncio.Event()
         self.sio.on("session_confirm", lambda *_: confirmed.set())
-        await self.sio.connect(self.url, transports=["websocket"], socketio_path="/socket.io")
+        # Long polling: the installed engineio needs a newer aiohttp for its websocket client.
+        await self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+        # Rasa 3.6.21 calls python-socketio 5's coroutine `enter_room` without awaiting it,
+        # so a chosen session id never gets its room; the socket's own id is always a room.
+        self.session_id = self.sio.get_sid()
         await self.sio.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 10)
 

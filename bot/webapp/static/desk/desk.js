@@ -19,7 +19,9 @@ async function api(method, path, body) {
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
-  Object.assign(node, props);
+  const { dataset, ...rest } = props;  // dataset is read-only: copy its entries
+  Object.assign(node, rest);
+  Object.assign(node.dataset, dataset || {});
   for (const child of children) node.append(child);
   return node;
 }
