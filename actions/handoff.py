@@ -71,9 +71,12 @@ class ActionHandoff(Action):
         try:
             if kind == "complaint":
                 number = await desk().create_work_order(
-                    conversation_id=tracker.sender_id, channel=channel, kind="complaint", message=text
+                    conversation_id=tracker.sender_id, channel=channel, kind="complaint",
+                    message=text,
                 )
-                events += [SlotSet("work_order_number", number), SlotSet("work_order_message", text)]
+                events += [
+                    SlotSet("work_order_number", number), SlotSet("work_order_message", text)
+                ]
                 dispatcher.utter_message(
                     text=f"您反映的情况已登记为工单，工单号 {number}，之后可凭此号查询处理进度。"
                 )
@@ -84,7 +87,8 @@ class ActionHandoff(Action):
             request = summarize(kind, tracker.events, matter_name)
             answer = await desk().request_agent(
                 conversation_id=tracker.sender_id, channel=channel, kind=kind,
-                matter_code=matter_code, matter_name=matter_name, work_order_number=number, **request,
+                matter_code=matter_code, matter_name=matter_name, work_order_number=number,
+                **request,
             )
         except DeskUnavailable:
             logger.exception("the desk could not be reached for %s", tracker.sender_id)

@@ -9,6 +9,7 @@ loses nobody. bot/kv.py has no sorted sets, hence this small second Redis user.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from typing import Callable, Dict, List, Optional, Protocol, Tuple
@@ -107,6 +108,12 @@ class RedisQueue:
         await self._redis.close()
 
 
-def queue_from_env(presence_ttl: float = 30.0) -> HandoffQueue:
+def queue_from_env(database_url: str, presence_ttl: float = 30.0) -> HandoffQueue:
+    """Redis at REDIS_URL, else memory. The queue indexes one database's handoffs, so its
+    keys carry a digest of that database's URL: desks of other deployments (or test
+    stacks) on the same Redis never see each other's handoff ids."""
     url = os.environ.get("REDIS_URL")
-    return RedisQueue(url, presence_ttl=presence_ttl) if url else MemoryQueue(presence_ttl)
+    if not url:
+        return MemoryQueue(presence_ttl)
+    digest = hashlib.sha1(database_url.encode()).hexdigest()[:10]
+    return RedisQueue(url, prefix=f"govbot:handoff:{digest}", presence_ttl=presence_ttl)

@@ -57,7 +57,9 @@ def resume_events(handoff_id: int, closing: str) -> List[Dict[str, Any]]:
 
 
 class RasaAPI:
-    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, session: aiohttp.ClientSession, timeout: float = 10.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout)

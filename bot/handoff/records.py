@@ -261,7 +261,9 @@ class Records:
     def audit_reveal(self, agent: str, handoff_id: Optional[int], what: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                reveals.insert().values(agent=agent, handoff_id=handoff_id, what=what, at=time.time())
+                reveals.insert().values(
+                    agent=agent, handoff_id=handoff_id, what=what, at=time.time()
+                )
             )
 
     def reveal_log(self, limit: int = 100) -> List[Dict[str, Any]]:

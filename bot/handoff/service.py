@@ -30,6 +30,8 @@ logger.addFilter(MaskingFilter())
 MAX_REPLY = 2000
 SWEEP_LOCK = "handoff:sweep-lock"
 CLOSING = "本次人工服务已结束，接下来由智能客服继续为您服务。"
+#: Timeout: the bot takes over again; action_listen makes the desk's intent a fresh turn.
+HAND_BACK = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
 class DeskError(Exception):
@@ -111,7 +113,8 @@ class HandoffService:
             if handoff is None or handoff["status"] != "waiting":
                 await self.queue.remove(handoff_id)  # settled elsewhere: tidy up
                 continue
-            out.append(self.public(handoff) | {"position": position, "wait_seconds": int(now - joined)})
+            wait = int(now - joined)
+            out.append(self.public(handoff) | {"position": position, "wait_seconds": wait})
         return out
 
     def public(self, handoff: Dict[str, Any]) -> Dict[str, Any]:
@@ -166,7 +169,8 @@ class HandoffService:
 
     def reveal(self, handoff: Dict[str, Any], event_id: int, agent: str) -> str:
         """The unmasked text of one citizen message; who, what and when is recorded."""
-        for event in conversation_events(self.tracker_engine, handoff["conversation_id"], event_id - 1, 1):
+        found = conversation_events(self.tracker_engine, handoff["conversation_id"], event_id - 1, 1)
+        for event in found:
             if event["_id"] == event_id and event.get("event") == "user":
                 self.records.audit_reveal(agent, handoff["id"], f"message {event_id}")
                 return event.get("text") or ""
@@ -198,7 +202,8 @@ class HandoffService:
             handoff_id, "active", "ended", assigned_to=agent, ended_at=self.clock()
         ):
             raise DeskError(409, "会话已结束")
-        await self.rasa.append(handoff["conversation_id"], resume_events(handoff_id, closing or CLOSING))
+        events = resume_events(handoff_id, closing or CLOSING)
+        await self.rasa.append(handoff["conversation_id"], events)
 
     # -- timeouts ----------------------------------------------------------------
 
@@ -214,15 +219,16 @@ class HandoffService:
                 if joined > cutoff:
                     break
                 await self.queue.remove(handoff_id)
-                if not self.records.transition(handoff_id, "waiting", "timed_out", ended_at=self.clock()):
+                if not self.records.transition(
+                    handoff_id, "waiting", "timed_out", ended_at=self.clock()
+                ):
                     continue
                 conversation = self.records.handoff(handoff_id)["conversation_id"]
                 try:
-                    await self.rasa.append(conversation, [{"event": "resume"},
-                                                          {"event": "action", "name": "action_listen"}])
+                    await self.rasa.append(conversation, HAND_BACK)
                     await self.rasa.trigger_intent(conversation, "handoff_timeout")
                 except Exception:  # noqa: BLE001 - the next citizen must not wait on this one
-                    logger.exception("could not hand conversation %s back after the timeout", conversation)
+                    logger.exception("could not hand %s back after the timeout", conversation)
                 done += 1
         finally:
             await self.kv.delete(SWEEP_LOCK)

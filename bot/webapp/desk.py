@@ -379,8 +379,11 @@ def setup_desk(
                            "create real ones with `python -m bot.handoff.accounts add`")
         http = aiohttp.ClientSession()
         service = HandoffService(
-            cfg=config, records=records, queue=queue or queue_from_env(config.presence_ttl),
-            rasa=RasaAPI(config.rasa_url, http), tracker_engine=engine_for(config.tracker_database_url),
+            cfg=config,
+            records=records,
+            queue=queue or queue_from_env(config.database_url, config.presence_ttl),
+            rasa=RasaAPI(config.rasa_url, http),
+            tracker_engine=engine_for(config.tracker_database_url),
             kv=store,
         )
         restored = await service.restore()
