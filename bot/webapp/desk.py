@@ -271,6 +271,15 @@ async def work_orders(request: web.Request, session: Session) -> web.Response:
     return web.json_response({"work_orders": [_public_order(o) for o in orders]})
 
 
+@desk_api()
+async def work_order(request: web.Request, session: Session) -> web.Response:
+    """A work order by the number the citizen quotes (GD-20261127-0003)."""
+    order = request.app[STATE_KEY]["records"].work_order(request.match_info["number"].strip()[:32])
+    if order is None:
+        raise DeskError(404, "没有这个工单号")
+    return web.json_response(_public_order(order))
+
+
 @desk_api(write=True)
 async def reveal_phone(request: web.Request, session: Session) -> web.Response:
     records: Records = request.app[STATE_KEY]["records"]
@@ -421,6 +430,7 @@ def setup_desk(
     r.add_post("/desk/api/handoffs/{handoff_id}/end", end)
     r.add_get("/desk/api/canned", canned)
     r.add_get("/desk/api/work_orders", work_orders)
+    r.add_get("/desk/api/work_orders/{number}", work_order)
     r.add_post("/desk/api/work_orders/{number}/reveal", reveal_phone)
     r.add_post("/desk/api/work_orders/{number}/close", close_order)
     r.add_get("/desk/api/supervisor/overview", overview)

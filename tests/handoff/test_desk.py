@@ -308,6 +308,9 @@ async def test_work_orders_are_numbered_per_day_and_phones_masked(desk):
     assert {o["callback_phone"] for o in orders} == {"139****1111"}
     shown = await desk.post(f"/desk/api/work_orders/{first}/reveal", json={}, headers=headers)
     assert (await shown.json())["callback_phone"] == "13900001111"
+    quoted = await (await desk.get(f"/desk/api/work_orders/{second}")).json()
+    assert quoted["message"] == "想咨询落户" and quoted["callback_phone"] == "139****1111"
+    assert (await desk.get("/desk/api/work_orders/GD-19990101-0001")).status == 404
 
 
 async def test_transfer_to_another_online_agent(desk, database_url, tracker_url, rasa, shared):

@@ -139,18 +139,36 @@ async function search(event) {
   $("search-results").replaceChildren(...(data.results || []).map((r) => el("li", {},
     el("strong", { textContent: r.name }), el("div", { className: "meta", textContent: r.code }),
     el("button", { type: "button", textContent: "插入回复", onclick: () => {
-      $("reply-text").value += `「${r.name}」办事指南：/api/matters/${r.code}`; } }))));
+      $("reply-text").value += `「${r.name}」`; } }))));
+}
+
+function orderItem(o) {
+  return el("li", { className: "order" },
+    el("strong", { textContent: o.number }),
+    el("div", { className: "meta", textContent: `${o.kind === "complaint" ? "投诉" : "留言"} · 回电 ${o.callback_phone || "无"}` }),
+    el("div", { textContent: o.message.slice(0, 200) }),
+    el("div", { className: "meta", textContent: o.status === "open" ? "待处理" : "已处理" }),
+    el("button", { type: "button", textContent: "显示电话", onclick: async () => {
+      const shown = await api("POST", `/desk/api/work_orders/${o.number}/reveal`, {});
+      alert(`回电号码：${shown.callback_phone || "无"}`); } }),
+    el("button", { type: "button", textContent: "已处理", hidden: o.status !== "open", onclick: async () => {
+      await api("POST", `/desk/api/work_orders/${o.number}/close`, {}); loadOrders(); } }));
 }
 
 async function loadOrders() {
   try {
     const data = await api("GET", "/desk/api/work_orders");
-    $("orders").replaceChildren(...data.work_orders.slice(0, 20).map((o) => el("li", { className: "order" },
-      el("strong", { textContent: o.number }), el("div", { className: "meta", textContent: `${o.kind === "complaint" ? "投诉" : "留言"} · 回电 ${o.callback_phone || "无"}` }),
-      el("div", { textContent: o.message.slice(0, 80) }),
-      el("button", { type: "button", textContent: "已处理", onclick: async () => { await api("POST", `/desk/api/work_orders/${o.number}/close`, {}); loadOrders(); } }))));
+    $("orders").replaceChildren(...data.work_orders.slice(0, 20).map(orderItem));
   } catch (e) { /* next time */ }
 }
+
+$("order-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const number = $("order-number").value.trim();
+  if (!number) { loadOrders(); return; }
+  try { $("orders").replaceChildren(orderItem(await api("GET", `/desk/api/work_orders/${encodeURIComponent(number)}`))); }
+  catch (e) { $("orders").replaceChildren(el("li", { textContent: e.message })); }
+});
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
