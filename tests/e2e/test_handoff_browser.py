@@ -108,6 +108,18 @@ async def test_agent_in_browser_and_socketio_citizen(stack):
             await expect(page.locator("#reply-send")).to_be_disabled()
             await page.click("#logout")
             await expect(page.locator("#login-form")).to_be_visible()
+
+            # The supervisor view counts today's handoff and its rating.
+            await page.fill("#login-name", "supervisor1")
+            await page.fill("#login-password", "supervisor1-pass")
+            await page.click("#login-submit")
+            await expect(page.locator("#supervisor-link")).to_be_visible()
+            await page.click("#supervisor-link")
+            await expect(page.locator("#queue-length")).to_have_text("0")
+            await expect(page.locator("#days tr").first.locator("td").nth(6)).not_to_have_text("-")
+            await page.goto(stack["WEB_PORT"] + "/desk")
+            await page.click("#logout")  # offline: later tests expect nobody to answer
+            await expect(page.locator("#login-form")).to_be_visible()
         finally:
             await browser.close()
             await citizen.sio.disconnect()
