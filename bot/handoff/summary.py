@@ -20,7 +20,8 @@ INTENT_TOPICS: Dict[str, str] = {
 
 #: Channel names of the input channels (credentials.yml, connectors/).
 CHANNEL_LABELS: Dict[str, str] = {
-    "socketio": "网页", "rest": "网页(REST)", "wechat": "微信", "alipay": "支付宝",
+    "socketio": "网页", "rest": "网页(REST)", "wechat_oa": "微信公众号",
+    "wechat_mp": "微信小程序", "alipay_life": "支付宝生活号",
 }
 
 MAX_TEXTS = 4

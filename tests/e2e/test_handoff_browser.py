@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 import socketio
 from playwright.async_api import async_playwright, expect
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+#: The widget's socket.io channel (connectors/widget/channel.py, another branch) awaits
+#: enter_room and accepts only 32-hex session ids it confirmed.
+ROOMS_AWAITED = (ROOT / "connectors" / "widget" / "channel.py").exists()
 
 
 class SocketCitizen:
@@ -28,15 +33,24 @@ class SocketCitizen:
         await self.received.put(data)
 
     async def connect(self) -> None:
-        confirmed = asyncio.Event()
-        self.sio.on("session_confirm", lambda *_: confirmed.set())
+        confirmed: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def confirm(session_id: str) -> None:
+            if not confirmed.done():
+                confirmed.set_result(session_id)
+
+        self.sio.on("session_confirm", confirm)
         # Long polling: the installed engineio needs a newer aiohttp for its websocket client.
         await self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io")
-        # Rasa 3.6.21 calls python-socketio 5's coroutine `enter_room` without awaiting it,
-        # so a chosen session id never gets its room; the socket's own id is always a room.
-        self.session_id = self.sio.get_sid()
-        await self.sio.emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(confirmed.wait(), 10)
+        if ROOMS_AWAITED:
+            requested = uuid.uuid4().hex
+        else:
+            # Rasa 3.6.21's own channel calls python-socketio 5's coroutine `enter_room`
+            # without awaiting it, so a chosen session never gets its room; the socket's
+            # own id is always a room.
+            requested = self.sio.get_sid()
+        await self.sio.emit("session_request", {"session_id": requested})
+        self.session_id = await asyncio.wait_for(confirmed, 10)
 
     async def say(self, text: str) -> None:
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
