@@ -202,3 +202,31 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         ).rowcount
         if not updated:
             session.execute(_snapshots.insert().values(sender_id=tracker.sender_id, **values))
+
+
+# -- read-only access for other processes -----------------------------------------
+
+_events_view = sa.table(
+    "events", sa.column("id"), sa.column("sender_id"), sa.column("type_name"), sa.column("data")
+)
+
+
+def conversation_events(
+    engine: sa.engine.Engine, sender_id: Text, after_id: int = 0, limit: int = 500
+) -> List[Dict[str, Any]]:
+    """A conversation's stored events with id > after_id, oldest first, each as its event
+    dict plus "_id" (read-only; the agent desk follows a conversation with it). The
+    newest `limit` events when more are stored; none while Rasa has not created the table."""
+    table = _events_view
+    query = (
+        sa.select(table.c.id, table.c.data)
+        .where(table.c.sender_id == sender_id, table.c.id > after_id)
+        .order_by(table.c.id.desc())
+        .limit(limit)
+    )
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return []  # no events table yet
+    return [{**json.loads(row.data), "_id": row.id} for row in reversed(rows)]

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot import settings
 from bot.catalog import Catalog, default_catalog
 from bot.webapp import documents, widget
+from bot.webapp.desk import setup_desk
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -86,7 +87,7 @@ async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
         return _json_error(500, "服务暂时不可用，请稍后再试")
 
 
-def create_app(catalog: Catalog | None = None) -> web.Application:
+def create_app(catalog: Catalog | None = None, desk: bool = True) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
     app[CATALOG_KEY] = catalog or default_catalog()
     app.router.add_get("/api/matters/search", search_matters)
@@ -96,6 +97,8 @@ def create_app(catalog: Catalog | None = None) -> web.Application:
     widget.register(app)
     app.router.add_static("/static/", STATIC)
     documents.register(app)
+    if desk:
+        setup_desk(app)  # the agent desk and the handoff queue (docs/handoff.md)
     return app
 
 

@@ -58,6 +58,8 @@ def stack(tmp_path_factory):
     channel_env, channels = stack_channel_env(_OFFSET)
     env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "BOT_VAR_DIR": str(var),
            **channel_env}
+    # Handoff tests wait for the accept timeout (default 3 minutes in production).
+    env.setdefault("HANDOFF_ACCEPT_TIMEOUT", "12")
     log = open(var / "stack.log", "w")
     process = subprocess.Popen(
         ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

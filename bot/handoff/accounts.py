@@ -1,0 +1,92 @@
+"""Desk accounts from the command line, and the development seed.
+
+    python -m bot.handoff.accounts add NAME --role agent       # asks for the password
+    python -m bot.handoff.accounts add NAME --role supervisor --password-stdin
+    python -m bot.handoff.accounts passwd NAME
+
+`seed_development_accounts` creates agent1 / supervisor1 (passwords in README.md) only
+when no account exists at all, so `make run` has a desk to try and production, where
+accounts are created with this command first, never gets the known passwords.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+from typing import Optional
+
+from bot.handoff import config
+from bot.handoff.auth import ROLES, hash_password
+from bot.handoff.records import Records
+
+DEV_ACCOUNTS = (("agent1", "agent", "agent1-pass"), ("agent2", "agent", "agent2-pass"),
+                ("supervisor1", "supervisor", "supervisor1-pass"))
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+MIN_PASSWORD = 8
+
+
+def check_new_account(name: str, role: str, password: str) -> Optional[str]:
+    """What is wrong with a new account, None if nothing."""
+    if not NAME_RE.match(name):
+        return "账号只能用2-64个字母、数字、_ . -"
+    if role not in ROLES:
+        return f"角色须为 {', '.join(ROLES)}"
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少{MIN_PASSWORD}位"
+    return None
+
+
+def seed_development_accounts(records: Records) -> bool:
+    if records.agent_count():
+        return False
+    for name, role, password in DEV_ACCOUNTS:
+        records.add_agent(name, role, hash_password(password))
+    return True
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码: ")
+    if getpass.getpass("再输一次: ") != first:
+        raise SystemExit("两次输入的密码不一致")
+    return first
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.handoff.accounts")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="create a desk account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--password-stdin", action="store_true")
+    passwd = sub.add_parser("passwd", help="set a new password")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true")
+    args = parser.parse_args(argv)
+    records = Records.open(config.load().database_url)
+    password = _password(args.password_stdin)
+    if args.command == "add":
+        problem = check_new_account(args.name, args.role, password)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+        if records.agent(args.name):
+            print(f"账号 {args.name} 已存在", file=sys.stderr)
+            return 1
+        records.add_agent(args.name, args.role, hash_password(password))
+        print(f"已创建账号 {args.name}（{args.role}）")
+        return 0
+    if len(password) < MIN_PASSWORD:
+        print(f"密码至少{MIN_PASSWORD}位", file=sys.stderr)
+        return 2
+    if not records.set_password(args.name, hash_password(password)):
+        print(f"没有账号 {args.name}", file=sys.stderr)
+        return 1
+    print(f"已更新 {args.name} 的密码")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Handoff settings from the environment, with development defaults for `make run`."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from bot import settings
+
+#: Development default only; production sets HANDOFF_SERVICE_TOKEN in every process.
+DEV_SERVICE_TOKEN = "dev-handoff-token-change-me"
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def tracker_database_url() -> str:
+    """The tracker store's database, chosen as bot/runtime.py chooses it for Rasa."""
+    url = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    if url.startswith(("postgres://", "postgresql")):
+        return url
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{settings.VAR_DIR / 'tracker.db'}"
+
+
+@dataclass(frozen=True)
+class HandoffConfig:
+    desk_url: str
+    rasa_url: str
+    service_token: str
+    #: Seconds a citizen waits in the queue before being offered a work order instead.
+    accept_timeout: float
+    #: Minutes one waiting citizen adds to the expected wait, per online agent.
+    minutes_per_citizen: float
+    #: An agent's desk sends a heartbeat every few seconds; silent this long = offline.
+    presence_ttl: float
+    database_url: str
+    tracker_database_url: str
+
+
+def load() -> HandoffConfig:
+    cfg = settings.load()
+    return HandoffConfig(
+        desk_url=os.environ.get("DESK_URL", f"http://127.0.0.1:{cfg.web_port}").rstrip("/"),
+        rasa_url=os.environ.get("RASA_URL", f"http://127.0.0.1:{cfg.rasa_port}").rstrip("/"),
+        service_token=os.environ.get("HANDOFF_SERVICE_TOKEN") or DEV_SERVICE_TOKEN,
+        accept_timeout=_float("HANDOFF_ACCEPT_TIMEOUT", 180.0),
+        minutes_per_citizen=_float("HANDOFF_MINUTES_PER_CITIZEN", 3.0),
+        presence_ttl=_float("HANDOFF_PRESENCE_TTL", 30.0),
+        database_url=cfg.database_url,
+        tracker_database_url=tracker_database_url(),
+    )

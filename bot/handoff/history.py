@@ -1,0 +1,45 @@
+"""A conversation's history as the agent desk shows it (pure functions over events).
+
+Citizen messages are masked (ID and phone numbers) unless the agent reveals one, which is
+audited by the desk; bot and agent messages are shown as sent.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping
+
+from bot.privacy import mask_text
+
+#: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
+EXTERNAL_PREFIX = "EXTERNAL: "
+
+
+def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
+    """One event as a desk message, None for events the agent need not see."""
+    kind = event.get("event")
+    if kind == "user":
+        text = event.get("text") or ""
+        if text.startswith(EXTERNAL_PREFIX):
+            return None
+        masked = mask_text(text)
+        return {
+            "id": event["_id"], "from": "citizen", "text": masked,
+            "masked": masked != text, "at": event.get("timestamp"),
+        }
+    if kind == "bot":
+        metadata = event.get("metadata") or {}
+        buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
+        return {
+            "id": event["_id"], "from": "agent" if metadata.get("agent") else "bot",
+            "agent": metadata.get("agent"), "text": event.get("text") or "",
+            "buttons": buttons, "masked": False, "at": event.get("timestamp"),
+        }
+    if kind in ("pause", "resume"):
+        return {
+            "id": event["_id"], "from": "system", "masked": False, "at": event.get("timestamp"),
+            "text": "已转人工，机器人暂停" if kind == "pause" else "人工服务结束，机器人恢复",
+        }
+    return None
+
+
+def messages(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    return [m for m in map(message_of, events) if m is not None]

@@ -1,0 +1,43 @@
+"""Reading a 1–5 satisfaction score from what the citizen typed or tapped."""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping, Optional
+
+from bot.text import normalize_text
+
+_DIGIT = re.compile(r"(?<!\d)([1-5])(?!\d)")
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+_CHINESE = re.compile(r"([一二两三四五])\s*(?:分|星)")
+#: Words without a number, strongest first ("很不满意" before "满意").
+_WORDS = (
+    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("不太满意", 2), ("不满意", 2),
+    ("一般", 3), ("马马虎虎", 3), ("还行", 3), ("还可以", 3), ("比较满意", 4),
+    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("满意", 4),
+)
+
+
+def score_from(text: str, entities: Iterable[Mapping] = ()) -> Optional[int]:
+    """The score the citizen gave, None if the message holds none.
+
+    >>> score_from('/rate_service{"satisfaction":"5"}', [{"entity": "satisfaction", "value": "5"}])
+    5
+    >>> score_from("还行，四分"), score_from("不满意"), score_from("明天")
+    (4, 2, None)
+    """
+    for entity in entities:
+        if entity.get("entity") == "satisfaction":
+            match = _DIGIT.search(str(entity.get("value", "")))
+            if match:
+                return int(match.group(1))
+    text = normalize_text(text) if text else ""
+    match = _DIGIT.search(text) or _CHINESE.search(text)
+    if match:
+        value = match.group(1)
+        return int(value) if value.isdigit() else _CHINESE_DIGITS[value]
+    for word, score in _WORDS:
+        if word in text:
+            return score
+    if text.strip() in _CHINESE_DIGITS:
+        return _CHINESE_DIGITS[text.strip()]
+    return None

@@ -1,0 +1,86 @@
+"""The handoff's pure parts: scores, summaries, waits, numbers, passwords, queue order."""
+from __future__ import annotations
+
+import pytest
+
+from actions.handoff import callback_number
+from bot.handoff.auth import hash_password, verify_password
+from bot.handoff.history import messages
+from bot.handoff.queue import MemoryQueue
+from bot.handoff.rating import score_from
+from bot.handoff.service import expected_wait_minutes
+from bot.handoff.summary import summarize
+
+
+@pytest.mark.parametrize("text, score", [
+    ("5", 5), ("五分", 5), ("很满意", 5), ("五星好评", 5), ("給1分", 1), ("４分", 4),
+    ("一般般", 3), ("不满意", 2), ("不滿意", 2), ("很不满意，差评", 1), ("还行，四分", 4),
+    ("明天", None), ("SH20261105000123", None),
+])
+def test_scores_from_what_citizens_type(text, score):
+    assert score_from(text) == score
+
+
+def test_button_payload_entity_wins():
+    assert score_from('/rate_service{"satisfaction":"3"}', [{"entity": "satisfaction", "value": "3"}]) == 3
+
+
+def _user(text, intent):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+def test_summary_masks_numbers_and_names_the_matter_and_topic():
+    events = [_user("居住证要什么材料", "ask_materials"), {"event": "bot", "text": "……"},
+              _user("我手机13812345678", "inform"), _user("/request_human", "request_human")]
+    summary = summarize("request", events, "上海市居住证申领")
+    assert summary["topic"] == "补充信息"  # the latest substantive intent
+    assert "事项：上海市居住证申领" in summary["summary"]
+    assert "138****5678" in summary["summary"] and "13812345678" not in summary["summary"]
+    assert "/request_human" not in summary["summary"]
+    assert summarize("complaint", [_user("路灯坏了", "complain")])["topic"] == "投诉建议"
+
+
+def test_expected_wait_grows_with_position_and_shrinks_with_agents():
+    assert expected_wait_minutes(1, 1, 3) == 3
+    assert expected_wait_minutes(3, 2, 3) == 5
+    assert expected_wait_minutes(1, 0, 3) == 3  # nobody online yet: as for one agent
+    assert expected_wait_minutes(1, 10, 0.5) == 1
+
+
+@pytest.mark.parametrize("text, number", [
+    ("13900001111", "13900001111"), ("电话 139 0000 1111", "13900001111"),
+    ("021-62345678", "02162345678"), ("12345", None), ("没有", None),
+])
+def test_callback_numbers(text, number):
+    assert callback_number(text) == number
+
+
+def test_history_masks_citizen_messages_and_marks_agents():
+    shown = messages([
+        {**_user("身份证310101199001011234", "inform"), "_id": 7},
+        {"event": "bot", "text": "好的", "metadata": {"agent": "agent1"}, "_id": 8},
+        {"event": "action", "name": "action_listen", "_id": 9},
+        {"event": "pause", "_id": 10},
+    ])
+    assert [m["from"] for m in shown] == ["citizen", "agent", "system"]
+    assert shown[0]["text"] == "身份证310101********1234" and shown[0]["masked"]
+    assert shown[1]["agent"] == "agent1"
+
+
+def test_passwords_are_salted_and_verified():
+    first, second = hash_password("secret-123"), hash_password("secret-123")
+    assert first != second and first.startswith("scrypt$")
+    assert verify_password("secret-123", first) and not verify_password("secret-124", first)
+    assert not verify_password("x", "garbage")
+
+
+async def test_memory_queue_order_and_presence_expiry():
+    now = [1000.0]
+    queue = MemoryQueue(presence_ttl=30, clock=lambda: now[0])
+    await queue.add(2, 10.0)
+    await queue.add(1, 20.0)
+    assert [h for h, _ in await queue.waiting()] == [2, 1] and await queue.position(1) == 2
+    await queue.heartbeat("agent1")
+    assert await queue.online() == ["agent1"]
+    now[0] += 31
+    assert await queue.online() == []
