@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.matters import end_of_turn
@@ -31,6 +31,7 @@ from bot.intake.schema import Industry, load_industries
 from bot.intake_dialogue import (
     ASKING,
     CONFIRMED,
+    HANDOFF,
     STOPPED,
     IntakeState,
     Outcome,
@@ -113,7 +114,7 @@ class ValidatePermitIntakeForm(Action):
 
     @staticmethod
     def _slots(outcome: Outcome) -> Dict[str, Any]:
-        finished = outcome.status in (CONFIRMED, STOPPED)
+        finished = outcome.status in (CONFIRMED, STOPPED, HANDOFF)
         return {
             **outcome.slots,
             "intake_industry": outcome.state.industry,
@@ -160,6 +161,8 @@ class ActionIntakeDone(Action):
                     text="抱歉，生成材料时出了问题，您的回答还在。请稍后说“重新开始”再试，或拨打12345咨询。"
                 )
         reset = {name: None for name in SLOTS}
+        if tracker.get_slot("intake_status") == HANDOFF:
+            return _changes(tracker, reset) + [FollowupAction("action_handoff")]
         return _changes(tracker, reset) + end_of_turn()
 
     async def _produce(

@@ -30,6 +30,8 @@ ASK_INDUSTRY = "__industry__"
 ASK_CONFIRM = "__confirm__"
 
 ASKING, CONFIRMED, STOPPED = "asking", "confirmed", "stopped"
+#: The citizen asked for a person: the interview ends and the handoff begins.
+HANDOFF = "handoff"
 
 # What citizens say to steer the interview (checked in this order, before answers).
 RESTART_CUES = ("重新开始", "重新来", "重来", "从头开始", "从头来", "重新填", "重新回答", "再来一遍")
@@ -48,10 +50,7 @@ CONFIRM_WORDS = ("确认", "无误", "没问题", "正确", "生成", "可以了
 _ORDINAL = re.compile(r"第?\s*(\d{1,2})\s*(?:项|个|题|条|号)")
 BUTTON_INTENTS = {"/affirm": "是", "/deny": "否"}
 
-HUMAN_TEXT = (
-    "人工坐席暂时还不能在这里直接接入。您可以拨打12345市民服务热线（24小时），"
-    "或在工作日 9:00-17:00 到就近的社区事务受理服务中心咨询。"
-)
+HUMAN_TEXT = "好的，先停下开店问答，为您转人工客服。您刚才的回答可以讲给工作人员听。"
 
 
 @dataclass(frozen=True)
@@ -269,8 +268,6 @@ def _aside(
         if turn.slots.get("matter_code"):
             outcome.slots["matter_code"] = turn.slots["matter_code"]
         return outcome.say("我们接着刚才的问题：")
-    if reply.intent == "request_human":
-        return outcome.say(HUMAN_TEXT + "\n也可以继续回答，我们接着刚才的问题：")
     if reply.intent == "chitchat":
         return outcome.say(chitchat_answer(reply.text) + "\n我们接着刚才的问题：")
     if reply.intent == "bot_challenge":
@@ -293,7 +290,7 @@ def handle_reply(
 ) -> Outcome:
     """What the citizen's message does to the interview.
 
-    Order: restart, stop, back, an explicit correction, an answer naming another
+    Order: restart, stop, a person, back, an explicit correction, an answer naming another
     question, the answer to the question asked, and otherwise an aside (a question of
     their own, small talk, a person) after which the same question is asked again.
     """
@@ -303,6 +300,8 @@ def handle_reply(
         return _restart(industries, state, reply)
     if _has(text, STOP_CUES):
         return _stop(state)
+    if reply.intent == "request_human":  # before answers: "我要找人工" is no "yes"
+        return Outcome(state, HANDOFF).say(HUMAN_TEXT)
     # Another industry named mid-way ("我想开药店"): start over with it.
     named_industry = _industry_named(industries, reply.text, reply.entities)
     if named_industry is not None and named_industry.code != state.industry and (

@@ -13,6 +13,7 @@ from bot.intake_dialogue import (
     ASK_INDUSTRY,
     ASKING,
     CONFIRMED,
+    HANDOFF,
     STOPPED,
     IntakeState,
     Outcome,
@@ -157,6 +158,14 @@ def test_back_to_the_previous_question(industries):
     talk.say("办了")
     talk.say("上一题")
     assert talk.answers == {} and talk.state.asked == "has_licence"
+
+
+def test_asking_for_a_person_ends_the_interview_for_the_handoff(industries):
+    talk = Interview(industries)
+    talk.say("是")
+    outcome = talk.say("我要找人工客服", intent="request_human")
+    assert outcome.status == HANDOFF
+    assert "转人工" in talk.said
 
 
 def test_stop_and_restart(industries):
