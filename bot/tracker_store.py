@@ -23,6 +23,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.privacy import mask_text
+
 logger = logging.getLogger(__name__)
 
 _snapshots = sa.Table(
@@ -41,6 +43,30 @@ _IDS = "_govbot_event_ids"
 
 #: Attribute on a tracker: it holds the conversation from its very first event.
 _WHOLE = "_govbot_whole_conversation"
+
+
+def masked_copy(data: Dict[str, Any]) -> Dict[str, Any]:
+    """A user event as stored: ID and mobile numbers in its text, parse data and entity
+    values masked (bot.privacy). The running turn keeps the real text; only the stored
+    copy (what later turns, exports and analysts read) is masked."""
+    if data.get("event") != "user":
+        return data
+    data = dict(data)
+    if isinstance(data.get("text"), str):
+        data["text"] = mask_text(data["text"])
+    parse = data.get("parse_data")
+    if isinstance(parse, dict):
+        parse = dict(parse)
+        if isinstance(parse.get("text"), str):
+            parse["text"] = mask_text(parse["text"])
+        if isinstance(parse.get("entities"), list):
+            parse["entities"] = [
+                {**e, "value": mask_text(e["value"])}
+                if isinstance(e, dict) and isinstance(e.get("value"), str) else e
+                for e in parse["entities"]
+            ]
+        data["parse_data"] = parse
+    return data
 
 
 def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
@@ -151,7 +177,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             new_events = self._new_events(session, tracker)
             rows = []
             for event in new_events:
-                data = event.as_dict()
+                data = masked_copy(event.as_dict())
                 rows.append(
                     {
                         "sender_id": tracker.sender_id,
