@@ -320,6 +320,7 @@ class StatusDialogue:
                 return _turn("locked", buttons=[render.HUMAN_BUTTON])
             return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON], **keep)
         await self.guard.forget(who.key)
+        await self.guard.clear_failures(target)
         return await self._verified(target, who)
 
     async def _verified(self, target: Target, who: Citizen) -> StatusTurn:

@@ -120,6 +120,12 @@ class Guard:
         for key in self._failure_keys(user, target, number):
             await self.store.incr(key, self.limits.failure_window)
 
+    async def clear_failures(self, target: Target) -> None:
+        """The owner proved identity in full: earlier failures on the number (or person)
+        were someone's typos, not an attack still running. The user's own count stays."""
+        for key in self._failure_keys("", target)[1:]:
+            await self.store.delete(key)
+
     # -- codes ----------------------------------------------------------------------
 
     async def may_send(self, user: str) -> Optional[str]:
