@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
@@ -45,23 +46,34 @@ _IDS = "_govbot_event_ids"
 _WHOLE = "_govbot_whole_conversation"
 
 
+# Six characters standing alone: an ID number's last six or an SMS code — the secrets of
+# the status check (bot/status) — or by chance a postcode; stored only as ******.
+_SIX_ALONE = re.compile(r"(?<![0-9A-Za-z*])\d{5}[\dXx](?![0-9A-Za-z*])")
+
+
+def mask_stored_text(text: str) -> str:
+    """ID and mobile numbers masked (bot.privacy), and six-character secrets blanked."""
+    return _SIX_ALONE.sub("******", mask_text(text))
+
+
 def masked_copy(data: Dict[str, Any]) -> Dict[str, Any]:
-    """A user event as stored: ID and mobile numbers in its text, parse data and entity
-    values masked (bot.privacy). The running turn keeps the real text; only the stored
-    copy (what later turns, exports and analysts read) is masked."""
+    """A user event as stored: ID and mobile numbers (and an ID's last six or an SMS
+    code) in its text, parse data and entity values masked. The running turn keeps the
+    real text; only the stored copy (what later turns, exports and analysts read) is
+    masked."""
     if data.get("event") != "user":
         return data
     data = dict(data)
     if isinstance(data.get("text"), str):
-        data["text"] = mask_text(data["text"])
+        data["text"] = mask_stored_text(data["text"])
     parse = data.get("parse_data")
     if isinstance(parse, dict):
         parse = dict(parse)
         if isinstance(parse.get("text"), str):
-            parse["text"] = mask_text(parse["text"])
+            parse["text"] = mask_stored_text(parse["text"])
         if isinstance(parse.get("entities"), list):
             parse["entities"] = [
-                {**e, "value": mask_text(e["value"])}
+                {**e, "value": mask_stored_text(e["value"])}
                 if isinstance(e, dict) and isinstance(e.get("value"), str) else e
                 for e in parse["entities"]
             ]

@@ -47,6 +47,11 @@ def test_masked_copy_masks_user_text_parse_data_and_entities():
     assert ID not in dumped and "138-1000-0004" not in dumped and "10000004" not in dumped
     assert "510107********0515" in stored["text"] and "138****0004" in stored["text"]
     assert event["text"] == text  # the caller's copy is untouched
+    for secret in ("身份证后六位是14051X", "验证码 482913", "140515"):
+        stored = masked_copy(UserUttered(secret, {"name": "inform"}).as_dict())
+        assert "******" in stored["text"] and not any(c.isdigit() for c in stored["text"])
+    kept = masked_copy(UserUttered("查一下SH20261105000123", {"name": "inform"}).as_dict())
+    assert kept["text"] == "查一下SH20261105000123"
     bot = BotUttered("好的").as_dict()
     assert masked_copy(bot) is bot
 
