@@ -264,9 +264,15 @@ class BackendClient:
         body = await self._request("GET", ("people", id_number, "applications"))
         return body["applications"]
 
+    async def verified_applications(self, person_id: str) -> List[Dict[str, Any]]:
+        """The applications of a person verified earlier (`person_id` from check_identity).
+        NotFound when the backend does not know the id."""
+        body = await self._request("GET", ("applications",), params={"person_id": person_id})
+        return body["applications"]
+
     async def check_identity(self, application_number: str, id_last6: str) -> Dict[str, Any]:
-        """{'match': bool, 'phone_masked': str | None}. RateLimited after repeated
-        failures for one application number. Never retried."""
+        """{'match': bool, 'phone_masked': str | None, 'person_id': str | None}.
+        RateLimited after repeated failures for one application number. Never retried."""
         return await self._request(
             "POST", ("identity", "check"),
             json_body={"application_number": application_number, "id_last6": id_last6},
@@ -274,14 +280,18 @@ class BackendClient:
 
     async def send_sms(self, template: str, params: Optional[Mapping[str, Any]] = None, *,
                        phone: Optional[str] = None,
-                       application_number: Optional[str] = None) -> str:
-        """Sends a template message to a phone, or to the applicant's phone on file for an
-        application; returns the message id. Never retried (no duplicate messages)."""
+                       application_number: Optional[str] = None,
+                       person_id: Optional[str] = None) -> str:
+        """Sends a template message to a phone, or to the phone on file of an
+        application's applicant or of a verified person; returns the message id. Never
+        retried (no duplicate messages)."""
         body: Dict[str, Any] = {"template": template, "params": dict(params or {})}
         if phone is not None:
             body["phone"] = phone
         if application_number is not None:
             body["application_number"] = application_number
+        if person_id is not None:
+            body["person_id"] = person_id
         answer = await self._request("POST", ("sms", "send"), json_body=body)
         return answer["message_id"]
 

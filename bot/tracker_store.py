@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, ConversationPaused, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.privacy import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,41 @@ _IDS = "_govbot_event_ids"
 
 #: Attribute on a tracker: it holds the conversation from its very first event.
 _WHOLE = "_govbot_whole_conversation"
+
+
+# Six characters standing alone: an ID number's last six or an SMS code — the secrets of
+# the status check (bot/status) — or by chance a postcode; stored only as ******.
+_SIX_ALONE = re.compile(r"(?<![0-9A-Za-z*])\d{5}[\dXx](?![0-9A-Za-z*])")
+
+
+def mask_stored_text(text: str) -> str:
+    """ID and mobile numbers masked (bot.privacy), and six-character secrets blanked."""
+    return _SIX_ALONE.sub("******", mask_text(text))
+
+
+def masked_copy(data: Dict[str, Any]) -> Dict[str, Any]:
+    """A user event as stored: ID and mobile numbers (and an ID's last six or an SMS
+    code) in its text, parse data and entity values masked. The running turn keeps the
+    real text; only the stored copy (what later turns, exports and analysts read) is
+    masked."""
+    if data.get("event") != "user":
+        return data
+    data = dict(data)
+    if isinstance(data.get("text"), str):
+        data["text"] = mask_stored_text(data["text"])
+    parse = data.get("parse_data")
+    if isinstance(parse, dict):
+        parse = dict(parse)
+        if isinstance(parse.get("text"), str):
+            parse["text"] = mask_stored_text(parse["text"])
+        if isinstance(parse.get("entities"), list):
+            parse["entities"] = [
+                {**e, "value": mask_stored_text(e["value"])}
+                if isinstance(e, dict) and isinstance(e.get("value"), str) else e
+                for e in parse["entities"]
+            ]
+        data["parse_data"] = parse
+    return data
 
 
 def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
@@ -157,7 +195,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             new_events = self._new_events(session, tracker)
             rows = []
             for event in new_events:
-                data = event.as_dict()
+                data = masked_copy(event.as_dict())
                 rows.append(
                     {
                         "sender_id": tracker.sender_id,

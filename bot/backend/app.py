@@ -22,6 +22,8 @@ import hmac
 import json
 import logging
 import os
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -391,8 +393,8 @@ _DUMMY_ID = "000000000000000000"
 
 
 def _identity_check(engine: Engine, number: str, last6: str,
-                    max_failures: int) -> Tuple[str, Optional[str]]:
-    """('match', phone_masked) | ('no_match', None) | ('locked', None).
+                    max_failures: int) -> Tuple[str, Optional[str], Optional[str]]:
+    """('match', phone_masked, person_id) | ('no_match', None, None) | ('locked', None, None).
 
     A wrong number and a wrong ID take the same path (same queries, one constant-time
     comparison, one failure row), so neither the answer nor its timing tells them apart.
@@ -419,14 +421,46 @@ def _identity_check(engine: Engine, number: str, last6: str,
         expected = (row[0] if row else _DUMMY_ID)[-6:]
         match = hmac.compare_digest(expected.encode(), last6.encode()) and row is not None
         if failures >= max_failures:
-            return "locked", None
+            return "locked", None, None
         if match:
             conn.execute(
                 delete(failures_table).where(failures_table.c.application_number == number)
             )
-            return "match", mask_phone(row[1] or "")
+            return "match", mask_phone(row[1] or ""), _person_ref(conn, row[0])
         conn.execute(insert(failures_table), [{"application_number": number, "at": now}])
-        return "no_match", None
+        return "no_match", None, None
+
+
+PERSON_ID_RE = re.compile(r"P[0-9a-f]{24}")
+
+
+def _person_ref(conn: Connection, id_number: str) -> str:
+    """The person's opaque id, made on first use (a random value: it reveals nothing)."""
+    found = conn.execute(
+        select(m.person_refs.c.person_id).where(m.person_refs.c.id_number == id_number)
+    ).scalar()
+    if found:
+        return found
+    person_id = "P" + secrets.token_hex(12)
+    conn.execute(insert(m.person_refs), [{"person_id": person_id, "id_number": id_number}])
+    return person_id
+
+
+def _id_number_of(engine: Engine, person_id: str) -> Optional[str]:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(m.person_refs.c.id_number).where(m.person_refs.c.person_id == person_id)
+        ).scalar()
+
+
+def _sms_target_of_person(engine: Engine, person_id: str) -> Optional[str]:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(m.people.c.phone)
+            .select_from(m.person_refs.join(
+                m.people, m.people.c.id_number == m.person_refs.c.id_number))
+            .where(m.person_refs.c.person_id == person_id)
+        ).scalar()
 
 
 def _sms_target(engine: Engine, number: str) -> Optional[Dict[str, Any]]:
@@ -483,7 +517,7 @@ async def identity_check(request: web.Request) -> web.Response:
         raise _bad_field("id_last6", "须为身份证号码后6位（数字，末位可为X）",
                          "must be the last 6 characters of an ID number (digits, last may be X)")
     state = request.app[STATE]
-    outcome, phone_masked = await _db(
+    outcome, phone_masked, person_id = await _db(
         request, _identity_check, number, last6, state.identity_max_failures
     )
     logger.info("identity check %s: %s", number, outcome)
@@ -491,19 +525,47 @@ async def identity_check(request: web.Request) -> web.Response:
         raise ApiError(429, "too_many_attempts", "核验失败次数过多，请15分钟后再试",
                        "too many failed attempts, retry in 15 minutes",
                        {"Retry-After": str(int(IDENTITY_WINDOW.total_seconds()))})
-    return _json({"match": outcome == "match", "phone_masked": phone_masked})
+    return _json({"match": outcome == "match", "phone_masked": phone_masked,
+                  "person_id": person_id})
+
+
+def _person_id(value: Any) -> str:
+    if not isinstance(value, str) or not PERSON_ID_RE.fullmatch(value.strip()):
+        raise _bad_field("person_id", "须为核验身份后得到的 person_id",
+                         "must be a person_id from a successful identity check")
+    return value.strip()
+
+
+async def list_applications(request: web.Request) -> web.Response:
+    """GET /api/v1/applications?person_id=…: a verified person's applications."""
+    unknown = sorted(set(request.query) - {"person_id"})
+    if unknown:
+        raise _bad_field(unknown[0][:40], "不认识的查询参数", "unknown query parameter")
+    person_id = _person_id(request.query.get("person_id"))
+    id_number = await _db(request, _id_number_of, person_id)
+    found = await _db(request, _person_applications, id_number) if id_number else None
+    if found is None:
+        raise _person_not_found()
+    return _json({"applications": found})
 
 
 async def send_sms(request: web.Request) -> web.Response:
-    body = await _json_body(request, {"phone", "application_number", "template", "params"})
+    body = await _json_body(
+        request, {"phone", "application_number", "person_id", "template", "params"}
+    )
     has_phone = body.get("phone") is not None
     has_number = body.get("application_number") is not None
-    if has_phone == has_number:
-        raise _bad_field("phone", "须且只须提供 phone 或 application_number 之一",
-                         "give exactly one of phone and application_number")
+    has_person = body.get("person_id") is not None
+    if has_phone + has_number + has_person != 1:
+        raise _bad_field("phone", "须且只须提供 phone、application_number 或 person_id 之一",
+                         "give exactly one of phone, application_number and person_id")
     application = None
     number = None
-    if has_number:
+    if has_person:
+        phone = await _db(request, _sms_target_of_person, _person_id(body["person_id"]))
+        if phone is None:
+            raise _person_not_found()
+    elif has_number:
         number = _application_number(body["application_number"])
         application = await _db(request, _sms_target, number)
         if application is None:
@@ -618,6 +680,7 @@ def create_app(
     app = web.Application(middlewares=[errors, slow_down, authenticate], client_max_size=MAX_BODY)
     app[STATE] = state
     app.router.add_get("/healthz", health)
+    app.router.add_get("/api/v1/applications", list_applications)
     app.router.add_get("/api/v1/applications/{number}", get_application)
     app.router.add_get("/api/v1/people/{id_number}/applications", person_applications)
     app.router.add_post("/api/v1/identity/check", identity_check)

@@ -130,6 +130,17 @@ sms_messages = Table(
     Index("ix_backend_sms_phone", "phone", "sent_at"),
 )
 
+# Opaque person ids handed out on a successful identity check, so the assistant can refer
+# to a verified citizen (bindings, "my applications", pre-filled forms) without ever
+# holding the ID number. Created on first use; never reused for another person.
+person_refs = Table(
+    "backend_person_refs",
+    metadata,
+    Column("person_id", String(40), primary_key=True),
+    Column("id_number", String(18), ForeignKey("backend_people.id_number"), nullable=False,
+           unique=True),
+)
+
 identity_failures = Table(
     "backend_identity_failures",
     metadata,

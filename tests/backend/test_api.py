@@ -26,6 +26,7 @@ API_ROUTES = [
     ("GET", f"/api/v1/licences?holder={demo.LI_NA}"),
     ("POST", "/api/v1/identity/check"),
     ("POST", "/api/v1/sms/send"),
+    ("GET", "/api/v1/applications?person_id=P0123456789abcdef01234567"),
 ]
 
 
@@ -115,6 +116,41 @@ async def test_person_applications(backend, http):
 
     status, body, _ = await call(http, backend.url, "GET", "/api/v1/people/310101199001011235/applications")
     assert status == 400 and "校验位" in body["message"]
+
+
+async def test_verified_person_id_lists_applications_and_reaches_the_phone(backend, http):
+    """The person_id of a match is stable, opaque, lists the person's applications and is
+    a target for SMS; an unknown or malformed one gets 404 / 400."""
+    path = "/api/v1/identity/check"
+    _, first, _ = await call(http, backend.url, "POST", path,
+                             json={"application_number": "SH20261124000045", "id_last6": "30028X"})
+    _, again, _ = await call(http, backend.url, "POST", path,
+                             json={"application_number": "SH20261119000888", "id_last6": "30028x"})
+    person_id = first["person_id"]
+    assert person_id == again["person_id"] and demo.CHEN_JING not in person_id
+    _, other, _ = await call(http, backend.url, "POST", path,
+                             json={"application_number": LIU_YANG_APP, "id_last6": "140515"})
+    assert other["person_id"] != person_id
+
+    status, body, _ = await call(http, backend.url, "GET", f"/api/v1/applications?person_id={person_id}")
+    assert status == 200
+    assert [a["number"] for a in body["applications"]] == [
+        "SH20261124000045", "SH20261119000888", "SH20261109000246"]
+
+    status, body, _ = await call(http, backend.url, "GET",
+                                 "/api/v1/applications?person_id=P0123456789abcdef01234567")
+    assert status == 404 and body["error"] == "person_not_found"
+    for bad in ("", "?person_id=510107199502140515", f"?person_id={person_id}&x=1"):
+        status, body, _ = await call(http, backend.url, "GET", f"/api/v1/applications{bad}")
+        assert status == 400 and _bilingual(body), bad
+
+    status, body, _ = await call(http, backend.url, "POST", "/api/v1/sms/send", json={
+        "person_id": person_id, "template": "verification_code", "params": {"code": "909090"}})
+    assert status == 200 and last_code(backend.engine, "13810000005") == "909090"
+    status, body, _ = await call(http, backend.url, "POST", "/api/v1/sms/send", json={
+        "person_id": "P0123456789abcdef01234567", "template": "verification_code",
+        "params": {"code": "909090"}})
+    assert status == 404 and body["error"] == "person_not_found"
 
 
 async def test_enterprises(backend, http):
@@ -208,12 +244,13 @@ async def test_identity_check_match_and_mismatch_look_alike(backend, http):
     path = "/api/v1/identity/check"
     status, ok, _ = await call(http, backend.url, "POST", path,
                                json={"application_number": LIU_YANG_APP, "id_last6": "140515"})
-    assert status == 200 and ok == {"match": True, "phone_masked": "138****0004"}
+    assert status == 200 and ok["match"] is True and ok["phone_masked"] == "138****0004"
+    assert ok["person_id"].startswith("P") and demo.LIU_YANG not in ok["person_id"]
     _, wrong_id, _ = await call(http, backend.url, "POST", path,
                                 json={"application_number": LIU_YANG_APP, "id_last6": "140516"})
     _, wrong_number, _ = await call(http, backend.url, "POST", path,
                                     json={"application_number": "SH20261105999999", "id_last6": "140515"})
-    assert wrong_id == wrong_number == {"match": False, "phone_masked": None}
+    assert wrong_id == wrong_number == {"match": False, "phone_masked": None, "person_id": None}
     # X check character in either case
     _, chen, _ = await call(http, backend.url, "POST", path,
                             json={"application_number": "SH20261124000045", "id_last6": "30028x"})
@@ -240,7 +277,8 @@ async def test_identity_check_timing_does_not_tell_which_part_was_wrong(make_bac
                 start = time.perf_counter()
                 async with http.post(path, json=body) as r:
                     assert r.status == 200
-                    assert await r.json() == {"match": False, "phone_masked": None}
+                    assert await r.json() == {"match": False, "phone_masked": None,
+                                              "person_id": None}
                 times[key].append(time.perf_counter() - start)
         a, b = statistics.median(times["id"]), statistics.median(times["number"])
         rounds.append((a, b))
@@ -310,6 +348,10 @@ BAD_SMS = [
     ({"template": "verification_code", "params": {"code": "1234"}}, 400),  # no target
     ({"phone": "13810000001", "application_number": LIU_YANG_APP,
       "template": "verification_code", "params": {"code": "1234"}}, 400),  # both
+    ({"person_id": "P0123456789abcdef01234567", "application_number": LIU_YANG_APP,
+      "template": "verification_code", "params": {"code": "1234"}}, 400),  # two targets
+    ({"person_id": "510107199502140515", "template": "verification_code",
+      "params": {"code": "1234"}}, 400),  # an ID number is not a person_id
     ({"phone": "12345", "template": "verification_code", "params": {"code": "1234"}}, 400),
     ({"phone": 13810000001, "template": "verification_code", "params": {"code": "1234"}}, 400),
     ({"phone": "13810000001", "template": "free_text", "params": {"text": "hi"}}, 400),

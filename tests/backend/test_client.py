@@ -40,8 +40,16 @@ async def test_every_endpoint(client, sqlite_backend):
     assert [a["number"] for a in await client.person_applications(demo.LIU_YANG)] == [
         "SH20261121000555", APP,
     ]
-    assert await client.check_identity(APP, "140515") == {"match": True, "phone_masked": "138****0004"}
-    assert await client.check_identity(APP, "000000") == {"match": False, "phone_masked": None}
+    verdict = await client.check_identity(APP, "140515")
+    assert verdict["match"] is True and verdict["phone_masked"] == "138****0004"
+    assert await client.check_identity(APP, "000000") == {
+        "match": False, "phone_masked": None, "person_id": None}
+    assert [a["number"] for a in await client.verified_applications(verdict["person_id"])] == [
+        "SH20261121000555", APP,
+    ]
+    assert await client.send_sms("verification_code", {"code": "975310"},
+                                 person_id=verdict["person_id"])
+    assert last_code(sqlite_backend.engine, "13810000004") == "975310"
     message_id = await client.send_sms("verification_code", {"code": "135790"}, application_number=APP)
     assert message_id.startswith("sms-") and last_code(sqlite_backend.engine, "13810000004") == "135790"
     assert await client.send_sms("verification_code", {"code": "2468"}, phone="13810000001")

@@ -1,0 +1,94 @@
+"""Application status in conversation (logic in bot.status.dialogue)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import ActionFallback
+from actions.matters import ActionHandleInform, end_of_turn
+from bot import settings
+from bot.audit import AuditLog
+from bot.backend_client import BackendClient
+from bot.catalog import default_catalog
+from bot.db import engine_for
+from bot.kv import store_from_env
+from bot.status.bindings import BindingStore
+from bot.status.dialogue import Citizen, Said, State, StatusDialogue
+from bot.status.guard import Guard, Limits
+
+ACTION_NAME = "action_status"
+_dialogue: Optional[StatusDialogue] = None
+
+
+def _matter_info(code: str) -> Optional[Tuple[str, str]]:
+    matter = default_catalog().index().get(code) if code else None
+    return (matter.name, matter.online_url or "") if matter else None
+
+
+def dialogue() -> StatusDialogue:
+    """The process's dialogue: backend client, shared store, SQL bindings and audit."""
+    global _dialogue
+    if _dialogue is None:
+        engine = engine_for(settings.load().database_url)
+        _dialogue = StatusDialogue(
+            BackendClient.from_env(), Guard(store_from_env(), Limits.from_env()),
+            BindingStore(engine), AuditLog(engine), _matter_info,
+        )
+    return _dialogue
+
+
+def bot_asked_last(events: Sequence[Mapping[str, Any]], action_name: str) -> bool:
+    """Whether the bot's last action before the latest user message was `action_name`."""
+    seen_user = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and kind == "action" and event.get("name") != "action_listen":
+            return event.get("name") == action_name
+    return False
+
+
+class ActionStatus(Action):
+    """Every turn of a status check: the question, the ID last six, the code, consent."""
+
+    def name(self) -> Text:
+        return ACTION_NAME
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message
+        said = Said(
+            intent=(message.get("intent") or {}).get("name") or "",
+            text=message.get("text") or "",
+            entities=message.get("entities") or [],
+        )
+        state = State(
+            flow=tracker.get_slot("status_flow") or {},
+            verified_person_id=tracker.get_slot("verified_person_id"),
+            pending_topic=tracker.get_slot("pending_topic"),
+            just_asked=bot_asked_last(tracker.events, ACTION_NAME),
+        )
+        who = Citizen(tracker.get_latest_input_channel() or "unknown", tracker.sender_id)
+        turn = await dialogue().handle(said, state, who)
+        changes = [
+            SlotSet(name, value)
+            for name, value in turn.slots.items()
+            if tracker.get_slot(name) != value
+        ]
+        if turn.delegate == "inform":
+            return changes + await ActionHandleInform().run(dispatcher, tracker, domain)
+        if turn.delegate == "fallback":
+            return changes + await ActionFallback().run(dispatcher, tracker, domain)
+        if turn.delegate:
+            dispatcher.utter_message(response="utter_ok")
+            return changes + end_of_turn()
+        for reply in turn.messages:
+            dispatcher.utter_message(text=reply["text"], buttons=reply.get("buttons") or [])
+        return changes + end_of_turn()

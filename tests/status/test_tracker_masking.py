@@ -1,0 +1,78 @@
+"""The tracker store keeps citizens' ID and phone numbers only masked, while the running
+turn (the actions) sees what was typed."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+from bot.runtime import tracker_store as tracker_store_config
+from bot.tracker_store import WindowedSQLTrackerStore, masked_copy
+
+ROOT = Path(__file__).resolve().parents[2]
+ID, PHONE = "510107199502140515", "13810000004"
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, domain, tmp_path):
+    if request.param == "sqlite":
+        return WindowedSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL not set to PostgreSQL")
+    config = tracker_store_config(url)
+    config.pop("type")
+    return WindowedSQLTrackerStore(domain, **config)
+
+
+def test_masked_copy_masks_user_text_parse_data_and_entities():
+    text = f"我身份证{ID}，手机 138-1000-0004"
+    event = UserUttered(text, {"name": "inform", "confidence": 0.9},
+                        [{"entity": "x", "value": ID, "start": 4, "end": 22}],
+                        parse_data={"text": text, "intent": {"name": "inform"},
+                                    "entities": [{"entity": "x", "value": ID}]}).as_dict()
+    stored = masked_copy(event)
+    dumped = json.dumps(stored, ensure_ascii=False)
+    assert ID not in dumped and "138-1000-0004" not in dumped and "10000004" not in dumped
+    assert "510107********0515" in stored["text"] and "138****0004" in stored["text"]
+    assert event["text"] == text  # the caller's copy is untouched
+    for secret in ("身份证后六位是14051X", "验证码 482913", "140515"):
+        stored = masked_copy(UserUttered(secret, {"name": "inform"}).as_dict())
+        assert "******" in stored["text"] and not any(c.isdigit() for c in stored["text"])
+    kept = masked_copy(UserUttered("查一下SH20261105000123", {"name": "inform"}).as_dict())
+    assert kept["text"] == "查一下SH20261105000123"
+    bot = BotUttered("好的").as_dict()
+    assert masked_copy(bot) is bot
+
+
+async def test_stored_messages_are_masked(store):
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    text = f"身份证号码{ID}，电话{PHONE}，办件SH20261105000123"
+    tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0},
+                               parse_data={"text": text, "intent": {"name": "inform"},
+                                           "entities": []}))
+    assert tracker.latest_message.text == text  # the running turn sees the real text
+    tracker.update(ActionExecuted("action_status"))
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
+                            {"s": sender}).scalars().all()
+    everything = "\n".join(rows)
+    assert ID not in everything and PHONE not in everything
+    assert "SH20261105000123" in everything  # application numbers are not personal
+    again = await store.retrieve(sender)
+    assert again.latest_message.text == "身份证号码510107********0515，电话138****0004，办件SH20261105000123"
