@@ -28,12 +28,26 @@ from bot.privacy import mask_text
 
 logger = logging.getLogger(__name__)
 
+_metadata = sa.MetaData()
+
 _snapshots = sa.Table(
     "tracker_windows",
-    sa.MetaData(),
+    _metadata,
     sa.Column("sender_id", sa.String(255), primary_key=True),
     sa.Column("start_event_id", sa.Integer, nullable=False),
     sa.Column("prefix", sa.Text, nullable=False),
+)
+
+# The original text of a user message whose stored copy was masked. Only the agent desk
+# reads it, for an agent who reveals a number in a conversation assigned to them (each
+# reveal is audited); everything else (later turns, exports, analysts) sees the mask.
+_sealed = sa.Table(
+    "sealed_user_texts",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
 )
 
 #: Attribute on a retrieved tracker: the DB id of each of its events (None for the
@@ -120,7 +134,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.window_turns = max(2, int(window_turns))
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
-        _snapshots.metadata.create_all(self.engine)
+        _metadata.create_all(self.engine)
 
     def _tune_sqlite(self) -> None:
         """One pooled connection instead of a new one per query (SQLAlchemy 1.4 gives a
@@ -193,9 +207,13 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
             new_events = self._new_events(session, tracker)
-            rows = []
+            rows, sealed = [], []
             for event in new_events:
-                data = masked_copy(event.as_dict())
+                original = event.as_dict()
+                data = masked_copy(original)
+                if data.get("text") != original.get("text"):
+                    sealed.append({"sender_id": tracker.sender_id, "text": original["text"],
+                                   "timestamp": original.get("timestamp") or 0.0})
                 rows.append(
                     {
                         "sender_id": tracker.sender_id,
@@ -208,6 +226,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                 )
             if rows:
                 session.execute(table.insert(), rows)  # one executemany, no ORM objects
+            if sealed:
+                session.execute(_sealed.insert(), sealed)
             ids = list(getattr(tracker, _IDS, None) or [])
             if len(ids) + len(rows) != len(tracker.events):
                 ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
@@ -268,3 +288,18 @@ def conversation_events(
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
         return []  # no events table yet
     return [{**json.loads(row.data), "_id": row.id} for row in reversed(rows)]
+
+
+def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> Optional[str]:
+    """The original of a masked user message (by its sender and timestamp), None if the
+    message was stored unmasked. Only for the desk's audited reveal."""
+    query = sa.select(_sealed.c.text).where(
+        _sealed.c.sender_id == sender_id,
+        _sealed.c.timestamp > timestamp - 1e-6, _sealed.c.timestamp < timestamp + 1e-6,
+    )
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return None  # no table yet
+    return row.text if row else None

@@ -22,7 +22,7 @@ from bot.handoff.records import Records
 from bot.handoff.summary import channel_label
 from bot.kv import KeyValueStore
 from bot.privacy import MaskingFilter
-from bot.tracker_store import conversation_events
+from bot.tracker_store import conversation_events, sealed_text
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
@@ -173,7 +173,10 @@ class HandoffService:
         for event in found:
             if event["_id"] == event_id and event.get("event") == "user":
                 self.records.audit_reveal(agent, handoff["id"], f"message {event_id}")
-                return event.get("text") or ""
+                original = sealed_text(
+                    self.tracker_engine, handoff["conversation_id"], event.get("timestamp") or 0.0
+                )
+                return original or event.get("text") or ""
         raise DeskError(404, "没有这条消息")
 
     async def reply(self, handoff_id: int, agent: str, text: str) -> None:

@@ -76,3 +76,19 @@ async def test_stored_messages_are_masked(store):
     assert "SH20261105000123" in everything  # application numbers are not personal
     again = await store.retrieve(sender)
     assert again.latest_message.text == "身份证号码510107********0515，电话138****0004，办件SH20261105000123"
+
+
+async def test_original_is_sealed_apart_for_the_desks_audited_reveal(store):
+    from bot.tracker_store import conversation_events, sealed_text
+
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    text = f"我手机号{PHONE}"
+    tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
+    tracker.update(UserUttered("没有号码", {"name": "deny", "confidence": 1.0}))
+    await store.save(tracker)
+    events = [e for e in conversation_events(store.engine, sender) if e["event"] == "user"]
+    assert PHONE not in json.dumps(events)
+    assert sealed_text(store.engine, sender, events[0]["timestamp"]) == text
+    assert sealed_text(store.engine, sender, events[1]["timestamp"]) is None  # nothing masked
+    assert sealed_text(store.engine, "someone-else", events[0]["timestamp"]) is None
