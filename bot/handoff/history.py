@@ -11,6 +11,8 @@ from bot.privacy import mask_text
 
 #: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
 EXTERNAL_PREFIX = "EXTERNAL: "
+#: What masking leaves in a text (138****5678, 510107********0515, ******).
+MASK_MARK = "****"
 
 
 def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
@@ -23,7 +25,9 @@ def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
         masked = mask_text(text)
         return {
             "id": event["_id"], "from": "citizen", "text": masked,
-            "masked": masked != text, "at": event.get("timestamp"),
+            # The tracker store keeps user texts masked already (their originals sealed
+            # apart), so a mask in the stored text also means there is something to reveal.
+            "masked": masked != text or MASK_MARK in masked, "at": event.get("timestamp"),
         }
     if kind == "bot":
         metadata = event.get("metadata") or {}

@@ -67,6 +67,14 @@ def test_history_masks_citizen_messages_and_marks_agents():
     assert shown[1]["agent"] == "agent1"
 
 
+def test_history_offers_reveal_for_texts_stored_masked():
+    shown = messages([
+        {**_user("我电话138****5678", "inform"), "_id": 7},
+        {**_user("居住证什么时候好", "ask_processing_time"), "_id": 8},
+    ])
+    assert [m["masked"] for m in shown] == [True, False]
+
+
 def test_passwords_are_salted_and_verified():
     first, second = hash_password("secret-123"), hash_password("secret-123")
     assert first != second and first.startswith("scrypt$")
