@@ -1,9 +1,10 @@
-"""Conversation-level actions: not understood twice → offer a person; small talk."""
+"""Conversation-level actions: not understood twice → a person; small talk."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.matters import ActionHandleInform, end_of_turn
@@ -12,7 +13,7 @@ from bot.matter_dialogue import fallback_streak
 
 
 class ActionFallback(Action):
-    """Says it did not understand; from the second time in a row, offers a person.
+    """Says it did not understand; the second time in a row, hands over to a person.
 
     Unlike Rasa's default fallback it keeps the message in the tracker, so the streak can
     be counted from the conversation itself (shared by every server process).
@@ -29,8 +30,8 @@ class ActionFallback(Action):
             return await ActionHandleInform().run(dispatcher, tracker, domain)
         if fallback_streak(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_default_twice")
-        else:
-            dispatcher.utter_message(response="utter_default")
+            return [FollowupAction("action_handoff")]
+        dispatcher.utter_message(response="utter_default")
         return end_of_turn()
 
 

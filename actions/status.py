@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ActionFallback
@@ -91,4 +91,6 @@ class ActionStatus(Action):
             return changes + end_of_turn()
         for reply in turn.messages:
             dispatcher.utter_message(text=reply["text"], buttons=reply.get("buttons") or [])
+        if turn.handoff:
+            return changes + [FollowupAction("action_handoff")]
         return changes + end_of_turn()

@@ -84,6 +84,8 @@ class StatusTurn(Turn):
     that would have answered it outside the status conversation."""
 
     delegate: Optional[str] = None
+    #: The backend is down: after saying so, the conversation goes to a person.
+    handoff: bool = False
 
 
 def _flow(step: Optional[str], **values: Any) -> Dict[str, Any]:
@@ -402,7 +404,9 @@ class StatusDialogue:
               person: Optional[str] = None, step: Optional[str] = None) -> StatusTurn:
         logger.warning("status %s: backend error %s (%s)", event, type(exc).__name__, exc)
         await self._audit(who, event, "unavailable", number=number, person=person)
-        return _turn("backend_down", step=step, buttons=[render.HUMAN_BUTTON], number=number)
+        turn = _turn("backend_down", step=step, number=number)
+        turn.handoff = True
+        return turn
 
     async def _audit(self, who: Citizen, event: str, result: str, *,
                      number: Optional[str] = None, person: Optional[str] = None) -> None:

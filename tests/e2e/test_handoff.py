@@ -173,3 +173,15 @@ async def test_complaint_becomes_a_work_order_when_nobody_is_online(stack):
         assert "手机号" in replies  # the complaint is the message; only a number is asked
         done = await citizen.text("我的电话 021-62345678")
         assert number in done
+
+
+async def test_two_misunderstood_messages_in_a_row_go_to_a_person(stack):
+    async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass") as agent:
+        citizen = Citizen(stack, http)
+        first = await citizen.text("asdkjh qwe zzxv")
+        assert "没太明白" in first and "转人工" not in first
+        second = await citizen.text("qpwoei rutyal skdj")
+        assert "没能理解" in second and "转接人工客服" in second
+        item = await agent.waiting_for("skdj")
+        assert item["channel"] == "rest"
+        assert await citizen.say("还在吗") == []  # paused: the message waits for the agent
