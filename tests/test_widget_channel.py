@@ -34,3 +34,23 @@ def test_registered_from_credentials_under_rasa_socketio_name():
          "session_persistence": True}
     )
     assert channel.name() == "socketio" and channel.session_persistence
+
+
+async def test_agent_messages_carry_the_agents_name_to_the_widget():
+    from connectors.widget.channel import WidgetSocketIOOutput
+
+    class FakeServer:
+        def __init__(self):
+            self.sent = []
+
+        async def emit(self, event, data, room=None):
+            self.sent.append((event, data, room))
+
+    sio = FakeServer()
+    out = WidgetSocketIOOutput(sio, "bot_uttered")
+    await out.send_response("a" * 32, {"text": "您好", "agent": "agent1"})
+    await out.send_response("a" * 32, {"text": "机器人回答"})
+    assert sio.sent == [
+        ("bot_uttered", {"text": "您好", "metadata": {"agent_name": "agent1"}}, "a" * 32),
+        ("bot_uttered", {"text": "机器人回答"}, "a" * 32),
+    ]

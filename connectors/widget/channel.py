@@ -15,6 +15,11 @@ Why not Rasa's channel as it is:
   Here a session id is 32 hexadecimal digits (what this channel hands out), and a message
   is accepted only for the session its socket asked for with `session_request`.
 
+- Messages sent from outside a turn (an agent's reply from the desk, through Rasa's
+  `/conversations/{id}/tracker/events?output_channel=socketio`) carry the agent's name in
+  the event's metadata, which Rasa's output channel drops; here it reaches the widget as
+  `metadata.agent_name`, so the citizen sees who is writing.
+
 The handler's return value is the socket.io acknowledgement, sent when the whole turn
 is done (after the replies): the widget runs its typing indicator until then.
 """
@@ -51,8 +56,27 @@ def message_metadata(raw: Any) -> Dict[Text, Any]:
     return raw if isinstance(raw, dict) else {}
 
 
+class WidgetSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, keeping an agent's name (bot message metadata `agent`)."""
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        agent = kwargs.get("agent")
+        if not agent:
+            await super().send_text_message(recipient_id, text, **kwargs)
+            return
+        for part in text.strip().split("\n\n"):
+            await self._send_message(
+                recipient_id, {"text": part, "metadata": {"agent_name": str(agent)[:40]}}
+            )
+
+
 class WidgetSocketIOInput(SocketIOInput):
     """`socketio` with awaited rooms and sessions that a socket must have asked for."""
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        if self.sio is None:
+            return super().get_output_channel()
+        return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
