@@ -126,3 +126,47 @@ async def test_form_and_pause_outlive_the_window(store):
         tracker = await store.retrieve(sender)
         assert tracker.is_paused(), n
     assert len(tracker.events) < 40  # still a window, not the whole conversation
+
+
+
+def _config_of(store):
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite":
+        return {"dialect": "sqlite", "db": url.database}
+    config = tracker_store_config(str(url.render_as_string(hide_password=False)))
+    config.pop("type")
+    return config
+
+
+async def test_a_kept_tracker_is_never_stale_across_processes(store, domain):
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    for n in range(1, 4):
+        for event in turn(n):
+            tracker.update(event)
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+    other = WindowedSQLTrackerStore(domain, window_turns=4, **_config_of(store))
+    elsewhere = await other.retrieve(sender)
+    for event in turn(4):
+        elsewhere.update(event)
+    await other.save(elsewhere)  # the next turn was handled by another process
+    mine = await store.retrieve(sender)
+    assert mine is not tracker
+    assert mine.latest_message.text == "第4句"
+
+
+async def test_a_kept_tracker_is_handed_out_once_and_only_as_saved(store):
+    sender = f"s-{uuid.uuid4().hex[:8]}"
+    tracker = await store.get_or_create_tracker(sender)
+    for n in range(1, 4):
+        for event in turn(n):
+            tracker.update(event)
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+    again = await store.retrieve(sender)  # kept after the last save: handed out already
+    assert again is not tracker and again.latest_message.text == "第3句"
+    for event in turn(4):
+        again.update(event)  # a turn that fails before it is saved …
+    fresh = await store.retrieve(sender)
+    assert fresh.latest_message.text == "第3句"  # … leaves nothing behind
