@@ -8,23 +8,13 @@ they were just before them. Every event is still stored (the full history stays 
 through `retrieve_full_tracker` and the events table), and the snapshot is written in the
 same transaction as the turn's events, so several Rasa processes (with the Redis lock
 store) see one consistent conversation.
-
-Rebuilding the tracker from stored events (decoding and replaying them) was the largest
-part of reading it. A process therefore keeps the trackers it saved last (a bounded LRU)
-and hands one out again only if the conversation's newest stored event is still the one
-it saved, checked with one indexed query per read: the database stays the only truth, so
-a turn handled by another process is never missed. A kept tracker is handed out once
-(a turn that fails before saving leaves nothing behind), and only while it holds at most
-twice the window, so a long conversation is reloaded as a window now and then.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -142,9 +132,6 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Optional[Domain] = None, window_turns: int = 5, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.window_turns = max(2, int(window_turns))
-        #: sender id → (id of its newest stored event, the tracker as saved)
-        self._kept: "OrderedDict[str, Tuple[int, DialogueStateTracker]]" = OrderedDict()
-        self.keep_trackers = int(os.environ.get("TRACKER_CACHE_SIZE", "500"))
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
         _metadata.create_all(self.engine)
@@ -188,17 +175,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             .order_by(table.c.id)
         ).all()
 
-    def _newest_id(self, session, sender_id: Text) -> Optional[int]:
-        table = self.SQLEvent.__table__
-        return session.execute(
-            sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sender_id)
-        ).scalar()
-
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        kept = self._kept.pop(sender_id, None)
         with self.session_scope() as session:
-            if kept is not None and self._newest_id(session, sender_id) == kept[0]:
-                return kept[1]
             snapshot = session.execute(
                 sa.select(_snapshots.c.start_event_id, _snapshots.c.prefix).where(
                     _snapshots.c.sender_id == sender_id
@@ -253,44 +231,13 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             ids = list(getattr(tracker, _IDS, None) or [])
             if len(ids) + len(rows) != len(tracker.events):
                 ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
-            ids += self._ids_of_new_rows(session, tracker.sender_id, ids, len(rows))
+            # New events' ids are not needed: a window always starts at an older event.
+            ids += [None] * len(rows)
             whole = getattr(tracker, _WHOLE, not hasattr(tracker, _IDS))  # new → whole
             self._write_snapshot(session, tracker, ids, whole)
             session.commit()
         setattr(tracker, _IDS, ids)
         setattr(tracker, _WHOLE, whole)
-        self._keep(tracker, ids)
-
-    def _ids_of_new_rows(
-        self, session, sender_id: Text, ids: List[Optional[int]], count: int
-    ) -> List[Optional[int]]:
-        """The ids just given to this turn's rows (the lock store lets only this process
-        write the conversation now), so later windows can start at them; unknown (None)
-        when no earlier id is known to search from."""
-        known = max((i for i in ids if i is not None), default=None)
-        if count == 0 or known is None:
-            return [None] * count
-        table = self.SQLEvent.__table__
-        new = session.execute(
-            sa.select(table.c.id)
-            .where(table.c.sender_id == sender_id, table.c.id > known)
-            .order_by(table.c.id)
-        ).scalars().all()
-        return list(new) if len(new) == count else [None] * count
-
-    def _keep(self, tracker: DialogueStateTracker, ids: List[Optional[int]]) -> None:
-        newest = ids[-1] if ids else None
-        listens = sum(
-            1 for e in tracker.events
-            if e.type_name == "action" and getattr(e, "action_name", None) == ACTION_LISTEN_NAME
-        )
-        if newest is None or listens > 2 * self.window_turns or self.keep_trackers <= 0:
-            self._kept.pop(tracker.sender_id, None)
-            return
-        self._kept[tracker.sender_id] = (newest, tracker)
-        self._kept.move_to_end(tracker.sender_id)
-        while len(self._kept) > self.keep_trackers:
-            self._kept.popitem(last=False)
 
     def _write_snapshot(
         self, session, tracker: DialogueStateTracker, ids: List[Optional[int]], whole: bool
