@@ -33,7 +33,13 @@ from bot.kv import KeyValueStore, store_from_env
 from connectors import alipay_sign, options
 from connectors.platforms import text as fit
 from connectors.platforms.alipay_api import AlipayClient
-from connectors.platforms.background import TurnRunner, first_delivery, forget_delivery
+from connectors.platforms.background import TurnRunner, first_delivery
+from connectors.platforms.turn import (
+    Incoming,
+    PlatformMessage,
+    conversation_turn,
+    submit_turn,
+)
 from connectors.platforms.safexml import MAX_BYTES, UnsafeXML, parse_flat
 
 logger = logging.getLogger(__name__)
@@ -46,7 +52,6 @@ TEXT_LIMIT = 2000  # characters per custom-send text
 WELCOME = "/greet"
 WELCOME_EVENTS = {"follow", "enter"}
 NOT_TEXT_REPLY = "收到。我暂时只能看懂文字消息，请用文字描述您的问题，比如“居住证要什么材料”。"
-FAILURE_REPLY = "抱歉，系统刚才出了点问题，没能回答您。请稍后再发一次。"
 _CHARSET_PARAM = re.compile(rb"(?:^|&)charset=([A-Za-z0-9_-]{1,20})(?:&|$)")
 
 
@@ -101,12 +106,6 @@ def ack_inner(user_id: str, app_id: str) -> str:
     return (f"<XML><ToUserId><![CDATA[{user_id}]]></ToUserId><AppId><![CDATA[{app_id}]]></AppId>"
             f"<CreateTime>{int(time.time() * 1000)}</CreateTime>"
             f"<MsgType><![CDATA[ack]]></MsgType></XML>")
-
-
-@dataclass(frozen=True)
-class Incoming:
-    text: Optional[str] = None
-    reply: Optional[str] = None
 
 
 def user_of(biz: Dict[str, str]) -> str:
@@ -311,32 +310,9 @@ class AlipayLifeInput(InputChannel):
         incoming = interpret(biz)
         if incoming.text is not None or incoming.reply is not None:
             output = AlipayOutput(self.client, self.store)
-            sender_id = f"{CHANNEL}:{user}"
-
-            async def apologise() -> None:
-                await output.send_text_message(sender_id, FAILURE_REPLY)
-
-            turn = self._turn(on_new_message, output, sender_id, user, incoming, biz)
-            if not self.runner.submit(turn, f"{sender_id}: {incoming.text or incoming.reply}",
-                                      on_error=apologise, user=sender_id):
-                await forget_delivery(self.store, key)
+            platform_message = PlatformMessage(CHANNEL, user, incoming, biz.get("MsgId"),
+                                               biz.get("MsgType", ""))
+            turn = conversation_turn(on_new_message, output, self.store, platform_message)
+            if not await submit_turn(self.runner, self.store, key, output, platform_message, turn):
                 return response.text("busy, retry", status=503)
         return self._xml(ack_inner(user, self.config.app_id), charset)
-
-    def _turn(self, on_new_message, output: AlipayOutput, sender_id: str, user: str,
-              incoming: Incoming, biz: Dict[str, str]):
-        async def run() -> None:
-            if incoming.reply is not None:
-                await output.send_text_message(sender_id, incoming.reply)
-                return
-            text = incoming.text or ""
-            chosen = await options.resolve(self.store, CHANNEL, user, text)
-            await on_new_message(UserMessage(
-                chosen or text, output, sender_id, input_channel=CHANNEL,
-                message_id=biz.get("MsgId") or None,
-                metadata={"channel": CHANNEL, "msg_type": biz.get("MsgType", ""),
-                          "chosen_option": bool(chosen)},
-            ))
-            if not output.offered_options:
-                await options.forget(self.store, CHANNEL, user)
-        return run

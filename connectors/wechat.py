@@ -29,7 +29,13 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from bot.kv import KeyValueStore, store_from_env
 from connectors import options
 from connectors.platforms import text as fit
-from connectors.platforms.background import TurnRunner, first_delivery, forget_delivery
+from connectors.platforms.background import TurnRunner, first_delivery
+from connectors.platforms.turn import (
+    Incoming,
+    PlatformMessage,
+    conversation_turn,
+    submit_turn,
+)
 from connectors.platforms.safexml import MAX_BYTES, UnsafeXML, parse_flat
 from connectors.platforms.wechat_api import WeChatSender
 from connectors.wechat_crypto import MessageCrypto, WeChatCryptoError, check_signature
@@ -48,7 +54,6 @@ NOT_TEXT_REPLY = {
     "miniprogrampage": "收到您分享的页面。请用文字描述您的问题，我来帮您解答。",
 }
 OTHER_REPLY = "我暂时只能看懂文字消息，请用文字描述您的问题。"
-FAILURE_REPLY = "抱歉，系统刚才出了点问题，没能回答您。请稍后再发一次。"
 WELCOME_EVENTS = {"subscribe", "user_enter_tempsession"}
 DEDUP_MIN_TTL = 600.0
 
@@ -72,14 +77,6 @@ class WeChatConfig:
 
     def missing(self, names: Dict[str, str]) -> List[str]:
         return [names[f] for f in ("token", "appid", "secret") if not getattr(self, f)]
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """What a WeChat message asks of the bot: a text for Rasa, a fixed reply, or nothing."""
-
-    text: Optional[str] = None
-    reply: Optional[str] = None
 
 
 def interpret(message: Dict[str, str]) -> Incoming:
@@ -344,35 +341,12 @@ class WeChatInput(InputChannel):
         if incoming.text is None and incoming.reply is None:
             return response.text("success")
         output = self.output_class(self.sender, self.store)
-        sender_id = f"{self.channel}:{openid}"
-        turn = self._turn(on_new_message, output, sender_id, openid, incoming, message)
-
-        async def apologise() -> None:
-            await output.send_text_message(sender_id, FAILURE_REPLY)
-
-        if not self.runner.submit(turn, f"{sender_id}: {incoming.text or incoming.reply}",
-                                  on_error=apologise, user=sender_id):
-            await forget_delivery(self.store, key)
+        platform_message = PlatformMessage(self.channel, openid, incoming,
+                                           message.get("MsgId"), message.get("MsgType", ""))
+        turn = conversation_turn(on_new_message, output, self.store, platform_message)
+        if not await submit_turn(self.runner, self.store, key, output, platform_message, turn):
             return response.text("busy, retry", status=503)
         return response.text("success")
-
-    def _turn(self, on_new_message, output: WeChatOutput, sender_id: str, openid: str,
-              incoming: Incoming, message: Dict[str, str]):
-        async def run() -> None:
-            if incoming.reply is not None:
-                await output.send_text_message(sender_id, incoming.reply)
-                return
-            text = incoming.text or ""
-            chosen = await options.resolve(self.store, self.channel, openid, text)
-            await on_new_message(UserMessage(
-                chosen or text, output, sender_id, input_channel=self.channel,
-                message_id=message.get("MsgId") or None,
-                metadata={"channel": self.channel, "msg_type": message.get("MsgType", ""),
-                          "chosen_option": bool(chosen)},
-            ))
-            if not output.offered_options:
-                await options.forget(self.store, self.channel, openid)
-        return run
 
 
 class WeChatOfficialAccountInput(WeChatInput):
