@@ -185,3 +185,7 @@ async def test_two_misunderstood_messages_in_a_row_go_to_a_person(stack):
         item = await agent.waiting_for("skdj")
         assert item["channel"] == "rest"
         assert await citizen.say("还在吗") == []  # paused: the message waits for the agent
+        # The agent takes it and ends it, so the queue is empty for later tests.
+        await agent.call("POST", f"/desk/api/handoffs/{item['id']}/accept", {}, expect=200)
+        await agent.call("POST", f"/desk/api/handoffs/{item['id']}/end", {}, expect=200)
+        await citizen.wait_for_bot("满意吗")
