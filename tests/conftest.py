@@ -83,29 +83,3 @@ async def kv_store(request):
     store = RedisStore(os.environ["REDIS_URL"])
     yield store
     await store.close()
-
-
-@pytest.fixture(scope="session")
-def domain():
-    from rasa.shared.core.domain import Domain
-
-    return Domain.load(str(ROOT / "domain.yml"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracker_store(request, domain, tmp_path):
-    """bot/tracker_store.py with a 4-turn window: on SQLite always, on PostgreSQL when
-    DATABASE_URL is set (as bot.runtime configures it for `make run`)."""
-    from bot.runtime import tracker_store as tracker_store_config
-    from bot.tracker_store import WindowedSQLTrackerStore
-
-    if request.param == "sqlite":
-        return WindowedSQLTrackerStore(
-            domain, window_turns=4, dialect="sqlite", db=str(tmp_path / "t.db")
-        )
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL not set to PostgreSQL")
-    config = tracker_store_config(url)
-    config.pop("type")
-    return WindowedSQLTrackerStore(domain, window_turns=4, **config)

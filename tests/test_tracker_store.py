@@ -1,15 +1,35 @@
 """The windowed tracker store: bounded loading, nothing lost, same state as a full load."""
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 import pytest
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
+from bot.runtime import tracker_store as tracker_store_config
+from bot.tracker_store import WindowedSQLTrackerStore
 
-@pytest.fixture
-def store(tracker_store):
-    return tracker_store
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, domain, tmp_path):
+    if request.param == "sqlite":
+        return WindowedSQLTrackerStore(domain, window_turns=4, dialect="sqlite", db=str(tmp_path / "t.db"))
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL not set to PostgreSQL")
+    config = tracker_store_config(url)
+    config.pop("type")
+    return WindowedSQLTrackerStore(domain, window_turns=4, **config)
 
 
 def turn(n: int):

@@ -3,20 +3,37 @@ turn (the actions) sees what was typed."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.tracker_store import masked_copy
+from bot.runtime import tracker_store as tracker_store_config
+from bot.tracker_store import WindowedSQLTrackerStore, masked_copy
 
+ROOT = Path(__file__).resolve().parents[2]
 ID, PHONE = "510107199502140515", "13810000004"
 
 
-@pytest.fixture
-def store(tracker_store):
-    return tracker_store
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, domain, tmp_path):
+    if request.param == "sqlite":
+        return WindowedSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL not set to PostgreSQL")
+    config = tracker_store_config(url)
+    config.pop("type")
+    return WindowedSQLTrackerStore(domain, **config)
 
 
 def test_masked_copy_masks_user_text_parse_data_and_entities():
