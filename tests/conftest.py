@@ -12,7 +12,6 @@ from sqlalchemy import text
 from bot.catalog.loader import read_catalog
 from bot.catalog.search import build_index
 from bot.db import engine_for
-from bot.kv import MemoryStore, RedisStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = ROOT / "data" / "catalog"
@@ -65,21 +64,3 @@ def database_url(request, tmp_path_factory):
     yield f"{base}{sep}options=-csearch_path%3D{schema}"
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-
-
-def _kv_kinds():
-    yield "memory"
-    if os.environ.get("REDIS_URL"):
-        yield "redis"
-
-
-@pytest.fixture(params=list(_kv_kinds()))
-async def kv_store(request):
-    """The shared key-value store of bot/kv.py: in memory always, in Redis too when
-    REDIS_URL is set (real Redis, so expiry and atomicity are Redis's own)."""
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    store = RedisStore(os.environ["REDIS_URL"])
-    yield store
-    await store.close()

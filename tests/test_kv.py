@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import pytest
 
-from bot.kv import MemoryStore
+from bot.kv import MemoryStore, RedisStore
 
 
 class FakeClock:
@@ -17,9 +18,20 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def store(kv_store):
-    return kv_store
+def _stores():
+    yield "memory"
+    if os.environ.get("REDIS_URL"):
+        yield "redis"
+
+
+@pytest.fixture(params=list(_stores()))
+async def store(request):
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        redis_store = RedisStore(os.environ["REDIS_URL"])
+        yield redis_store
+        await redis_store.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ WeChat and Alipay API servers on loopback receiving the replies."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import pytest
 from sanic import Sanic
 from sanic.touchup import TouchUp
 
+from bot.kv import MemoryStore, RedisStore
 from connectors.alipay import AlipayLifeInput
 from connectors.platforms import http
 from connectors.wechat import WeChatMiniProgramInput, WeChatOfficialAccountInput
@@ -53,9 +55,20 @@ def app_keys():
     return KeyPair.generate()
 
 
-@pytest.fixture
-def store(kv_store):
-    return kv_store
+def _stores():
+    yield "memory"
+    if os.environ.get("REDIS_URL"):
+        yield "redis"
+
+
+@pytest.fixture(params=list(_stores()))
+async def store(request):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    redis_store = RedisStore(os.environ["REDIS_URL"])
+    yield redis_store
+    await redis_store.close()
 
 
 @dataclass

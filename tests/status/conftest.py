@@ -3,6 +3,7 @@ real client, a real key-value store (in-process, and Redis with REDIS_URL) and r
 bindings and audit log (SQLite, and PostgreSQL with DATABASE_URL)."""
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -13,6 +14,7 @@ from bot.audit import AuditLog
 from bot.backend.sms import last_code
 from bot.backend_client import BackendClient
 from bot.db import engine_for
+from bot.kv import MemoryStore, RedisStore
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, Said, State, StatusDialogue, StatusTurn
 from bot.status.guard import Guard, Limits
@@ -22,9 +24,17 @@ from tests.backend.conftest import TOKEN, _backend
 TEST_LIMITS = Limits(resend_gap=0.3)
 
 
-@pytest.fixture
-def kv(kv_store):
-    return kv_store
+@pytest.fixture(params=["memory", "redis"])
+async def kv(request):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        pytest.skip("REDIS_URL not set")
+    store = RedisStore(url)
+    yield store
+    await store.close()
 
 
 @pytest.fixture
