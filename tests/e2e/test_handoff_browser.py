@@ -14,6 +14,8 @@ import pytest
 import socketio
 from playwright.async_api import async_playwright, expect
 
+from tests.e2e.socketio_client import close_polling_client
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 #: The widget's socket.io channel (connectors/widget/channel.py, another branch) awaits
@@ -24,7 +26,7 @@ ROOMS_AWAITED = (ROOT / "connectors" / "widget" / "channel.py").exists()
 class SocketCitizen:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.sio = socketio.AsyncClient()
+        self.sio = socketio.AsyncClient(reconnection=False)
         self.session_id = ""
         self.received: asyncio.Queue = asyncio.Queue()
         self.sio.on("bot_uttered", self._bot)
@@ -136,4 +138,4 @@ async def test_agent_in_browser_and_socketio_citizen(stack):
             await expect(page.locator("#login-form")).to_be_visible()
         finally:
             await browser.close()
-            await citizen.sio.disconnect()
+            await close_polling_client(citizen.sio)

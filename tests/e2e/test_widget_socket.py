@@ -8,6 +8,8 @@ import uuid
 import pytest
 import socketio
 
+from tests.e2e.socketio_client import close_polling_client
+
 pytestmark = pytest.mark.slow
 TIMEOUT = 30
 
@@ -33,6 +35,9 @@ class Tab:
             "user_uttered", {"message": text, "session_id": session_id}, timeout=TIMEOUT
         )
 
+    async def close(self) -> None:
+        await close_polling_client(self.client)
+
     async def reply_texts(self) -> str:
         texts = [(await asyncio.wait_for(self.replies.get(), TIMEOUT)).get("text", "")]
         while not self.replies.empty():
@@ -40,31 +45,43 @@ class Tab:
         return "\n".join(texts)
 
 
-async def test_a_session_gets_its_replies_and_a_reload_continues_it(stack):
-    first = Tab()
+@pytest.fixture
+async def tabs():
+    """Opens tabs (Tab instances) and closes every one of them after the test, passed
+    or failed."""
+    opened = []
+
+    def open_tab() -> Tab:
+        opened.append(Tab())
+        return opened[-1]
+
+    yield open_tab
+    await asyncio.gather(*(tab.close() for tab in opened))
+
+
+async def test_a_session_gets_its_replies_and_a_reload_continues_it(stack, tabs):
+    first = tabs()
     session_id = await first.connect(stack)
     assert len(session_id) == 32
     assert await first.say(session_id, "居住证要什么材料") == {"status": "ok"}
     assert "居民身份证" in await first.reply_texts()
-    await first.client.disconnect()
+    await first.close()
 
-    reloaded = Tab()  # the same session id after a reload: the same conversation
+    reloaded = tabs()  # the same session id after a reload: the same conversation
     assert await reloaded.connect(stack, session_id) == session_id
     assert await reloaded.say(session_id, "那要多久？") == {"status": "ok"}
     answer = await reloaded.reply_texts()
     assert "上海市居住证申领" in answer and "工作日" in answer
-    await reloaded.client.disconnect()
 
 
-async def test_session_ids_not_of_our_shape_are_replaced(stack):
-    tab = Tab()
+async def test_session_ids_not_of_our_shape_are_replaced(stack, tabs):
+    tab = tabs()
     granted = await tab.connect(stack, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M")  # e.g. a WeChat openid
     assert granted != "o6_bmjrPTlm6_2sgVt7hMZOPfL2M" and len(granted) == 32
-    await tab.client.disconnect()
 
 
-async def test_messages_for_a_session_the_socket_did_not_request_are_refused(stack):
-    owner, other = Tab(), Tab()
+async def test_messages_for_a_session_the_socket_did_not_request_are_refused(stack, tabs):
+    owner, other = tabs(), tabs()
     session_id = await owner.connect(stack)
     await other.connect(stack)
     refused = await other.say(session_id, "居住证要什么材料")
@@ -72,16 +89,12 @@ async def test_messages_for_a_session_the_socket_did_not_request_are_refused(sta
     assert await other.say(uuid.uuid4().hex, "你好") == {"status": "ignored", "reason": "no_session"}
     await asyncio.sleep(1)
     assert owner.replies.empty() and other.replies.empty()
-    await owner.client.disconnect()
-    await other.client.disconnect()
 
 
-async def test_two_tabs_of_one_session_both_see_the_replies(stack):
-    one, two = Tab(), Tab()
+async def test_two_tabs_of_one_session_both_see_the_replies(stack, tabs):
+    one, two = tabs(), tabs()
     session_id = await one.connect(stack)
     await two.connect(stack, session_id)
     await one.say(session_id, "你好")
     assert "智能客服" in await one.reply_texts()
     assert "智能客服" in await two.reply_texts()
-    await one.client.disconnect()
-    await two.client.disconnect()
