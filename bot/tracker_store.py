@@ -11,7 +11,6 @@ store) see one consistent conversation.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any, Dict, List, Optional, Text
@@ -24,6 +23,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, ConversationPaused, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import fast_json
 from bot.privacy import mask_text
 
 logger = logging.getLogger(__name__)
@@ -186,8 +186,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             rows = self._rows_since(session, sender_id, start_id)
         if not rows or self.domain is None:
             return None
-        prefix = json.loads(snapshot.prefix) if snapshot is not None else []
-        events = prefix + [json.loads(row.data) for row in rows]
+        prefix = fast_json.loads(snapshot.prefix) if snapshot is not None else []
+        events = prefix + [fast_json.loads(row.data) for row in rows]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _IDS, [None] * len(prefix) + [row.id for row in rows])
         setattr(tracker, _WHOLE, start_id == 0)
@@ -221,7 +221,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                         "timestamp": data.get("timestamp"),
                         "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
                         "action_name": data.get("name"),
-                        "data": json.dumps(data),
+                        "data": fast_json.dumps(data),
                     }
                 )
             if rows:
@@ -254,7 +254,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             before = DialogueStateTracker.from_events(
                 tracker.sender_id, events[:start], self.domain.slots if self.domain else None
             )
-            values = {"start_event_id": ids[start], "prefix": json.dumps(state_prefix(before))}
+            values = {"start_event_id": ids[start], "prefix": fast_json.dumps(state_prefix(before))}
         updated = session.execute(
             _snapshots.update().where(_snapshots.c.sender_id == tracker.sender_id).values(**values)
         ).rowcount
@@ -287,7 +287,7 @@ def conversation_events(
             rows = conn.execute(query).all()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
         return []  # no events table yet
-    return [{**json.loads(row.data), "_id": row.id} for row in reversed(rows)]
+    return [{**fast_json.loads(row.data), "_id": row.id} for row in reversed(rows)]
 
 
 def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> Optional[str]:
