@@ -135,6 +135,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
         _metadata.create_all(self.engine)
+        self._prepare_statements()
 
     def _tune_sqlite(self) -> None:
         """One pooled connection instead of a new one per query (SQLAlchemy 1.4 gives a
@@ -161,29 +162,51 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     # -- reading ----------------------------------------------------------------
 
-    def _rows_since(self, session, sender_id: Text, start_id: Optional[int]):
-        if start_id is None:  # no window yet: Rasa's query for the current session
+    def _prepare_statements(self) -> None:
+        """The statements of every turn, built once with bound parameters: building a
+        statement and computing its cache key in SQLAlchemy cost as much as running it
+        on SQLite, and the turn's queries go through a Core connection, not an ORM
+        session."""
+        events = self.SQLEvent.__table__
+        self._select_snapshot = sa.select(_snapshots.c.start_event_id, _snapshots.c.prefix).where(
+            _snapshots.c.sender_id == sa.bindparam("b_sender"))
+        self._select_window = (
+            sa.select(events.c.id, events.c.data)
+            .where(events.c.sender_id == sa.bindparam("b_sender"),
+                   events.c.id >= sa.bindparam("b_start"))
+            .order_by(events.c.id)
+        )
+        self._insert_events = events.insert()
+        self._insert_sealed = _sealed.insert()
+        self._update_snapshot = _snapshots.update().where(
+            _snapshots.c.sender_id == sa.bindparam("b_sender")
+        ).values(start_event_id=sa.bindparam("b_start"), prefix=sa.bindparam("b_prefix"))
+        self._insert_snapshot = _snapshots.insert().values(
+            sender_id=sa.bindparam("b_sender"), start_event_id=sa.bindparam("b_start"),
+            prefix=sa.bindparam("b_prefix"))
+
+    def _rows_of_session(self, sender_id: Text):
+        """No window yet (a conversation stored before this store, or none at all):
+        Rasa's query for the current session."""
+        with self.session_scope() as session:
             return (
                 self._event_query(session, sender_id, False)
                 .with_entities(self.SQLEvent.id, self.SQLEvent.data)
                 .all()
             )
-        table = self.SQLEvent.__table__
-        return session.execute(
-            sa.select(table.c.id, table.c.data)
-            .where(table.c.sender_id == sender_id, table.c.id >= start_id)
-            .order_by(table.c.id)
-        ).all()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        with self.session_scope() as session:
-            snapshot = session.execute(
-                sa.select(_snapshots.c.start_event_id, _snapshots.c.prefix).where(
-                    _snapshots.c.sender_id == sender_id
-                )
-            ).first()
-            start_id = snapshot.start_event_id if snapshot is not None else None
-            rows = self._rows_since(session, sender_id, start_id)
+        # Two reads without a transaction around them: the snapshot and a turn's events
+        # are committed together, and rows from a newer commit after an older snapshot
+        # only widen the window; the lock store keeps writers of one conversation apart.
+        with self.engine.connect() as conn:
+            snapshot = conn.execute(self._select_snapshot, {"b_sender": sender_id}).first()
+            if snapshot is not None:
+                rows = conn.execute(self._select_window, {
+                    "b_sender": sender_id, "b_start": snapshot.start_event_id}).all()
+        start_id = snapshot.start_event_id if snapshot is not None else None
+        if snapshot is None:
+            rows = self._rows_of_session(sender_id)
         if not rows or self.domain is None:
             return None
         prefix = fast_json.loads(snapshot.prefix) if snapshot is not None else []
@@ -195,71 +218,70 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     # -- writing ----------------------------------------------------------------
 
-    def _new_events(self, session, tracker: DialogueStateTracker) -> List[Event]:
+    def _new_events(self, tracker: DialogueStateTracker) -> List[Event]:
         ids = getattr(tracker, _IDS, None)
         if ids is not None:
             return list(tracker.events)[len(ids):]
         # A tracker we did not load (a new conversation): Rasa's own count applies.
-        return list(self._additional_events(session, tracker))
+        with self.session_scope() as session:
+            return list(self._additional_events(session, tracker))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        table = self.SQLEvent.__table__
-        with self.session_scope() as session:
-            new_events = self._new_events(session, tracker)
-            rows, sealed = [], []
-            for event in new_events:
-                original = event.as_dict()
-                data = masked_copy(original)
-                if data.get("text") != original.get("text"):
-                    sealed.append({"sender_id": tracker.sender_id, "text": original["text"],
-                                   "timestamp": original.get("timestamp") or 0.0})
-                rows.append(
-                    {
-                        "sender_id": tracker.sender_id,
-                        "type_name": event.type_name,
-                        "timestamp": data.get("timestamp"),
-                        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
-                        "action_name": data.get("name"),
-                        "data": fast_json.dumps(data),
-                    }
-                )
+        new_events = self._new_events(tracker)
+        rows, sealed = [], []
+        for event in new_events:
+            original = event.as_dict()
+            data = masked_copy(original)
+            if data.get("text") != original.get("text"):
+                sealed.append({"sender_id": tracker.sender_id, "text": original["text"],
+                               "timestamp": original.get("timestamp") or 0.0})
+            rows.append(
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+                    "action_name": data.get("name"),
+                    "data": fast_json.dumps(data),
+                }
+            )
+        ids = list(getattr(tracker, _IDS, None) or [])
+        if len(ids) + len(rows) != len(tracker.events):
+            ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
+        # New events' ids are not needed: a window always starts at an older event.
+        ids += [None] * len(rows)
+        whole = getattr(tracker, _WHOLE, not hasattr(tracker, _IDS))  # new → whole
+        snapshot = self._snapshot_values(tracker, ids, whole)
+        with self.engine.begin() as conn:  # the turn's events and its snapshot together
             if rows:
-                session.execute(table.insert(), rows)  # one executemany, no ORM objects
+                conn.execute(self._insert_events, rows)  # one executemany, no ORM objects
             if sealed:
-                session.execute(_sealed.insert(), sealed)
-            ids = list(getattr(tracker, _IDS, None) or [])
-            if len(ids) + len(rows) != len(tracker.events):
-                ids = [None] * (len(tracker.events) - len(rows))  # stored, ids unknown
-            # New events' ids are not needed: a window always starts at an older event.
-            ids += [None] * len(rows)
-            whole = getattr(tracker, _WHOLE, not hasattr(tracker, _IDS))  # new → whole
-            self._write_snapshot(session, tracker, ids, whole)
-            session.commit()
+                conn.execute(self._insert_sealed, sealed)
+            if snapshot is not None:
+                values = {"b_sender": tracker.sender_id, **snapshot}
+                if not conn.execute(self._update_snapshot, values).rowcount:
+                    conn.execute(self._insert_snapshot, values)
         setattr(tracker, _IDS, ids)
         setattr(tracker, _WHOLE, whole)
 
-    def _write_snapshot(
-        self, session, tracker: DialogueStateTracker, ids: List[Optional[int]], whole: bool
-    ) -> None:
+    def _snapshot_values(
+        self, tracker: DialogueStateTracker, ids: List[Optional[int]], whole: bool
+    ) -> Optional[Dict[str, Any]]:
+        """Where the next read starts ("b_start", an event id) and the state before it
+        ("b_prefix"); None to leave the snapshot as it is."""
         events = list(tracker.events)
         start = window_start(events, self.window_turns)
         if start is None or ids[start] is None:
             if not whole:
-                return  # a conversation stored before this store: Rasa's session query
+                return None  # a conversation stored before this store: Rasa's session query
             # A young conversation: "from its first event" (id 0), so reading it needs
             # no session subquery either.
-            values = {"start_event_id": 0, "prefix": "[]"}
-        else:
-            before = DialogueStateTracker.from_events(
-                tracker.sender_id, events[:start], self.domain.slots if self.domain else None
-            )
-            values = {"start_event_id": ids[start], "prefix": fast_json.dumps(state_prefix(before))}
-        updated = session.execute(
-            _snapshots.update().where(_snapshots.c.sender_id == tracker.sender_id).values(**values)
-        ).rowcount
-        if not updated:
-            session.execute(_snapshots.insert().values(sender_id=tracker.sender_id, **values))
+            return {"b_start": 0, "b_prefix": "[]"}
+        before = DialogueStateTracker.from_events(
+            tracker.sender_id, events[:start], self.domain.slots if self.domain else None
+        )
+        return {"b_start": ids[start], "b_prefix": fast_json.dumps(state_prefix(before))}
 
 
 # -- read-only access for other processes -----------------------------------------
