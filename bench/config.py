@@ -20,7 +20,7 @@ RELEVANT_ENV = ("RASA_URL", "RASA_PORT", "ACTION_PORT", "WEB_PORT", "BACKEND_POR
 
 # Counts and time limits (seconds) of the full run and of --quick.
 FULL: Dict[str, float] = dict(
-    users=50, turns=10, capacity_limit=90, parse_limit=45,
+    users=50, turns=10, capacity_rounds=3, capacity_limit=90, parse_limit=45,
     open_seconds=60, open_rate=30, open_conversations=60, open_drain=15,
     growth_turns=120, growth_limit=60,
     search_queries=2000, search_limit=30,
@@ -28,7 +28,7 @@ FULL: Dict[str, float] = dict(
     warmup_conversations=3, warmup_limit=30,
 )
 QUICK: Dict[str, float] = dict(
-    FULL, users=20, capacity_limit=30, parse_limit=10,
+    FULL, users=20, capacity_rounds=1, capacity_limit=30, parse_limit=10,
     open_seconds=15, open_drain=5,
     growth_turns=40, growth_limit=15,
     search_queries=500, search_limit=10,
@@ -60,6 +60,7 @@ class Config:
     quick: bool
     users: int
     turns: int
+    capacity_rounds: int
     capacity_limit: float
     parse_limit: float
     open_seconds: float
@@ -140,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     flags = {
         "users": (int, "simulated users in the capacity run"),
         "turns": (int, "turns per capacity conversation"),
+        "capacity_rounds": (int, "alternating rounds of turns and parses in the capacity run"),
         "capacity_limit": (float, "time limit of the capacity turns run, s"),
         "parse_limit": (float, "time limit of the parse-only run, s"),
         "open_seconds": (float, "duration of the open-load arrivals, s"),

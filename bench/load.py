@@ -133,36 +133,28 @@ async def warmup(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Di
 
 async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Dict:
     """`users` citizens without pauses, each a `turns`-turn conversation; then the same
-    number of /model/parse requests from as many concurrent clients."""
-    scripts = [conversation(i, cfg.turns) for i in range(cfg.users)]
-    turns = Tally()
-    last_done = [0.0]
+    texts as /model/parse requests from as many concurrent clients.
 
-    async def citizen(i: int) -> None:
-        sender = f"bench-{run_id}-cap-{i}"
-        for text in scripts[i]:
-            turns.add(await send_turn(session, cfg, sender, text))
-            last_done[0] = time.perf_counter()
-
-    start = time.perf_counter()
-    finished = await _bounded([asyncio.create_task(citizen(i)) for i in range(cfg.users)],
-                              cfg.capacity_limit) == 0
-    turn_wall = (last_done[0] if finished else time.perf_counter()) - start
-
-    texts = [t for script in scripts for t in script]
-    parses = Tally()
-    position = iter(range(len(texts)))
-    last_parse = [0.0]
-
-    async def client() -> None:
-        for i in position:  # shared iterator: each request is taken by one client
-            parses.add(await send_parse(session, cfg, texts[i]))
-            last_parse[0] = time.perf_counter()
-
-    start = time.perf_counter()
-    parse_finished = await _bounded([asyncio.create_task(client()) for _ in range(cfg.users)],
-                                    cfg.parse_limit) == 0
-    parse_wall = (last_parse[0] if parse_finished else time.perf_counter()) - start
+    Done in `capacity_rounds` alternating rounds (new conversations each round) and
+    summed: the machine's speed drifts (shared host), and a single turns phase followed
+    by a single parse phase measured that drift as often as the server."""
+    turns, parses = Tally(), Tally()
+    turn_wall = parse_wall = 0.0
+    finished = parse_finished = True
+    rounds = max(1, cfg.capacity_rounds)
+    planned = 0
+    for round_no in range(rounds):
+        scripts = [conversation(i + round_no * cfg.users, cfg.turns) for i in range(cfg.users)]
+        planned += sum(len(script) for script in scripts)
+        seconds, done = await _turns_round(session, cfg, f"{run_id}-r{round_no}", scripts,
+                                           turns, cfg.capacity_limit / rounds)
+        turn_wall += seconds
+        finished = finished and done
+        texts = [t for script in scripts for t in script]
+        seconds, done = await _parse_round(session, cfg, texts, parses,
+                                           cfg.parse_limit / rounds)
+        parse_wall += seconds
+        parse_finished = parse_finished and done
 
     t_sum, p_sum = turns.summary(), parses.summary()
     turns_per_s = t_sum["ok"] / turn_wall if turn_wall > 0 else None
@@ -170,13 +162,48 @@ async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> 
     return {
         "users": cfg.users,
         "turns_per_user": cfg.turns,
-        "planned_turns": len(texts),
+        "rounds": rounds,
+        "planned_turns": planned,
         "turns": {**t_sum, "seconds": round(turn_wall, 2), "finished": finished,
                   "per_second": turns_per_s},
         "parses": {**p_sum, "seconds": round(parse_wall, 2), "finished": parse_finished,
                    "concurrency": cfg.users, "per_second": parses_per_s},
         "ratio": ratio(turns_per_s, parses_per_s),
     }
+
+
+async def _turns_round(session: aiohttp.ClientSession, cfg: Config, run_id: str,
+                       scripts: List[List[str]], tally: Tally, limit: float):
+    """One citizen per script, all at once; (seconds until the last turn, finished)."""
+    last_done = [0.0]
+
+    async def citizen(i: int) -> None:
+        sender = f"bench-{run_id}-cap-{i}"
+        for text in scripts[i]:
+            tally.add(await send_turn(session, cfg, sender, text))
+            last_done[0] = time.perf_counter()
+
+    start = time.perf_counter()
+    finished = await _bounded([asyncio.create_task(citizen(i)) for i in range(len(scripts))],
+                              limit) == 0
+    return (last_done[0] if finished else time.perf_counter()) - start, finished
+
+
+async def _parse_round(session: aiohttp.ClientSession, cfg: Config, texts: List[str],
+                       tally: Tally, limit: float):
+    """The texts as /model/parse requests from `users` clients; (seconds, finished)."""
+    position = iter(range(len(texts)))
+    last_parse = [0.0]
+
+    async def client() -> None:
+        for i in position:  # shared iterator: each request is taken by one client
+            tally.add(await send_parse(session, cfg, texts[i]))
+            last_parse[0] = time.perf_counter()
+
+    start = time.perf_counter()
+    finished = await _bounded([asyncio.create_task(client()) for _ in range(cfg.users)],
+                              limit) == 0
+    return (last_parse[0] if finished else time.perf_counter()) - start, finished
 
 
 # -- 2. open load ---------------------------------------------------------------------

@@ -64,10 +64,11 @@ LAT_HEADERS = ["", "ok", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"]
 def capacity_section(c: Dict) -> str:
     t, p = c["turns"], c["parses"]
     rows = [
-        ["whole turns (webhook)", f"{c['users']} users × {c['turns_per_user']} turns",
+        ["whole turns (webhook)",
+         f"{c.get('rounds', 1)} × {c['users']} users × {c['turns_per_user']} turns",
          t["ok"], t["errors"], f"{t['seconds']:.1f}", num(t["per_second"]),
          ms(t["latency"]["p50_ms"]), ms(t["latency"]["p95_ms"])],
-        ["parse only (/model/parse)", f"{p['concurrency']} clients",
+        ["parse only (/model/parse)", f"{c.get('rounds', 1)} × {p['concurrency']} clients",
          p["ok"], p["errors"], f"{p['seconds']:.1f}", num(p["per_second"]),
          ms(p["latency"]["p50_ms"]), ms(p["latency"]["p95_ms"])],
     ]
