@@ -23,12 +23,14 @@ states are now remembered on the tracker until an event is added.
 
 Loading a model runs a training step to build DIET's graph; glibc keeps the freed
 hundreds of megabytes mapped. `malloc_trim` after each model load (and once a minute)
-hands them back: about 125 MB less resident memory per Rasa server.
+hands them back: about 125 MB less resident memory per Rasa server. The loaded model's
+objects are then frozen out of the cyclic garbage collector (`_settling_after`).
 """
 from __future__ import annotations
 
 import copy
 import ctypes
+import gc
 import os
 import sys
 import threading
@@ -259,15 +261,29 @@ def apply_patches() -> None:
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     EndpointConfig.session = _endpoint_session
 
-    load_model = Agent.load_model
-    if not getattr(load_model, "_trims_memory", False):
+    if not getattr(Agent.load_model, "_settles", False):
+        Agent.load_model = _settling_after(Agent.load_model)
 
-        def load_model_then_trim(self, *args: Any, **kwargs: Any) -> None:
-            load_model(self, *args, **kwargs)
-            release_free_memory()
 
-        load_model_then_trim._trims_memory = True  # type: ignore[attr-defined]
-        Agent.load_model = load_model_then_trim
+def _settling_after(load_model):
+    """`Agent.load_model`, then the loaded model's objects frozen out of the cyclic
+    garbage collector and the freed heap handed back (`release_free_memory`).
+
+    A loaded model is millions of long-lived objects (TensorFlow, spaCy, jieba's
+    dictionary) that every full collection walked again, pausing the event loop; frozen,
+    a collection walks only what turns allocate (open-load p95 129/109 → 109/61 ms in
+    alternating runs). Freezing does not keep garbage alive that reference counting
+    frees; before a reload the old model is unfrozen so that it can be collected."""
+
+    def load_model_then_settle(self, *args: Any, **kwargs: Any) -> None:
+        gc.unfreeze()
+        load_model(self, *args, **kwargs)
+        gc.collect()
+        gc.freeze()
+        release_free_memory()
+
+    load_model_then_settle._settles = True  # type: ignore[attr-defined]
+    return load_model_then_settle
 
 
 def main() -> None:

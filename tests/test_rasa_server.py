@@ -206,3 +206,23 @@ async def test_action_calls_send_and_read_json_through_fast_json():
             await session.close()
     finally:
         await runner.cleanup()
+
+
+def test_a_loaded_model_is_frozen_out_of_the_garbage_collector():
+    import gc
+
+    from bot.rasa_server import _settling_after
+
+    loaded = []
+
+    def load_model(agent, path):
+        loaded.append([{"model": path} for _ in range(1000)])  # long-lived objects
+
+    try:
+        _settling_after(load_model)(object(), "m1")
+        first = gc.get_freeze_count()
+        assert first > 0 and loaded
+        _settling_after(load_model)(object(), "m2")  # a reload unfreezes, then freezes
+        assert gc.get_freeze_count() >= first
+    finally:
+        gc.unfreeze()
