@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.catalog.loader import read_catalog
 from bot.catalog.search import build_index
 from bot.db import engine_for
+from bot.kv import MemoryStore, RedisStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = ROOT / "data" / "catalog"
@@ -64,3 +65,46 @@ def database_url(request, tmp_path_factory):
     yield f"{base}{sep}options=-csearch_path%3D{schema}"
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def _kv_kinds():
+    yield "memory"
+    if os.environ.get("REDIS_URL"):
+        yield "redis"
+
+
+@pytest.fixture(params=list(_kv_kinds()))
+async def kv_store(request):
+    """The shared key-value store (bot/kv.py): in memory, and in Redis with REDIS_URL."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    store = RedisStore(os.environ["REDIS_URL"])
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def domain():
+    """The assistant's domain (domain.yml)."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_store(request, domain, tmp_path):
+    """The windowed SQL tracker store (4-turn windows) on SQLite, and on PostgreSQL when
+    DATABASE_URL points there, configured as `make run` configures it."""
+    from bot.runtime import tracker_store as tracker_store_config
+    from bot.tracker_store import WindowedSQLTrackerStore
+
+    if request.param == "sqlite":
+        return WindowedSQLTrackerStore(domain, window_turns=4, dialect="sqlite",
+                                       db=str(tmp_path / "t.db"))
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL not set to PostgreSQL")
+    config = tracker_store_config(url)
+    config.pop("type")
+    return WindowedSQLTrackerStore(domain, window_turns=4, **config)

@@ -3,7 +3,6 @@ WeChat and Alipay API servers on loopback receiving the replies."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ import pytest
 from sanic import Sanic
 from sanic.touchup import TouchUp
 
-from bot.kv import MemoryStore, RedisStore
 from connectors.alipay import AlipayLifeInput
 from connectors.platforms import http
 from connectors.wechat import WeChatMiniProgramInput, WeChatOfficialAccountInput
@@ -53,22 +51,6 @@ def alipay_keys():
 @pytest.fixture(scope="session")
 def app_keys():
     return KeyPair.generate()
-
-
-def _stores():
-    yield "memory"
-    if os.environ.get("REDIS_URL"):
-        yield "redis"
-
-
-@pytest.fixture(params=list(_stores()))
-async def store(request):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    redis_store = RedisStore(os.environ["REDIS_URL"])
-    yield redis_store
-    await redis_store.close()
 
 
 @dataclass
@@ -128,7 +110,7 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(monkeypatch, store, alipay_keys, app_keys):
+async def harness(monkeypatch, kv_store, alipay_keys, app_keys):
     wechat = FakeWeChat()
     alipay = FakeAlipay(alipay_keys, app_keys)
     wechat_runner, wechat_port = await start_site(wechat.app())
@@ -145,9 +127,9 @@ async def harness(monkeypatch, store, alipay_keys, app_keys):
                            "ALIPAY_PUBLIC_KEY": alipay_keys.public_spki}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    oa = WeChatOfficialAccountInput.from_credentials({}, store=store)
-    mp = WeChatMiniProgramInput.from_credentials({}, store=store)
-    ali = AlipayLifeInput.from_credentials({}, store=store)
+    oa = WeChatOfficialAccountInput.from_credentials({}, store=kv_store)
+    mp = WeChatMiniProgramInput.from_credentials({}, store=kv_store)
+    ali = AlipayLifeInput.from_credentials({}, store=kv_store)
     bot = StandInBot()
     app = Sanic(f"channels_{prefix}", configure_logging=False)
     for channel in (oa, mp, ali):
@@ -158,7 +140,7 @@ async def harness(monkeypatch, store, alipay_keys, app_keys):
     await server.startup()
     base = f"http://127.0.0.1:{port}"
     session = aiohttp.ClientSession()
-    h = Harness(base, bot, wechat, alipay, oa, mp, ali, session, store)
+    h = Harness(base, bot, wechat, alipay, oa, mp, ali, session, kv_store)
     h.oa_side = WeChatSide(f"{base}/webhooks/wechat_oa/webhook", OA["WECHAT_OA_TOKEN"],
                            oa_env["WECHAT_OA_APPID"], WECHAT_AES_KEY)
     h.mp_side = WeChatSide(f"{base}/webhooks/wechat_mp/webhook", MP["WECHAT_MP_TOKEN"],

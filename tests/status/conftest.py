@@ -3,7 +3,6 @@ real client, a real key-value store (in-process, and Redis with REDIS_URL) and r
 bindings and audit log (SQLite, and PostgreSQL with DATABASE_URL)."""
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -14,7 +13,6 @@ from bot.audit import AuditLog
 from bot.backend.sms import last_code
 from bot.backend_client import BackendClient
 from bot.db import engine_for
-from bot.kv import MemoryStore, RedisStore
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, Said, State, StatusDialogue, StatusTurn
 from bot.status.guard import Guard, Limits
@@ -22,19 +20,6 @@ from tests.backend.conftest import TOKEN, _backend
 
 #: Limits of the issue, with a short resend gap so tests need not wait a minute.
 TEST_LIMITS = Limits(resend_gap=0.3)
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def kv(request):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        pytest.skip("REDIS_URL not set")
-    store = RedisStore(url)
-    yield store
-    await store.close()
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ def matter_info(index):
 
 
 @pytest.fixture
-async def make_dialogue(backend, kv, database_url, matter_info):
+async def make_dialogue(backend, kv_store, database_url, matter_info):
     """make_dialogue(limits=…, backend_url=…, timeout=…) → a StatusDialogue; clients are
     closed at the end."""
     clients: List[BackendClient] = []
@@ -66,7 +51,7 @@ async def make_dialogue(backend, kv, database_url, matter_info):
              timeout: float = 2.0) -> StatusDialogue:
         client = BackendClient(backend_url or backend.url, TOKEN, timeout=timeout)
         clients.append(client)
-        return StatusDialogue(client, Guard(kv, limits, prefix=prefix), BindingStore(engine),
+        return StatusDialogue(client, Guard(kv_store, limits, prefix=prefix), BindingStore(engine),
                               AuditLog(engine), matter_info)
 
     yield make

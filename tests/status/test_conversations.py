@@ -204,7 +204,7 @@ async def test_malformed_number_gets_a_format_hint(make_dialogue, backend):
     assert said(hint) == TEXTS["bad_number"] and chat.step == "ask_number"
 
 
-async def test_a_code_made_by_one_action_server_is_checked_by_another(make_dialogue, backend, kv):
+async def test_a_code_made_by_one_action_server_is_checked_by_another(make_dialogue, backend, kv_store):
     """Two dialogues (two action-server processes) sharing the store and the databases."""
     first, second = make_dialogue(), make_dialogue()
     chat = Chat(first)

@@ -3,37 +3,13 @@ turn (the actions) sees what was typed."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.runtime import tracker_store as tracker_store_config
-from bot.tracker_store import WindowedSQLTrackerStore, masked_copy
-
-ROOT = Path(__file__).resolve().parents[2]
+from bot.tracker_store import masked_copy
 ID, PHONE = "510107199502140515", "13810000004"
-
-
-@pytest.fixture(scope="module")
-def domain():
-    return Domain.load(str(ROOT / "domain.yml"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, domain, tmp_path):
-    if request.param == "sqlite":
-        return WindowedSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL not set to PostgreSQL")
-    config = tracker_store_config(url)
-    config.pop("type")
-    return WindowedSQLTrackerStore(domain, **config)
 
 
 def test_masked_copy_masks_user_text_parse_data_and_entities():
@@ -56,9 +32,9 @@ def test_masked_copy_masks_user_text_parse_data_and_entities():
     assert masked_copy(bot) is bot
 
 
-async def test_stored_messages_are_masked(store):
+async def test_stored_messages_are_masked(tracker_store):
     sender = f"s-{uuid.uuid4().hex[:8]}"
-    tracker = await store.get_or_create_tracker(sender)
+    tracker = await tracker_store.get_or_create_tracker(sender)
     text = f"身份证号码{ID}，电话{PHONE}，办件SH20261105000123"
     tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0},
                                parse_data={"text": text, "intent": {"name": "inform"},
@@ -66,29 +42,29 @@ async def test_stored_messages_are_masked(store):
     assert tracker.latest_message.text == text  # the running turn sees the real text
     tracker.update(ActionExecuted("action_status"))
     tracker.update(ActionExecuted("action_listen"))
-    await store.save(tracker)
+    await tracker_store.save(tracker)
 
-    with store.engine.connect() as conn:
+    with tracker_store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
                             {"s": sender}).scalars().all()
     everything = "\n".join(rows)
     assert ID not in everything and PHONE not in everything
     assert "SH20261105000123" in everything  # application numbers are not personal
-    again = await store.retrieve(sender)
+    again = await tracker_store.retrieve(sender)
     assert again.latest_message.text == "身份证号码510107********0515，电话138****0004，办件SH20261105000123"
 
 
-async def test_original_is_sealed_apart_for_the_desks_audited_reveal(store):
+async def test_original_is_sealed_apart_for_the_desks_audited_reveal(tracker_store):
     from bot.tracker_store import conversation_events, sealed_text
 
     sender = f"s-{uuid.uuid4().hex[:8]}"
-    tracker = await store.get_or_create_tracker(sender)
+    tracker = await tracker_store.get_or_create_tracker(sender)
     text = f"我手机号{PHONE}"
     tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
     tracker.update(UserUttered("没有号码", {"name": "deny", "confidence": 1.0}))
-    await store.save(tracker)
-    events = [e for e in conversation_events(store.engine, sender) if e["event"] == "user"]
+    await tracker_store.save(tracker)
+    events = [e for e in conversation_events(tracker_store.engine, sender) if e["event"] == "user"]
     assert PHONE not in json.dumps(events)
-    assert sealed_text(store.engine, sender, events[0]["timestamp"]) == text
-    assert sealed_text(store.engine, sender, events[1]["timestamp"]) is None  # nothing masked
-    assert sealed_text(store.engine, "someone-else", events[0]["timestamp"]) is None
+    assert sealed_text(tracker_store.engine, sender, events[0]["timestamp"]) == text
+    assert sealed_text(tracker_store.engine, sender, events[1]["timestamp"]) is None  # nothing masked
+    assert sealed_text(tracker_store.engine, "someone-else", events[0]["timestamp"]) is None
