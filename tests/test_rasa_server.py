@@ -208,21 +208,50 @@ async def test_action_calls_send_and_read_json_through_fast_json():
         await runner.cleanup()
 
 
-def test_a_loaded_model_is_frozen_out_of_the_garbage_collector():
-    import gc
+def test_a_loaded_model_is_frozen_out_of_the_garbage_collector(monkeypatch):
+    """Unfreeze (a reload frees the old model), load, collect, freeze, in that order."""
+    import bot.rasa_server as server
 
-    from bot.rasa_server import _settling_after
+    calls = []
 
-    loaded = []
+    class RecordingGC:
+        def unfreeze(self):
+            calls.append("unfreeze")
+
+        def collect(self):
+            calls.append("collect")
+
+        def freeze(self):
+            calls.append("freeze")
+
+    monkeypatch.setattr(server, "gc", RecordingGC())
+    monkeypatch.setattr(server, "release_free_memory", lambda: calls.append("trim"))
 
     def load_model(agent, path):
-        loaded.append([{"model": path} for _ in range(1000)])  # long-lived objects
+        calls.append(f"load {path}")
 
+    settle = server._settling_after(load_model)
+    settle(object(), "m1")
+    settle(object(), "m2")
+    assert calls == ["unfreeze", "load m1", "collect", "freeze", "trim"] + [
+        "unfreeze", "load m2", "collect", "freeze", "trim"]
+    assert settle._settles
+
+
+def test_freezing_moves_objects_out_of_the_collected_generations():
+    """What the settling relies on: frozen objects are no longer among those a
+    collection walks."""
+    import gc
+
+    class Model:
+        pass
+
+    model = Model()
     try:
-        _settling_after(load_model)(object(), "m1")
-        first = gc.get_freeze_count()
-        assert first > 0 and loaded
-        _settling_after(load_model)(object(), "m2")  # a reload unfreezes, then freezes
-        assert gc.get_freeze_count() >= first
+        gc.collect()
+        gc.freeze()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is model for o in gc.get_objects())
     finally:
         gc.unfreeze()
+    assert any(o is model for o in gc.get_objects())
