@@ -174,36 +174,34 @@ async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> 
 
 async def _turns_round(session: aiohttp.ClientSession, cfg: Config, run_id: str,
                        scripts: List[List[str]], tally: Tally, limit: float):
-    """One citizen per script, all at once; (seconds until the last turn, finished)."""
-    last_done = [0.0]
+    """One citizen per script, all at once; (seconds, finished)."""
 
     async def citizen(i: int) -> None:
         sender = f"bench-{run_id}-cap-{i}"
         for text in scripts[i]:
             tally.add(await send_turn(session, cfg, sender, text))
-            last_done[0] = time.perf_counter()
 
-    start = time.perf_counter()
-    finished = await _bounded([asyncio.create_task(citizen(i)) for i in range(len(scripts))],
-                              limit) == 0
-    return (last_done[0] if finished else time.perf_counter()) - start, finished
+    return await _all_at_once([citizen(i) for i in range(len(scripts))], limit)
 
 
 async def _parse_round(session: aiohttp.ClientSession, cfg: Config, texts: List[str],
                        tally: Tally, limit: float):
     """The texts as /model/parse requests from `users` clients; (seconds, finished)."""
     position = iter(range(len(texts)))
-    last_parse = [0.0]
 
     async def client() -> None:
         for i in position:  # shared iterator: each request is taken by one client
             tally.add(await send_parse(session, cfg, texts[i]))
-            last_parse[0] = time.perf_counter()
 
+    return await _all_at_once([client() for _ in range(cfg.users)], limit)
+
+
+async def _all_at_once(workers: List, limit: float):
+    """Runs the coroutines concurrently for at most `limit` seconds; (seconds until the
+    last one finished or the limit, whether all finished)."""
     start = time.perf_counter()
-    finished = await _bounded([asyncio.create_task(client()) for _ in range(cfg.users)],
-                              limit) == 0
-    return (last_parse[0] if finished else time.perf_counter()) - start, finished
+    finished = await _bounded([asyncio.create_task(w) for w in workers], limit) == 0
+    return time.perf_counter() - start, finished
 
 
 # -- 2. open load ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, NamedTuple, Text, Tuple
 
 from bot import fast_json
 
@@ -51,21 +51,15 @@ class _ActionResponseValidator:
     millisecond per action call, 13 times the dispatch)."""
 
     def __init__(self, schema: Dict[Text, Any]) -> None:
-        from jsonschema import Draft202012Validator, validators
-
-        def build(part: Dict[Text, Any]):
-            cls = validators.validator_for(schema, default=Draft202012Validator)
-            cls.check_schema(part)  # once, not per call
-            return cls(part)
-
         items = schema["properties"]["events"]["items"]
         outer = copy.deepcopy(schema)
         outer["properties"]["events"]["items"] = {
             key: value for key, value in items.items() if key != "oneOf"
         }
-        self._outer = build(outer)
+        self._outer = _validator(outer, dialect_of=schema)
         self._by_type = {
-            branch["properties"]["event"]["const"]: build(branch) for branch in items["oneOf"]
+            branch["properties"]["event"]["const"]: _validator(branch, dialect_of=schema)
+            for branch in items["oneOf"]
         }
 
     def validate(self, result: Any) -> None:
@@ -79,18 +73,25 @@ class _ActionResponseValidator:
             branch.validate(event)
 
 
+def _validator(schema: Dict[Text, Any], dialect_of: Dict[Text, Any]):
+    """A jsonschema validator for `schema` in the draft `dialect_of` declares, the schema
+    itself checked once here rather than on every call."""
+    from jsonschema import Draft202012Validator, validators
+
+    validator_class = validators.validator_for(dialect_of, default=Draft202012Validator)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
 @lru_cache(maxsize=1)
 def _action_response_validator():
-    from jsonschema import Draft202012Validator, validators
     from rasa.core.actions.action import RemoteAction
 
     schema = RemoteAction.action_response_format_spec()
     try:
         return _ActionResponseValidator(schema)
     except (KeyError, TypeError, AttributeError):  # another shape of schema: as a whole
-        validator_class = validators.validator_for(schema, default=Draft202012Validator)
-        validator_class.check_schema(schema)
-        return validator_class(schema)
+        return _validator(schema, dialect_of=schema)
 
 
 def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
@@ -195,6 +196,26 @@ def _endpoint_session(self):
 _STATES = "_govbot_past_states"
 
 
+class _KeptStates(NamedTuple):
+    """Past states as computed for one version of a tracker and one set of arguments."""
+
+    event_count: int
+    last_event: Any
+    domain: Any
+    flags: Tuple[bool, bool]  # omit_unset_slots, ignore_rule_only_turns
+    rule_only_data: Any
+    states: List[Dict[Text, Any]]
+
+    def serves(self, other: "_KeptStates") -> bool:
+        """Same events (no event added since), same domain, same arguments."""
+        return (
+            self.event_count == other.event_count and self.last_event is other.last_event
+            and self.domain is other.domain and self.flags == other.flags
+            and (self.rule_only_data is other.rule_only_data
+                 or self.rule_only_data == other.rule_only_data)
+        )
+
+
 def _copied(states):
     """Fresh state dicts: featurizers delete a user sub-state's text or intent in place."""
     return [{key: dict(sub) for key, sub in state.items()} for state in states]
@@ -209,20 +230,15 @@ def _remembering_past_states(past_states):
     def remembered(self, domain, omit_unset_slots=False, ignore_rule_only_turns=False,
                    rule_only_data=None):
         events = self.events
-        version = (len(events), events[-1] if events else None)
+        asked = _KeptStates(len(events), events[-1] if events else None, domain,
+                            (omit_unset_slots, ignore_rule_only_turns), rule_only_data, [])
         kept = self.__dict__.get(_STATES)
-        if (
-            kept is not None
-            and kept[0][0] == version[0] and kept[0][1] is version[1]
-            and kept[1] is domain and kept[2] == (omit_unset_slots, ignore_rule_only_turns)
-            and (kept[3] is rule_only_data or kept[3] == rule_only_data)
-        ):
-            return _copied(kept[4])
+        if kept is not None and kept.serves(asked):
+            return _copied(kept.states)
         states = past_states(self, domain, omit_unset_slots=omit_unset_slots,
                              ignore_rule_only_turns=ignore_rule_only_turns,
                              rule_only_data=rule_only_data)
-        self.__dict__[_STATES] = (version, domain, (omit_unset_slots, ignore_rule_only_turns),
-                                  rule_only_data, _copied(states))
+        self.__dict__[_STATES] = asked._replace(states=_copied(states))
         return states
 
     remembered._remembers = True  # type: ignore[attr-defined]

@@ -201,14 +201,13 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         # only widen the window; the lock store keeps writers of one conversation apart.
         with self.engine.connect() as conn:
             snapshot = conn.execute(self._select_snapshot, {"b_sender": sender_id}).first()
-            if snapshot is not None:
-                rows = conn.execute(self._select_window, {
-                    "b_sender": sender_id, "b_start": snapshot.start_event_id}).all()
-        start_id = snapshot.start_event_id if snapshot is not None else None
+            rows = None if snapshot is None else conn.execute(self._select_window, {
+                "b_sender": sender_id, "b_start": snapshot.start_event_id}).all()
         if snapshot is None:
             rows = self._rows_of_session(sender_id)
         if not rows or self.domain is None:
             return None
+        start_id = snapshot.start_event_id if snapshot is not None else None
         prefix = fast_json.loads(snapshot.prefix) if snapshot is not None else []
         events = prefix + [fast_json.loads(row.data) for row in rows]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

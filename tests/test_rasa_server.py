@@ -135,13 +135,11 @@ def test_the_check_by_event_type_accepts_what_our_actions_send():
 
 # -- past states remembered on the tracker ----------------------------------------------
 
-def _domain_and_tracker():
-    from rasa.shared.core.domain import Domain
+def _tracker(domain):
     from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    domain = Domain.load("domain.yml")
-    tracker = DialogueStateTracker.from_events("s", [
+    return DialogueStateTracker.from_events("s", [
         ActionExecuted("action_listen"),
         UserUttered("居住证要什么材料", {"name": "ask_materials", "confidence": 0.9}),
         SlotSet("matter_code", "SH-P-001"),
@@ -149,10 +147,9 @@ def _domain_and_tracker():
         ActionExecuted("action_listen"),
         UserUttered("那要多久", {"name": "ask_processing_time", "confidence": 0.9}),
     ], domain.slots)
-    return domain, tracker
 
 
-def test_past_states_are_remembered_until_an_event_is_added():
+def test_past_states_are_remembered_until_an_event_is_added(domain):
     from rasa.shared.core.events import ActionExecuted
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -167,7 +164,7 @@ def test_past_states_are_remembered_until_an_event_is_added():
         return compute(self, *args, **kwargs)
 
     remembered = _remembering_past_states(counted)
-    domain, tracker = _domain_and_tracker()
+    tracker = _tracker(domain)
     first = remembered(tracker, domain)
     first[-1]["user"].pop("intent", None)  # featurizers edit the states they are given
     second = remembered(tracker, domain)
