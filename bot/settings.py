@@ -2,9 +2,16 @@
 
 Everything that differs between a laptop and production is an environment variable, so
 one code base serves both; nothing secret has a default that works in production.
+
+Production is the default: a process is in development only when `GOVBOT_ENV=development`
+says so (`make run` and the tests set it). A deployment that forgets the variable
+therefore gets the strict behaviour: every credential must be set, none may be a
+development value, and development accounts are never created.
 """
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +19,77 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOT_VAR_DIR", ROOT / "var"))
 
+logger = logging.getLogger(__name__)
+
+#: Where internal services listen unless BIND_HOST opens them on a private network.
+LOOPBACK = "127.0.0.1"
+#: Shorter credentials are refused in production (a token is at least 128 random bits).
+MIN_SECRET_CHARS = 24
+
+
+class InsecureConfiguration(SystemExit):
+    """A process refuses to start: a credential is missing or a development value."""
+
 
 def _port(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
+
+
+def environment() -> str:
+    """'development' only when GOVBOT_ENV says so; anything else is production."""
+    return "development" if os.environ.get("GOVBOT_ENV", "").strip() == "development" \
+        else "production"
+
+
+def is_development() -> bool:
+    return environment() == "development"
+
+
+def bind_host() -> str:
+    """The address internal services (Rasa, actions, web app, backend) listen on:
+    loopback unless BIND_HOST names a private-network address (or 0.0.0.0 in a
+    container whose network is private)."""
+    return os.environ.get("BIND_HOST", "").strip() or LOOPBACK
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_warned: set = set()
+
+
+def secret(name: str, dev_value: str) -> str:
+    """The credential in environment variable `name`.
+
+    Production: it must be set, at least MIN_SECRET_CHARS long and not the development
+    value, or the process refuses to start. Development: unset means `dev_value`, but
+    only while the services listen on loopback (a development secret is never served
+    on a network), with a warning once per process."""
+    value = os.environ.get(name, "").strip()
+    if not is_development():
+        if not value:
+            raise InsecureConfiguration(f"{name} must be set in production (GOVBOT_ENV is "
+                                        f"not 'development')")
+        if value == dev_value or len(value) < MIN_SECRET_CHARS:
+            raise InsecureConfiguration(f"{name} is a development value or shorter than "
+                                        f"{MIN_SECRET_CHARS} characters: refused in production")
+        return value
+    if value:
+        return value
+    if not is_loopback(bind_host()):
+        raise InsecureConfiguration(f"{name} is unset and BIND_HOST={bind_host()} is not "
+                                    f"loopback: development secrets stay on this machine")
+    if name not in _warned:
+        _warned.add(name)
+        logger.warning("%s is unset: using the development value (loopback only)", name)
+    return dev_value
 
 
 @dataclass(frozen=True)

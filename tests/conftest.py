@@ -23,6 +23,9 @@ RUN_SLOW = os.environ.get("CI") == "true" or os.environ.get("RUN_SLOW") == "1"
 # Nothing leaves the machine from tests either (Rasa's telemetry and error reports).
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+# Tests run as a development machine (bot/settings.py: production is the default and
+# refuses development credentials); the production checks have tests of their own.
+os.environ.setdefault("GOVBOT_ENV", "development")
 
 
 def pytest_collection_modifyitems(config, items):
