@@ -17,6 +17,9 @@ from typing import List, Tuple
 #: Longer input is cut before NLU: intent and entities are in the first few hundred
 #: characters, and a 2,000-character complaint must not make DIET slow for everyone.
 MAX_NLU_CHARS = 400
+#: No caller reads further into a text than this (search, application numbers, NLU):
+#: a 10 MB message costs what a 4,000-character one does.
+MAX_INPUT_CHARS = 4000
 
 _EMOJI_RANGES: Tuple[Tuple[int, int], ...] = (
     (0x1F000, 0x1FAFF),  # pictographs, emoticons, transport, symbols & pictographs ext.
@@ -92,11 +95,20 @@ class Normalized:
         return inside[0], inside[-1] + 1
 
 
+def _bounded(text: str, max_chars: int | None) -> str:
+    """The raw prefix worth reading: removed characters (emoji, spaces, controls) may
+    shorten the text, so a few times `max_chars` is kept, never more than
+    MAX_INPUT_CHARS. Cutting first keeps every later step linear in a small bound."""
+    limit = MAX_INPUT_CHARS if max_chars is None else min(MAX_INPUT_CHARS, 4 * max_chars)
+    return text[:limit]
+
+
 def normalize(text: str, max_chars: int | None = None) -> Normalized:
     """Full-width → half-width, Traditional → Simplified, emoji and control characters
     dropped, whitespace collapsed (and removed between Chinese characters, where it is
-    only an input-method artefact), then cut to max_chars."""
-    text = text or ""
+    only an input-method artefact), then cut to max_chars. Input beyond MAX_INPUT_CHARS
+    (or 4 × max_chars) is not read at all."""
+    text = _bounded(text or "", max_chars)
     chars: List[Tuple[str, int]] = []
     for i, ch in enumerate(text):
         ch = _half_width(ch)
@@ -109,21 +121,22 @@ def normalize(text: str, max_chars: int | None = None) -> Normalized:
         chars.append((ch, i))
 
     simplified = to_simplified("".join(c for c, _ in chars))
-    chars = [(s, o) for s, (_, o) in zip(simplified, chars)]
 
+    # One pass: a run of spaces is kept as one space (at its first position) only
+    # between two non-Chinese characters; leading and trailing runs are dropped.
     out: List[Tuple[str, int]] = []
-    for idx, (ch, origin) in enumerate(chars):
-        if ch != " ":
-            out.append((ch, origin))
+    space_at: int | None = None
+    for ch, (_, origin) in zip(simplified, chars):
+        if ch == " ":
+            if out and space_at is None:
+                space_at = origin
             continue
-        if not out or out[-1][0] == " ":
-            continue  # leading or repeated space
-        nxt = next((c for c, _ in chars[idx + 1 :] if c != " "), None)
-        if nxt is None:
-            continue  # trailing space
-        if _is_cjk(out[-1][0]) or _is_cjk(nxt):
-            continue  # space next to a Chinese character carries no meaning
-        out.append((" ", origin))
+        if space_at is not None and not (_is_cjk(out[-1][0]) or _is_cjk(ch)):
+            out.append((" ", space_at))
+        space_at = None
+        out.append((ch, origin))
+        if max_chars is not None and len(out) >= max_chars:
+            break
     if max_chars is not None:
         out = out[:max_chars]
     return Normalized("".join(c for c, _ in out), tuple(o for _, o in out))

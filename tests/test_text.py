@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, strategies as st
 
 from bot.text import find_application_number, normalize, normalize_text
@@ -44,3 +45,26 @@ def test_application_numbers_in_many_forms():
     assert find_application_number("ＳＨ２０２６１１０５０００１２３") == "SH20261105000123"
     assert find_application_number("SH-2026-1020-001234") == "SH20261020001234"
     assert find_application_number("我的申请到哪一步了") is None
+
+
+def test_text_beyond_the_input_bound_is_never_read():
+    """Normalisation cuts raw input before any per-character work: what lies beyond
+    MAX_INPUT_CHARS cannot change the result (nor cost time)."""
+    from bot.text import MAX_INPUT_CHARS
+
+    head = "我想问 a b " * (MAX_INPUT_CHARS // 8 + 1)
+    assert normalize_text(head + "护照") == normalize_text(head + "x" * 100_000)
+    assert len(normalize(head).origin) <= MAX_INPUT_CHARS
+
+
+def test_nlu_cut_reads_only_a_bounded_prefix():
+    """With max_chars (the NLU's 400), only a few times that much raw text is read."""
+    text = "a " * 1_000 + "护照" * 10
+    assert normalize_text(text, max_chars=400) == normalize_text("a " * 1_000, max_chars=400)
+
+
+@pytest.mark.timeout(20)
+def test_huge_text_with_many_spaces_is_linear():
+    """A 10 MB message of spaces and letters (once quadratic: each space looked ahead
+    over the rest of the text) is normalised at once."""
+    assert normalize_text(("a " * 5_000_000)) .startswith("a a a")
