@@ -311,6 +311,24 @@ def conversation_events(
     return [{**fast_json.loads(row.data), "_id": row.id} for row in reversed(rows)]
 
 
+def conversation_event(
+    engine: sa.engine.Engine, sender_id: Text, event_id: int
+) -> Optional[Dict[str, Any]]:
+    """One stored event of a conversation by its id (as `conversation_events` gives it),
+    None if that id is not this conversation's: the desk reveals any message of a
+    conversation the agent may read, and only of that one."""
+    table = _events_view
+    query = sa.select(table.c.id, table.c.data).where(
+        table.c.sender_id == sender_id, table.c.id == event_id
+    )
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(query).first()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return None  # no events table yet
+    return {**fast_json.loads(row.data), "_id": row.id} if row else None
+
+
 def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> Optional[str]:
     """The original of a masked user message (by its sender and timestamp), None if the
     message was stored unmasked. Only for the desk's audited reveal."""

@@ -22,7 +22,7 @@ from bot.handoff.records import Records
 from bot.handoff.summary import channel_label
 from bot.kv import KeyValueStore
 from bot.privacy import MaskingFilter
-from bot.tracker_store import conversation_events, sealed_text
+from bot.tracker_store import conversation_event, conversation_events, sealed_text
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
@@ -169,15 +169,14 @@ class HandoffService:
 
     def reveal(self, handoff: Dict[str, Any], event_id: int, agent: str) -> str:
         """The unmasked text of one citizen message; who, what and when is recorded."""
-        found = conversation_events(self.tracker_engine, handoff["conversation_id"], event_id - 1, 1)
-        for event in found:
-            if event["_id"] == event_id and event.get("event") == "user":
-                self.records.audit_reveal(agent, handoff["id"], f"message {event_id}")
-                original = sealed_text(
-                    self.tracker_engine, handoff["conversation_id"], event.get("timestamp") or 0.0
-                )
-                return original or event.get("text") or ""
-        raise DeskError(404, "没有这条消息")
+        event = conversation_event(self.tracker_engine, handoff["conversation_id"], event_id)
+        if event is None or event.get("event") != "user":
+            raise DeskError(404, "没有这条消息")
+        self.records.audit_reveal(agent, handoff["id"], f"message {event_id}")
+        original = sealed_text(
+            self.tracker_engine, handoff["conversation_id"], event.get("timestamp") or 0.0
+        )
+        return original or event.get("text") or ""
 
     async def reply(self, handoff_id: int, agent: str, text: str) -> None:
         text = (text or "").strip()

@@ -1,0 +1,48 @@
+"""Issue 11 in the desk: the holes an attacker or a careless deployment could use, each
+shown closed over real HTTP (the fixtures are those of test_desk.py)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.handoff.test_desk import (  # noqa: F401 - fixtures are used by name
+    citizen_says, desk, login, make_config, rasa, shared, tracker_url,
+)
+
+
+async def _accepted(desk, cid: str) -> tuple[dict, int]:
+    headers = await login(desk, "agent1", "agent1-pass")
+    await desk.post("/desk/api/presence", json={"online": True}, headers=headers)
+    from tests.handoff.test_desk import internal
+
+    hid = (await internal(desk, "/desk/internal/handoffs", {"conversation_id": cid}))[1]["handoff_id"]
+    assert (await desk.post(f"/desk/api/handoffs/{hid}/accept", json={}, headers=headers)).status == 200
+    return headers, hid
+
+
+# -- reveal: every masked message, not only the newest ------------------------------
+
+async def test_any_masked_message_of_the_conversation_can_be_revealed(desk, tracker_url):
+    headers, hid = await _accepted(desk, "rv1")
+    citizen_says(tracker_url, "rv1", "我电话13812345678")
+    time.sleep(0.01)
+    citizen_says(tracker_url, "rv1", "身份证310101199001011234")
+    citizen_says(tracker_url, "other", "别人的电话13900001111")
+    body = await (await desk.get(f"/desk/api/handoffs/{hid}")).json()
+    older, newer = [m for m in body["messages"] if m["from"] == "citizen"]
+    assert older["masked"] and newer["masked"]
+    for message, full in ((older, "13812345678"), (newer, "310101199001011234")):
+        shown = await desk.post(f"/desk/api/handoffs/{hid}/reveal", json={"event_id": message["id"]},
+                                headers=headers)
+        assert shown.status == 200, await shown.text()
+        assert full in (await shown.json())["text"]
+    # Another conversation's message is not reachable through this handoff.
+    stranger = newer["id"] + 1
+    refused = await desk.post(f"/desk/api/handoffs/{hid}/reveal", json={"event_id": stranger},
+                              headers=headers)
+    assert refused.status == 404
+    supervisor_headers = await login(desk, "supervisor1", "supervisor1-pass")
+    reveals = (await (await desk.get("/desk/api/supervisor/overview")).json())["reveals"]
+    assert {r["what"] for r in reveals} >= {f"message {older['id']}", f"message {newer['id']}"}
+    assert supervisor_headers
