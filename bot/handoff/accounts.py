@@ -4,19 +4,22 @@
     python -m bot.handoff.accounts add NAME --role supervisor --password-stdin
     python -m bot.handoff.accounts passwd NAME
 
-`seed_development_accounts` creates agent1 / supervisor1 (passwords in README.md) only
-when no account exists at all, so `make run` has a desk to try and production, where
-accounts are created with this command first, never gets the known passwords.
+`seed_development_accounts` creates agent1 / agent2 / supervisor1 (passwords in README.md)
+only when asked explicitly (DESK_DEV_ACCOUNTS=1, which `make run` sets) on a development
+machine (bot.settings.is_development), and only while no account exists at all. An empty
+account table alone never creates them: a fresh production database must not get
+accounts whose passwords are published, so there the flag refuses the start.
 """
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import re
 import sys
 from typing import Optional
 
-from bot.handoff import config
+from bot import settings
 from bot.handoff.auth import ROLES, hash_password
 from bot.handoff.records import Records
 
@@ -37,7 +40,27 @@ def check_new_account(name: str, role: str, password: str) -> Optional[str]:
     return None
 
 
+#: The explicit development switch for the seed (scripts/run.sh sets it).
+DEV_FLAG = "DESK_DEV_ACCOUNTS"
+
+
+def development_accounts_wanted() -> bool:
+    """True when DESK_DEV_ACCOUNTS=1 on a development machine. Set in production it is
+    a mistake that would publish working passwords, so the desk refuses to start."""
+    if os.environ.get(DEV_FLAG, "").strip() != "1":
+        return False
+    if not settings.is_development():
+        raise settings.InsecureConfiguration(
+            f"{DEV_FLAG}=1 creates desk accounts whose passwords are in README.md: refused "
+            "in production (GOVBOT_ENV is not 'development'). Unset it and create real "
+            "accounts with `python -m bot.handoff.accounts add NAME --role agent`."
+        )
+    return True
+
+
 def seed_development_accounts(records: Records) -> bool:
+    """Creates the development accounts if no account exists; the caller checks
+    `development_accounts_wanted` first."""
     if records.agent_count():
         return False
     for name, role, password in DEV_ACCOUNTS:
@@ -65,7 +88,8 @@ def main(argv: Optional[list] = None) -> int:
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
     args = parser.parse_args(argv)
-    records = Records.open(config.load().database_url)
+    # Only the database: the CLI needs none of the desk's service credentials.
+    records = Records.open(settings.load().database_url)
     password = _password(args.password_stdin)
     if args.command == "add":
         problem = check_new_account(args.name, args.role, password)

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.db import engine_for
 from bot.handoff import config as handoff_config
-from bot.handoff.accounts import seed_development_accounts
+from bot.handoff.accounts import DEV_ACCOUNTS, development_accounts_wanted, seed_development_accounts
 from bot.handoff.auth import DUMMY_HASH, LoginGuard, Session, Sessions, verify_password
 from bot.handoff.config import HandoffConfig
 from bot.handoff.queue import HandoffQueue, queue_from_env
@@ -360,6 +360,21 @@ def load_canned(path: Path = CANNED_FILE) -> list:
     return [{"title": str(a["title"]), "text": str(a["text"])} for a in data.get("answers", [])]
 
 
+def _seed(records: Records, wanted: bool) -> None:
+    """The development accounts, loudly: nobody should miss that they exist."""
+    if wanted and seed_development_accounts(records):
+        names = ", ".join(name for name, _, _ in DEV_ACCOUNTS)
+        logger.warning(
+            "\n%s\nDESK: DEVELOPMENT ACCOUNTS CREATED (%s) with the passwords published in "
+            "README.md, because DESK_DEV_ACCOUNTS=1. Never on a server: create real accounts "
+            "with `python -m bot.handoff.accounts add NAME --role agent`.\n%s",
+            "!" * 78, names, "!" * 78,
+        )
+    elif not records.agent_count():
+        logger.warning("desk: no account exists; create one with "
+                       "`python -m bot.handoff.accounts add NAME --role agent`")
+
+
 async def _sweep_forever(service: HandoffService, interval: float) -> None:
     while True:
         try:
@@ -375,17 +390,19 @@ def setup_desk(
     kv: Optional[KeyValueStore] = None,
     queue: Optional[HandoffQueue] = None,
 ) -> None:
-    """Registers the desk's routes and its start-up/shutdown on the web app."""
+    """Registers the desk's routes and its start-up/shutdown on the web app.
+
+    Configuration is read here, not at start-up, so a production web app with a
+    development flag or credential refuses to start before it listens."""
     state: Dict[str, Any] = {}
     app[STATE_KEY] = state
+    seed = development_accounts_wanted()
+    config = cfg or handoff_config.load()
 
     async def start(app: web.Application) -> None:
-        config = cfg or handoff_config.load()
         store = kv or store_from_env()
         records = Records.open(config.database_url)
-        if seed_development_accounts(records):
-            logger.warning("desk: created the development accounts (README.md); "
-                           "create real ones with `python -m bot.handoff.accounts add`")
+        _seed(records, seed)
         http = aiohttp.ClientSession()
         service = HandoffService(
             cfg=config,

@@ -26,6 +26,13 @@ from bot.webapp.desk import setup_desk
 TOKEN = "test-service-token"
 
 
+@pytest.fixture(autouse=True)
+def dev_accounts(monkeypatch):
+    """The desk's tests sign in with the development accounts (agent1, agent2,
+    supervisor1), which exist only with DESK_DEV_ACCOUNTS=1 on a development machine."""
+    monkeypatch.setenv("DESK_DEV_ACCOUNTS", "1")
+
+
 def _backends():
     yield "memory"
     if os.environ.get("REDIS_URL"):

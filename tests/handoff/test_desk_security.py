@@ -2,12 +2,17 @@
 shown closed over real HTTP (the fixtures are those of test_desk.py)."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
+from aiohttp import web
 
+from bot import settings
+from bot.webapp.desk import setup_desk
 from tests.handoff.test_desk import (  # noqa: F401 - fixtures are used by name
-    citizen_says, desk, login, make_config, rasa, shared, tracker_url,
+    citizen_says, desk, desk_client, dev_accounts, login, make_config, rasa, shared,
+    tracker_url,
 )
 
 
@@ -46,3 +51,37 @@ async def test_any_masked_message_of_the_conversation_can_be_revealed(desk, trac
     reveals = (await (await desk.get("/desk/api/supervisor/overview")).json())["reveals"]
     assert {r["what"] for r in reveals} >= {f"message {older['id']}", f"message {newer['id']}"}
     assert supervisor_headers
+
+
+# -- development accounts: only with DESK_DEV_ACCOUNTS=1, never in production -------
+
+async def test_no_development_accounts_without_the_flag(database_url, tracker_url, rasa, shared,
+                                                       monkeypatch):
+    monkeypatch.delenv("DESK_DEV_ACCOUNTS")
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        response = await client.post("/desk/api/login",
+                                     json={"name": "agent1", "password": "agent1-pass"})
+        assert response.status == 401
+    finally:
+        await client.close()
+
+
+async def test_development_accounts_with_the_flag_are_logged_loudly(
+        database_url, tracker_url, rasa, shared, caplog):
+    with caplog.at_level(logging.WARNING, logger="bot.webapp.desk"):
+        client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        await login(client, "supervisor1", "supervisor1-pass")
+    finally:
+        await client.close()
+    warning = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert "DEVELOPMENT ACCOUNTS" in warning and "agent1" in warning
+
+
+def test_the_flag_is_refused_in_production(database_url, tracker_url, shared, monkeypatch):
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    kv, queue = shared
+    with pytest.raises(settings.InsecureConfiguration, match="DESK_DEV_ACCOUNTS"):
+        setup_desk(web.Application(), make_config(database_url, tracker_url, "http://unused"),
+                   kv=kv, queue=queue())
