@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
@@ -90,7 +91,14 @@ def _json(data: Any, status: int = 200,
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
+    """JSON text that always encodes as UTF-8: a lone surrogate a client sent in a field
+    name (echoed in an error message) becomes U+FFFD instead of a 500."""
+    text_ = json.dumps(data, ensure_ascii=False)
+    try:
+        text_.encode("utf-8")
+    except UnicodeEncodeError:
+        text_ = text_.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text_
 
 
 def _error(status: int, code: str, zh: str, en: str,
@@ -187,7 +195,11 @@ def _day(value: Optional[date]) -> Optional[str]:
 async def _json_body(request: web.Request, allowed: Iterable[str]) -> Dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.read()  # raises 413 beyond client_max_size
+    try:
+        raw = await request.read()  # raises 413 beyond client_max_size
+    except (HttpProcessingError, web.RequestPayloadError):  # e.g. a bad Content-Encoding
+        raise ApiError(400, "invalid_json", "请求体无法读取（压缩格式不正确）",
+                       "request body cannot be read (bad content encoding)") from None
     if not raw.strip():
         raise ApiError(400, "invalid_json", "请求体为空，须为 JSON 对象",
                        "empty body: a JSON object is required")

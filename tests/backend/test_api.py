@@ -9,6 +9,7 @@ import logging
 import statistics
 import time
 
+import aiohttp
 import pytest
 from sqlalchemy import func, insert, select
 
@@ -469,3 +470,34 @@ async def test_seed_is_idempotent_and_runs_only_on_an_empty_database(backend, ma
                                              "name": "钱七", "phone": "13900000000"}])
         assert demo.seed_if_empty(other) == 0
         assert _counts(other)[:4] == [1, 0, 0, 0]
+
+
+#: Bodies no JSON parser or field check should turn into a 500: empty, blank, not JSON,
+#: a JSON scalar, a lone surrogate in a field name (echoed in the error message), and a
+#: body whose declared compression does not decompress.
+MALFORMED_BODIES = [
+    (b"", {}),
+    (b"  \n\t", {}),
+    (b"{", {}),
+    (b"null", {}),
+    (b'"text"', {}),
+    (b'{"\\ud800": 1}', {}),
+    (b'{"template": "verification_code", "phone": "13810000001", "params": {"\\udfff": 1}}', {}),
+    (b"not gzip at all", {"Content-Encoding": "gzip"}),
+    (b"not deflate at all", {"Content-Encoding": "deflate"}),
+]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/identity/check", "/api/v1/sms/send"])
+async def test_malformed_or_empty_bodies_are_400_never_500(backend, path):
+    for raw, headers in MALFORMED_BODIES:
+        # A fresh connection each time: the server closes one whose body it could not read.
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            connector=aiohttp.TCPConnector(force_close=True),
+        ) as session:
+            status, body, _ = await call(session, backend.url, "POST", path, data=raw,
+                                         headers={"Content-Type": "application/json", **headers})
+        assert status == 400 and body["error"] in ("invalid_json", "invalid_field"), raw
+        assert _bilingual(body), raw
+    assert not backend.outbox.exists()
