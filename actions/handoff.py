@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.matters import end_of_turn
 from bot.catalog import default_catalog
+from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
 from bot.handoff.summary import summarize
@@ -33,6 +34,9 @@ CANCELLED = "__cancelled__"
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 
 _desk: Optional[DeskClient] = None
+# The action server refuses to start in production without the desk's service token (or
+# with the development one), rather than failing at a citizen's first 转人工.
+handoff_config.service_token()
 
 
 def desk() -> DeskClient:

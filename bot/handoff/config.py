@@ -1,4 +1,9 @@
-"""Handoff settings from the environment, with development defaults for `make run`."""
+"""Handoff settings from the environment, with development defaults for `make run`.
+
+The two credentials go through `bot.settings.secret`: in production they must be set
+(and not the development values) or the process refuses to start; on a development
+machine the values below are used, and only while everything listens on loopback.
+"""
 from __future__ import annotations
 
 import os
@@ -8,6 +13,22 @@ from bot import settings
 
 #: Development default only; production sets HANDOFF_SERVICE_TOKEN in every process.
 DEV_SERVICE_TOKEN = "dev-handoff-token-change-me"
+#: Development default of Rasa's API credential (the Rasa side checks the same name).
+DEV_RASA_API_TOKEN = "dev-rasa-api-token-loopback-only"
+
+
+def service_token() -> str:
+    """The token the action server shows the desk's /desk/internal/ endpoints."""
+    return settings.secret("HANDOFF_SERVICE_TOKEN", DEV_SERVICE_TOKEN)
+
+
+def rasa_api_token() -> str:
+    """The bearer token the desk shows Rasa's HTTP API (only the desk calls Rasa)."""
+    return settings.secret("RASA_API_TOKEN", DEV_RASA_API_TOKEN)
+
+
+def desk_url() -> str:
+    return os.environ.get("DESK_URL", f"http://127.0.0.1:{settings.load().web_port}").rstrip("/")
 
 
 def _float(name: str, default: float) -> float:
@@ -29,6 +50,8 @@ class HandoffConfig:
     desk_url: str
     rasa_url: str
     service_token: str
+    #: Sent as `Authorization: Bearer …` with every call to Rasa's HTTP API.
+    rasa_token: str
     #: Seconds a citizen waits in the queue before being offered a work order instead.
     accept_timeout: float
     #: Minutes one waiting citizen adds to the expected wait, per online agent.
@@ -42,9 +65,10 @@ class HandoffConfig:
 def load() -> HandoffConfig:
     cfg = settings.load()
     return HandoffConfig(
-        desk_url=os.environ.get("DESK_URL", f"http://127.0.0.1:{cfg.web_port}").rstrip("/"),
+        desk_url=desk_url(),
         rasa_url=os.environ.get("RASA_URL", f"http://127.0.0.1:{cfg.rasa_port}").rstrip("/"),
-        service_token=os.environ.get("HANDOFF_SERVICE_TOKEN") or DEV_SERVICE_TOKEN,
+        service_token=service_token(),
+        rasa_token=rasa_api_token(),
         accept_timeout=_float("HANDOFF_ACCEPT_TIMEOUT", 180.0),
         minutes_per_citizen=_float("HANDOFF_MINUTES_PER_CITIZEN", 3.0),
         presence_ttl=_float("HANDOFF_PRESENCE_TTL", 30.0),

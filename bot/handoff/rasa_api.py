@@ -4,6 +4,9 @@ Messages to the citizen are BotUttered events appended with
 `output_channel=latest&execute_side_effects=true`: Rasa stores them in the conversation and
 sends them through the channel the citizen last wrote from (socket.io room, WeChat,
 Alipay; the REST channel has no push, so a REST citizen reads them from the tracker).
+
+Rasa's API is not open to anyone: every call carries `Authorization: Bearer <token>`
+(RASA_API_TOKEN, bot.handoff.config.rasa_api_token).
 """
 from __future__ import annotations
 
@@ -58,10 +61,11 @@ def resume_events(handoff_id: int, closing: str) -> List[Dict[str, Any]]:
 
 class RasaAPI:
     def __init__(
-        self, base_url: str, session: aiohttp.ClientSession, timeout: float = 10.0
+        self, base_url: str, session: aiohttp.ClientSession, token: str, timeout: float = 10.0
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     def _url(self, conversation_id: str, tail: str) -> str:
@@ -69,7 +73,9 @@ class RasaAPI:
 
     async def _post(self, url: str, body: Any) -> Any:
         try:
-            async with self.session.post(url, json=body, timeout=self.timeout) as response:
+            async with self.session.post(
+                url, json=body, headers=self.headers, timeout=self.timeout
+            ) as response:
                 if response.status >= 400:
                     detail = (await response.text())[:300]
                     raise RasaUnavailable(f"Rasa answered {response.status}: {detail}")

@@ -408,7 +408,7 @@ def setup_desk(
             cfg=config,
             records=records,
             queue=queue or queue_from_env(config.database_url, config.presence_ttl),
-            rasa=RasaAPI(config.rasa_url, http),
+            rasa=RasaAPI(config.rasa_url, http, config.rasa_token),
             tracker_engine=engine_for(config.tracker_database_url),
             kv=store,
         )

@@ -24,6 +24,7 @@ from bot.kv import MemoryStore, RedisStore
 from bot.webapp.desk import setup_desk
 
 TOKEN = "test-service-token"
+RASA_TOKEN = "test-rasa-api-token"
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +78,14 @@ class Prefixed:
 class FakeRasa:
     def __init__(self) -> None:
         self.calls: list = []
+        self.auth: list = []  # the Authorization header of every call
 
     def app(self) -> web.Application:
+        @web.middleware
+        async def credential(request: web.Request, handler):
+            self.auth.append(request.headers.get("Authorization"))
+            return await handler(request)
+
         async def events(request: web.Request) -> web.Response:
             self.calls.append(("events", request.match_info["cid"], await request.json(),
                                dict(request.query)))
@@ -89,7 +96,7 @@ class FakeRasa:
                                dict(request.query)))
             return web.json_response({})
 
-        app = web.Application()
+        app = web.Application(middlewares=[credential])
         app.router.add_post("/conversations/{cid}/tracker/events", events)
         app.router.add_post("/conversations/{cid}/trigger_intent", trigger)
         return app
@@ -127,7 +134,8 @@ def citizen_says(tracker_url: str, sender: str, text: str) -> None:
 
 def make_config(database_url, tracker_url, rasa_url, timeout=180.0) -> HandoffConfig:
     return HandoffConfig(
-        desk_url="http://unused", rasa_url=rasa_url, service_token=TOKEN, accept_timeout=timeout,
+        desk_url="http://unused", rasa_url=rasa_url, service_token=TOKEN, rasa_token=RASA_TOKEN,
+        accept_timeout=timeout,
         minutes_per_citizen=3.0, presence_ttl=30.0, database_url=database_url,
         tracker_database_url=tracker_url,
     )

@@ -3,15 +3,21 @@ shown closed over real HTTP (the fixtures are those of test_desk.py)."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from aiohttp import web
 
 from bot import settings
+from bot.handoff import config as handoff_config
+from bot.handoff.client import DeskClient
 from bot.webapp.desk import setup_desk
+from tests.conftest import ROOT
 from tests.handoff.test_desk import (  # noqa: F401 - fixtures are used by name
-    citizen_says, desk, desk_client, dev_accounts, login, make_config, rasa, shared,
+    RASA_TOKEN, citizen_says, desk, desk_client, dev_accounts, login, make_config, rasa, shared,
     tracker_url,
 )
 
@@ -85,3 +91,53 @@ def test_the_flag_is_refused_in_production(database_url, tracker_url, shared, mo
     with pytest.raises(settings.InsecureConfiguration, match="DESK_DEV_ACCOUNTS"):
         setup_desk(web.Application(), make_config(database_url, tracker_url, "http://unused"),
                    kv=kv, queue=queue())
+
+
+# -- credentials: the service token and Rasa's API token ----------------------------
+
+PRODUCTION_TOKEN = "p" * 40
+
+
+def test_the_service_token_is_required_in_production(monkeypatch):
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    monkeypatch.delenv("HANDOFF_SERVICE_TOKEN", raising=False)
+    monkeypatch.setenv("RASA_API_TOKEN", PRODUCTION_TOKEN)
+    with pytest.raises(settings.InsecureConfiguration, match="HANDOFF_SERVICE_TOKEN"):
+        handoff_config.load()  # the desk
+    with pytest.raises(settings.InsecureConfiguration, match="HANDOFF_SERVICE_TOKEN"):
+        DeskClient.from_env()  # the action server
+    monkeypatch.setenv("HANDOFF_SERVICE_TOKEN", handoff_config.DEV_SERVICE_TOKEN)
+    with pytest.raises(settings.InsecureConfiguration, match="HANDOFF_SERVICE_TOKEN"):
+        DeskClient.from_env()
+    monkeypatch.setenv("HANDOFF_SERVICE_TOKEN", "s" * 40)
+    monkeypatch.delenv("RASA_API_TOKEN")
+    assert DeskClient.from_env().token == "s" * 40  # the action server needs no Rasa token
+    with pytest.raises(settings.InsecureConfiguration, match="RASA_API_TOKEN"):
+        handoff_config.load()  # the desk does
+    monkeypatch.setenv("RASA_API_TOKEN", PRODUCTION_TOKEN)
+    loaded = handoff_config.load()
+    assert (loaded.service_token, loaded.rasa_token) == ("s" * 40, PRODUCTION_TOKEN)
+
+
+def test_development_values_on_a_development_machine(monkeypatch):
+    monkeypatch.delenv("HANDOFF_SERVICE_TOKEN", raising=False)
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    loaded = handoff_config.load()
+    assert loaded.service_token == handoff_config.DEV_SERVICE_TOKEN
+    assert loaded.rasa_token == "dev-rasa-api-token-loopback-only"
+
+
+def test_the_action_server_refuses_to_start_in_production_without_the_token():
+    env = {k: v for k, v in os.environ.items() if k != "HANDOFF_SERVICE_TOKEN"}
+    env["GOVBOT_ENV"] = "production"
+    done = subprocess.run([sys.executable, "-c", "import actions.handoff"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "HANDOFF_SERVICE_TOKEN" in done.stderr
+
+
+async def test_every_call_to_rasa_carries_the_api_token(desk, tracker_url, rasa):
+    headers, hid = await _accepted(desk, "tok1")
+    assert (await desk.post(f"/desk/api/handoffs/{hid}/reply", json={"text": "您好"},
+                            headers=headers)).status == 200
+    assert (await desk.post(f"/desk/api/handoffs/{hid}/end", json={}, headers=headers)).status == 200
+    assert len(rasa.auth) == 3 and set(rasa.auth) == {f"Bearer {RASA_TOKEN}"}
