@@ -212,17 +212,20 @@ class BackendClient:
     @classmethod
     def from_env(cls, **kwargs: Any) -> "BackendClient":
         """BACKEND_URL (default http://127.0.0.1:$BACKEND_PORT), BACKEND_SERVICE_TOKEN
-        (default: the first of BACKEND_SERVICE_TOKENS, else the development token) and
-        BACKEND_TIMEOUT (seconds, default 2)."""
+        (else the first of BACKEND_SERVICE_TOKENS) and BACKEND_TIMEOUT (seconds, default
+        2). The token has `bot.settings.secret` semantics: in production a missing or
+        development token raises `InsecureConfiguration` (the process must not start);
+        in development it defaults to the development token, on loopback only."""
         from bot import settings
-        from bot.backend import DEV_TOKEN
+        from bot.backend import checked_token, default_token
 
         url = os.environ.get("BACKEND_URL") or f"http://127.0.0.1:{settings.load().backend_port}"
-        token = os.environ.get("BACKEND_SERVICE_TOKEN", "").strip() or next(
-            (t.strip() for t in os.environ.get("BACKEND_SERVICE_TOKENS", "").split(",")
-             if t.strip()),
-            DEV_TOKEN,
-        )
+        listed = next((t.strip() for t in os.environ.get("BACKEND_SERVICE_TOKENS", "").split(",")
+                       if t.strip()), "")
+        if os.environ.get("BACKEND_SERVICE_TOKEN", "").strip() or not listed:
+            token = default_token()
+        else:
+            token = checked_token(listed, "BACKEND_SERVICE_TOKENS")
         kwargs.setdefault("timeout", float(os.environ.get("BACKEND_TIMEOUT", "") or 2.0))
         return cls(url, token, **kwargs)
 

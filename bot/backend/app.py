@@ -6,11 +6,15 @@ application (办件) system and an SMS gateway. The JSON API under /api/v1 is do
 in docs/backend-openapi.yaml; the demo data in docs/backend.md.
 
 Every /api/ call needs `Authorization: Bearer <token>` with a token of
-BACKEND_SERVICE_TOKENS (comma-separated; development default `DEV_TOKEN`). Errors are
+BACKEND_SERVICE_TOKENS (comma-separated, for rotation) or else BACKEND_SERVICE_TOKEN.
+Production (the default, `bot.settings`) refuses to start without one or with the
+development token; development defaults to `DEV_TOKEN`, on loopback only. The process
+listens on `settings.bind_host()` (127.0.0.1 unless BIND_HOST). Errors are
 JSON `{"error": code, "message": "中文 / English"}`; no traceback ever reaches a client.
 ID and mobile numbers are masked in every log line (`bot.privacy`).
 
 Environment: BACKEND_DATABASE_URL (default SQLite var/backend.db), BACKEND_SERVICE_TOKENS,
+BACKEND_SERVICE_TOKEN,
 BACKEND_DELAY_MS (every API answer that much slower: for tests of a slow backend),
 BACKEND_SMS_OUTBOX, BACKEND_SMS_LIMIT, BACKEND_IDENTITY_MAX_FAILURES.
 """
@@ -35,7 +39,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bot import settings
-from bot.backend import DEV_TOKEN
+from bot.backend import DEV_TOKEN, checked_token, default_token
 from bot.backend import models as m
 from bot.backend import sms
 from bot.backend.ids import (
@@ -650,15 +654,25 @@ async def list_licences(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------------- app
 
-def _tokens(credentials: Optional[Iterable[str] | str]) -> Tuple[Tuple[str, ...], bool]:
+def service_tokens(credentials: Optional[Iterable[str] | str] = None
+                   ) -> Tuple[Tuple[str, ...], bool]:
+    """(accepted tokens, whether the development token is among them).
+
+    `credentials` (or BACKEND_SERVICE_TOKENS, comma-separated so a token can be rotated:
+    old and new are accepted while the callers move) else BACKEND_SERVICE_TOKEN (one
+    variable serves both sides), with `settings.secret` semantics: in production a
+    missing, development or short token refuses to start; in development the
+    development token is the default, on loopback only."""
     if credentials is None:
         credentials = os.environ.get("BACKEND_SERVICE_TOKENS", "")
     if isinstance(credentials, str):
         credentials = credentials.split(",")
     tokens = tuple(t.strip() for t in credentials if t and t.strip())
-    if tokens:
-        return tokens, False
-    return (DEV_TOKEN,), True
+    if not tokens:
+        tokens = (default_token(),)
+    for token in tokens:
+        checked_token(token, "BACKEND_SERVICE_TOKENS")
+    return tokens, DEV_TOKEN in tokens
 
 
 def _int_env(name: str, default: int) -> int:
@@ -678,7 +692,7 @@ def create_app(
 ) -> web.Application:
     """The backend app. Arguments left out come from the environment (module docstring)."""
     engine = engine_for(database_url or m.default_database_url())
-    tokens, dev = _tokens(credentials)
+    tokens, dev = service_tokens(credentials)
     state = BackendState(
         engine=engine,
         tokens=tokens,
@@ -711,8 +725,8 @@ async def _startup(app: web.Application) -> None:
     await asyncio.to_thread(seed_if_empty, state.engine)
     if state.using_dev_token:
         logger.warning(
-            "BACKEND_SERVICE_TOKENS is not set: accepting the development token only "
-            "(see docs/backend.md); set real tokens anywhere but a developer's machine"
+            "accepting the development service token (development, loopback only; see "
+            "docs/backend.md): production refuses to start with it"
         )
 
 
@@ -723,13 +737,19 @@ async def _cleanup(app: web.Application) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="stand-in government backend")
     parser.add_argument("--port", type=int, default=settings.load().backend_port)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=settings.bind_host(),
+                        help="address to listen on (default BIND_HOST, else 127.0.0.1)")
     parser.add_argument("--access-log", action="store_true", help="log every request (masked)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     install_log_masking(logging.getLogger("aiohttp.access"), logging.getLogger("aiohttp.server"))
+    app = create_app()  # refuses to start on a missing or development token in production
+    if app[STATE].using_dev_token and not settings.is_loopback(args.host):
+        raise settings.InsecureConfiguration(
+            f"the development service token is never served on {args.host}: set "
+            f"BACKEND_SERVICE_TOKENS")
     web.run_app(
-        create_app(),
+        app,
         host=args.host,
         port=args.port,
         access_log=logging.getLogger("bot.backend.access") if args.access_log else None,
