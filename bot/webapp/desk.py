@@ -6,21 +6,25 @@ without Redis. See docs/handoff.md.
 
 Security: sessions are HttpOnly SameSite=Strict cookies; every state-changing request
 must carry the session's CSRF token in X-CSRF-Token and a JSON body; failed sign-ins are
-limited per account and per address; an agent reads and writes only conversations
-assigned to them (supervisors read all); revealing a masked number is audited.
+limited per account and per client address (X-Forwarded-For counts only when a trusted
+proxy sent it, TRUSTED_PROXIES); an agent reads and writes only conversations assigned to
+them (supervisors read all); revealing a masked number is audited.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
+import os
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import aiohttp
 import yaml
 from aiohttp import web
 
+from bot import settings
 from bot.db import engine_for
 from bot.handoff import config as handoff_config
 from bot.handoff.accounts import DEV_ACCOUNTS, development_accounts_wanted, seed_development_accounts
@@ -43,6 +47,73 @@ SERVICE_KEY = web.AppKey("handoff_service", HandoffService)
 STATE_KEY = web.AppKey("desk_state", dict)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+# -- the client's address ----------------------------------------------------------
+
+def parse_trusted_proxies(value: str) -> Tuple[Network, ...]:
+    """TRUSTED_PROXIES: the edge proxies' addresses or CIDRs, comma-separated; none by
+    default. A typo must not silently trust nobody (or everybody): it refuses the start."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise settings.InsecureConfiguration(
+                f"TRUSTED_PROXIES: {item!r} is not an IP address or CIDR") from None
+    return tuple(networks)
+
+
+def _address(value: str) -> Optional[Address]:
+    """An address as proxies write it ('198.51.100.1', '198.51.100.1:4711',
+    '[2001:db8::1]:4711'); None when it is not one."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
+def _trusted(address: Address, proxies: Sequence[Network]) -> bool:
+    return any(address in network for network in proxies)
+
+
+def client_address(
+    peer: Optional[str], forwarded_for: Sequence[str], proxies: Sequence[Network]
+) -> str:
+    """Whom the login limits count: the peer itself unless it is a trusted proxy; behind
+    trusted proxies, the right-most address of the X-Forwarded-For chain that is not a
+    trusted proxy. Everything left of it was written by the client and is ignored, so a
+    client can neither pick an address to dodge its limit nor lock out another one."""
+    address = _address(peer) if peer else None
+    if address is None:
+        return peer or "unknown"
+    if not _trusted(address, proxies):
+        return str(address)
+    hops = [hop for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        said = _address(hop)
+        if said is None:
+            break  # garbled: the last proxy we trust is as far as we can see
+        address = said
+        if not _trusted(address, proxies):
+            break
+    return str(address)
+
+
+def _request_address(request: web.Request) -> str:
+    proxies = request.app[STATE_KEY]["trusted_proxies"]
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), proxies)
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -143,7 +214,7 @@ async def login(request: web.Request) -> web.Response:
         return _error(exc.status, exc.message)
     name = str(body.get("name") or "").strip()[:64]
     password = str(body.get("password") or "")[:256]
-    address = request.remote or "unknown"
+    address = _request_address(request)
     guard: LoginGuard = state["guard"]
     wait = await guard.blocked_for(name, address)
     if wait is not None:
@@ -394,7 +465,9 @@ def setup_desk(
 
     Configuration is read here, not at start-up, so a production web app with a
     development flag or credential refuses to start before it listens."""
-    state: Dict[str, Any] = {}
+    state: Dict[str, Any] = {
+        "trusted_proxies": parse_trusted_proxies(os.environ.get("TRUSTED_PROXIES", "")),
+    }
     app[STATE_KEY] = state
     seed = development_accounts_wanted()
     config = cfg or handoff_config.load()

@@ -141,3 +141,76 @@ async def test_every_call_to_rasa_carries_the_api_token(desk, tracker_url, rasa)
                             headers=headers)).status == 200
     assert (await desk.post(f"/desk/api/handoffs/{hid}/end", json={}, headers=headers)).status == 200
     assert len(rasa.auth) == 3 and set(rasa.auth) == {f"Bearer {RASA_TOKEN}"}
+
+
+# -- the client address: X-Forwarded-For only from a trusted proxy -------------------
+
+async def _fail_logins(client, count: int, forwarded_for: str) -> None:
+    for i in range(count):
+        response = await client.post("/desk/api/login", json={"name": f"nobody{i}", "password": "x"},
+                                     headers={"X-Forwarded-For": forwarded_for})
+        assert response.status == 401
+
+
+async def _login_status(client, name: str, forwarded_for: str) -> int:
+    response = await client.post("/desk/api/login", json={"name": name, "password": f"{name}-pass"},
+                                 headers={"X-Forwarded-For": forwarded_for})
+    return response.status
+
+
+async def test_behind_a_trusted_proxy_one_address_locks_out_only_itself(
+        database_url, tracker_url, rasa, shared, monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        await _fail_logins(client, 20, "203.0.113.5")
+        assert await _login_status(client, "agent1", "203.0.113.5") == 429
+        # The blocked client names another address: the proxy appends the real one, and
+        # the right-most untrusted address of the chain is what counts.
+        assert await _login_status(client, "agent1", "198.51.100.99, 203.0.113.5, 10.1.2.3") == 429
+        # Every other agent behind the same proxy still signs in.
+        assert await _login_status(client, "agent2", "198.51.100.7") == 200
+        assert await _login_status(client, "agent1", "203.0.113.5, 198.51.100.8") == 200
+    finally:
+        await client.close()
+
+
+async def test_without_a_trusted_proxy_forwarded_for_is_ignored(
+        database_url, tracker_url, rasa, shared, monkeypatch):
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        for i in range(20):  # a new made-up address each time: still one client
+            response = await client.post("/desk/api/login", json={"name": f"x{i}", "password": "x"},
+                                         headers={"X-Forwarded-For": f"192.0.2.{i}"})
+            assert response.status == 401
+        assert await _login_status(client, "agent1", "192.0.2.200") == 429
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("peer, chain, expected", [
+    ("203.0.113.1", ["198.51.100.1"], "203.0.113.1"),             # not a proxy: its own address
+    ("10.0.0.2", [], "10.0.0.2"),                                  # a proxy that says nothing
+    ("10.0.0.2", ["198.51.100.1"], "198.51.100.1"),
+    ("10.0.0.2", ["1.1.1.1, 198.51.100.1"], "198.51.100.1"),       # left part is the client's
+    ("10.0.0.2", ["1.1.1.1", "198.51.100.1, 10.0.0.3"], "198.51.100.1"),  # two headers, two proxies
+    ("10.0.0.2", ["10.0.0.4, 10.0.0.3"], "10.0.0.4"),              # all proxies: the left-most
+    ("10.0.0.2", ["garbage, 198.51.100.1"], "198.51.100.1"),
+    ("10.0.0.2", ["198.51.100.1, garbage"], "10.0.0.2"),           # a broken hop: stop there
+    ("10.0.0.2", ["[2001:db8::1]:4711"], "2001:db8::1"),
+    ("10.0.0.2", ["198.51.100.1:4711"], "198.51.100.1"),
+    (None, ["198.51.100.1"], "unknown"),
+])
+def test_client_address(peer, chain, expected):
+    from bot.webapp.desk import client_address, parse_trusted_proxies
+
+    assert client_address(peer, chain, parse_trusted_proxies("10.0.0.0/8")) == expected
+
+
+def test_bad_trusted_proxies_refuse_the_start():
+    from bot.webapp.desk import parse_trusted_proxies
+
+    assert parse_trusted_proxies("") == ()
+    with pytest.raises(settings.InsecureConfiguration, match="TRUSTED_PROXIES"):
+        parse_trusted_proxies("10.0.0.0/8, proxy.example")
