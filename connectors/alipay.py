@@ -5,9 +5,12 @@ The raw body is parsed here in the declared charset (a framework's UTF-8 form pa
 would garble GBK text and the signature with it), the RSA2 signature is verified over the
 other parameters in that charset, and `biz_content` (XML) is read without DTDs.
 - `alipay.service.check` / `verifygw`: answered with the app's public key, signed;
-- `alipay.mobile.public.message.notify`: de-duplicated by MsgId (events by sender and
-  CreateTime) in the shared store, acknowledged with a signed ack at once, the turn run in
-  the background; replies go out through `alipay.open.public.message.custom.send`.
+- `alipay.mobile.public.message.notify`: naming our AppId, CreateTime within
+  ALIPAY_REPLAY_WINDOW, de-duplicated by MsgId (events by sender and CreateTime) in the
+  shared store (so a captured notification sent again is acknowledged, not run again),
+  acknowledged with a signed ack at once, the turn run in the background; replies go out
+  through `alipay.open.public.message.custom.send`.
+Bodies over 64 KB are refused (413) before they are decoded, malformed ones with 400.
 
 Secrets from the environment (names overridable in credentials.yml): ALIPAY_APP_ID,
 ALIPAY_APP_PRIVATE_KEY, ALIPAY_PUBLIC_KEY; gateway ALIPAY_GATEWAY. Without them the
@@ -45,6 +48,7 @@ from connectors.platforms.safexml import MAX_BYTES, UnsafeXML, parse_flat
 logger = logging.getLogger(__name__)
 
 CHANNEL = "alipay_life"
+NOTIFY = "alipay.mobile.public.message.notify"
 CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk",
             "gb18030": "gb18030"}
 DEFAULT_CHARSET = "gbk"  # Alipay's gateway default when none is declared
@@ -57,6 +61,10 @@ _CHARSET_PARAM = re.compile(rb"(?:^|&)charset=([A-Za-z0-9_-]{1,20})(?:&|$)")
 
 class BadRequest(ValueError):
     """A request that is not a well-formed Alipay notification."""
+
+
+class TooLarge(BadRequest):
+    """A body over the cap, refused before it is decoded."""
 
 
 def declared_charset(body: bytes, content_type: str = "") -> str:
@@ -76,7 +84,9 @@ def declared_charset(body: bytes, content_type: str = "") -> str:
 def parse_form(body: bytes, content_type: str = "") -> Tuple[Dict[str, str], str]:
     """The form parameters decoded in the request's own charset, and that charset."""
     if len(body) > MAX_BYTES:
-        raise BadRequest("body too large")
+        raise TooLarge(f"body larger than {MAX_BYTES} bytes")
+    if not body.strip():
+        raise BadRequest("empty body")
     charset = declared_charset(body, content_type)
     try:
         text = body.decode(charset)  # raw (not percent-encoded) bytes are in it too
@@ -116,16 +126,25 @@ def interpret(biz: Dict[str, str]) -> Incoming:
     """What a life-account message asks of the bot (a pure function)."""
     kind = (biz.get("MsgType") or "").lower()
     if kind == "text":
-        content = (biz.get("Text/Content") or biz.get("Content") or "").strip()
+        content = fit.bounded(biz.get("Text/Content") or biz.get("Content") or "")
         return Incoming(text=content) if content else Incoming()
     if kind == "event":
-        event = (biz.get("EventType") or "").lower()
+        event = (biz.get("EventType") or "")[:64].lower()
         if event in WELCOME_EVENTS:
             return Incoming(text=WELCOME)
-        if event == "click" and (biz.get("ActionParam") or "").strip():
-            return Incoming(text=biz["ActionParam"].strip())
+        if event == "click" and fit.bounded(biz.get("ActionParam") or ""):
+            return Incoming(text=fit.bounded(biz["ActionParam"]))
         return Incoming()
     return Incoming(reply=NOT_TEXT_REPLY)
+
+
+def for_another_app(biz: Dict[str, str], service: str, app_id: str) -> bool:
+    """True unless the message names our app; a message notification must name one (Alipay
+    always does, and a validly signed one without it could be another app's, replayed)."""
+    named = biz.get("AppId")
+    if named is None:
+        return service == NOTIFY
+    return named != app_id
 
 
 def dedup_key(biz: Dict[str, str]) -> str:
@@ -273,6 +292,9 @@ class AlipayLifeInput(InputChannel):
         try:
             params, charset = parse_form(request.body or b"",
                                          request.headers.get("content-type", ""))
+        except TooLarge as error:
+            logger.warning("%s: refused a request: %s", CHANNEL, error)
+            return response.text("body too large", status=413)
         except BadRequest as error:
             logger.warning("%s: malformed request: %s", CHANNEL, error)
             return response.text("malformed request", status=400)
@@ -284,15 +306,15 @@ class AlipayLifeInput(InputChannel):
         except UnsafeXML as error:
             logger.warning("%s: malformed biz_content: %s", CHANNEL, error)
             return response.text("malformed biz_content", status=400)
-        if biz.get("AppId", self.config.app_id) != self.config.app_id:
+        service = params.get("service", "")
+        if for_another_app(biz, service, self.config.app_id):
             return response.text("wrong app", status=403)
 
-        service = params.get("service", "")
         if service == "alipay.service.check":
             inner = (f"<biz_content>{alipay_sign.public_key_base64(self.private_key)}"
                      f"</biz_content><success>true</success>")
             return self._xml(inner, charset)
-        if service != "alipay.mobile.public.message.notify":
+        if service != NOTIFY:
             return response.text(f"unknown service {service[:60]}", status=400)
 
         user = user_of(biz)

@@ -20,6 +20,9 @@ from bot.kv import KeyValueStore
 logger = logging.getLogger(__name__)
 
 OPTIONS_TTL = 30 * 60
+#: A choice is a few characters ("回复 12。"); longer texts are not matched at all (the
+#: pattern's adjacent `\s*` backtrack quadratically over a long run of spaces).
+MAX_CHOICE_CHARS = 16
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
                    "八": 8, "九": 9, "十": 10}
 _CHOICE = re.compile(
@@ -53,7 +56,9 @@ def numbered_text(text: str, buttons: Sequence[Dict[str, Any]]) -> str:
 
 def choice_number(text: str) -> Optional[int]:
     """1 for "1", "１", "回复1", "第一个", "选1。"; None for anything else."""
-    normalized = unicodedata.normalize("NFKC", text or "").strip()
+    if not text or len(text) > MAX_CHOICE_CHARS:
+        return None
+    normalized = unicodedata.normalize("NFKC", text).strip()
     match = _CHOICE.match(normalized)
     if not match:
         return None

@@ -3,9 +3,13 @@
 Webhook: `/webhooks/wechat_oa/webhook` and `/webhooks/wechat_mp/webhook` (GET: the
 console's URL check; POST: messages). Each POST is checked (signature, timestamp within
 the replay window, safe-mode msg_signature, AES and appid, openid), parsed as XML or JSON
-without DTDs, de-duplicated by MsgId (events by sender and CreateTime) in the shared
-store, answered `success` at once, and its turn runs in the background; the bot's
-messages go out through the customer-service API (connectors.platforms.wechat_api).
+without DTDs, its nonce used by one message only, de-duplicated by MsgId (events by
+sender and CreateTime) in the shared store, answered `success` at once, and its turn
+runs in the background; the bot's messages go out through the customer-service API
+(connectors.platforms.wechat_api).
+
+With an EncodingAESKey configured the connector is in safe mode only: a plaintext body
+is refused (its content would be covered by no signature). Without one, plain mode only.
 
 Secrets come from the environment; credentials.yml names the variables (defaults
 WECHAT_OA_TOKEN/APPID/SECRET/AES_KEY and WECHAT_MP_…). A connector without its token,
@@ -14,6 +18,7 @@ The Rasa sender id is "<channel>:<openid>" (an openid belongs to one appid).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,7 +34,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from bot.kv import KeyValueStore, store_from_env
 from connectors import options
 from connectors.platforms import text as fit
-from connectors.platforms.background import TurnRunner, first_delivery
+from connectors.platforms.background import TurnRunner, first_delivery, nonce_unused
 from connectors.platforms.turn import (
     Incoming,
     PlatformMessage,
@@ -83,16 +88,16 @@ def interpret(message: Dict[str, str]) -> Incoming:
     """Maps a parsed WeChat message to what the bot does with it (a pure function)."""
     kind = (message.get("MsgType") or "").lower()
     if kind == "text":
-        content = (message.get("Content") or "").strip()
+        content = fit.bounded(message.get("Content") or "")
         return Incoming(text=content) if content else Incoming()
-    if kind == "voice" and (message.get("Recognition") or "").strip():
-        return Incoming(text=message["Recognition"].strip())  # WeChat's own transcription
+    if kind == "voice" and fit.bounded(message.get("Recognition") or ""):
+        return Incoming(text=fit.bounded(message["Recognition"]))  # WeChat's transcription
     if kind == "event":
-        event = (message.get("Event") or "").lower()
+        event = (message.get("Event") or "")[:64].lower()
         if event in WELCOME_EVENTS:
             return Incoming(text=WELCOME)
-        if event == "click" and (message.get("EventKey") or "").strip():
-            return Incoming(text=message["EventKey"].strip())
+        if event == "click" and fit.bounded(message.get("EventKey") or ""):
+            return Incoming(text=fit.bounded(message["EventKey"]))
         return Incoming()  # unsubscribe, VIEW, template-send reports …: nothing to say
     return Incoming(reply=NOT_TEXT_REPLY.get(kind, OTHER_REPLY))
 
@@ -103,13 +108,27 @@ def dedup_key(channel: str, message: Dict[str, str]) -> str:
     return f"{channel}:evt:{message.get('FromUserName', '')}:{message.get('CreateTime', '')}"
 
 
+def nonce_key(appid: str, timestamp: str, nonce: str) -> str:
+    return f"wechat:nonce:{appid}:{timestamp}:{nonce}"
+
+
+def fingerprint(message: Dict[str, str]) -> str:
+    """One message's digest, the same for WeChat's retries of it (in safe mode each retry
+    may be encrypted anew, so the plaintext is what identifies it)."""
+    canonical = json.dumps(message, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def parse_body(body: bytes) -> Dict[str, str]:
-    """An XML or JSON message body as a flat dict of strings."""
+    """An XML or JSON message body as a flat dict of strings (ValueError if it is not)."""
     stripped = body.lstrip()
-    if stripped.startswith(b"{"):
+    if stripped.startswith((b"{", b"[")):
         if len(body) > MAX_BYTES:
             raise UnsafeXML("body too large")
-        data = json.loads(body.decode("utf-8"))
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except RecursionError as error:  # "[[[[…" within 64 KB: not a message, not a 500
+            raise ValueError("JSON nested too deeply") from error
         if not isinstance(data, dict):
             raise ValueError("JSON body is not an object")
         return {str(k): v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list))
@@ -262,15 +281,25 @@ class WeChatInput(InputChannel):
 
     def _open(self, args: Dict[str, str], body: bytes) -> Dict[str, str]:
         """The message, decrypted in safe mode. Raises PermissionError for a forged or
-        foreign message, ValueError/UnsafeXML for a malformed one."""
+        foreign message, ValueError/UnsafeXML for a malformed one.
+
+        The mode is the configuration's, never the request's: with an AES key only the
+        encrypted form is read (a plaintext body would be covered by no signature but
+        the query's, which a captured request carries), without one only plaintext.
+        """
         envelope = parse_body(body)
-        if args.get("encrypt_type", "raw") == "raw" or "Encrypt" not in envelope:
-            if args.get("encrypt_type", "raw") != "raw":
-                raise ValueError("safe-mode request without Encrypt")
-            return envelope
+        encrypt_type = args.get("encrypt_type") or "raw"
         if self.crypto is None:
-            raise PermissionError("safe-mode message but no AES key is configured")
-        encrypted = envelope["Encrypt"]
+            if encrypt_type != "raw":
+                raise PermissionError(f"encrypt_type {encrypt_type[:16]!r} but no AES key "
+                                      "is configured (plain mode)")
+            return envelope
+        if encrypt_type != "aes":
+            raise PermissionError(f"encrypt_type {encrypt_type[:16]!r} but an AES key is "
+                                  "configured (safe mode only)")
+        encrypted = envelope.get("Encrypt")
+        if not encrypted:
+            raise PermissionError("safe-mode request without Encrypt")
         if not check_signature(args.get("msg_signature"), self.config.token,
                                args["timestamp"], args["nonce"], encrypted):
             raise PermissionError("bad msg_signature")
@@ -330,8 +359,16 @@ class WeChatInput(InputChannel):
             logger.warning("%s: malformed message: %s", self.channel, error)
             return response.text("malformed message", status=400)
         openid = (message.get("FromUserName") or "").strip()
-        if not openid or (args.get("openid") and args["openid"] != openid):
+        if not openid:
+            return response.text("malformed message: no FromUserName", status=400)
+        if args.get("openid") and args["openid"] != openid:
             return response.text("sender does not match", status=403)
+        # a timestamp is good from window before to window after it: 2 windows apart
+        if not await nonce_unused(self.store, nonce_key(self.config.appid, args["timestamp"],
+                                                        args["nonce"]),
+                                  fingerprint(message), 2 * self.config.replay_window):
+            logger.warning("%s: refused a reused nonce carrying another message", self.channel)
+            return response.text("replayed signature", status=403)
 
         key = dedup_key(self.channel, message)
         ttl = max(DEDUP_MIN_TTL, 2 * self.config.replay_window)

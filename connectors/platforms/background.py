@@ -102,6 +102,25 @@ async def first_delivery(store: KeyValueStore, key: str, ttl: float) -> bool:
         return True
 
 
+async def nonce_unused(store: KeyValueStore, key: str, fingerprint: str, ttl: float) -> bool:
+    """False when the request's nonce was already used by a different message.
+
+    WeChat's plain-mode signature covers token, timestamp and nonce but not the body, so
+    a captured query would carry any body while its timestamp is fresh. The first message
+    with a nonce is recorded (its fingerprint, for `ttl`); the same message again is a
+    retry and passes on to the MsgId de-duplication. As with first_delivery, a store that
+    is down lets the request through (logged): the signature and timestamp checks hold.
+    """
+    try:
+        if await store.set(key, fingerprint, ttl=ttl, only_if_new=True):
+            return True
+        seen = await store.get(key)
+    except Exception:  # noqa: BLE001 - Redis down must not drop citizens' messages
+        logger.exception("replay store unavailable; accepting %s unchecked", key)
+        return True
+    return seen is None or seen == fingerprint  # None: it expired in between
+
+
 async def forget_delivery(store: KeyValueStore, key: str) -> None:
     """Lets a retry through again (the message could not be queued)."""
     try:

@@ -5,8 +5,16 @@ import re
 from typing import List
 
 WECHAT_TEXT_BYTES = 2048  # customer-service text limit (UTF-8 bytes)
+#: What a platform message may hand the bot (as the widget's MAX_MESSAGE_CHARS): nobody
+#: needs more in one turn, and everything after (options, NLU) then works on a bounded text.
+MAX_MESSAGE_CHARS = 2000
 
 _MD_LINK = re.compile(r"\[([^\]\n]{1,80})\]\((https?://[^\s)]+)\)")
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """The text cut to `limit` characters first, then stripped: nothing looks at more."""
+    return text[:limit].strip()
 
 
 def split_bytes(text: str, limit: int = WECHAT_TEXT_BYTES) -> List[str]:

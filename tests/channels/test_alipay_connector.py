@@ -136,3 +136,80 @@ def test_unconfigured_alipay_names_the_variables(monkeypatch):
     channel = AlipayLifeInput.from_credentials({"app_id_env": "MY_ALIPAY_APP"})
     assert channel.missing == ["MY_ALIPAY_APP", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"]
     assert channel.get_output_channel() is None
+
+
+# --- replays of a captured, validly signed notification ---
+# The signature covers biz_content (MsgId, CreateTime, AppId), so a replay can only be
+# the same notification again: it must be acknowledged without a second turn, refused
+# once its CreateTime is out of the window, and refused when it is another app's.
+
+async def test_replayed_notification_is_acknowledged_not_processed_again(harness):
+    side, user = harness.ali_side, f"2088{new_id()[:12]}"
+    captured = side.form(NOTIFY, side.biz_text(user, "公积金怎么提取", new_id()))
+    assert (await side.post(harness.session, captured))[0] == 200
+    assert await wait_until(lambda: harness.alipay.texts_for(user))
+    await harness.ali.runner.drain()
+    status, body = await side.post(harness.session, captured)  # later, turn long done
+    await asyncio.sleep(0.1)
+    await harness.ali.runner.drain()
+    assert status == 200 and side.answer_is_signed(body)
+    assert harness.bot.texts() == ["公积金怎么提取"]
+    assert harness.alipay.texts_for(user) == ["收到：公积金怎么提取"]
+
+
+async def test_replayed_event_without_msg_id_is_handled_once(harness):
+    side, user = harness.ali_side, f"2088{new_id()[:12]}"
+    captured = side.form(NOTIFY, side.biz_event(user, "follow"))
+    for _ in range(2):
+        assert (await side.post(harness.session, captured))[0] == 200
+    await wait_until(lambda: harness.bot.received)
+    await asyncio.sleep(0.1)
+    await harness.ali.runner.drain()
+    assert harness.bot.texts() == ["/greet"]
+
+
+async def test_notification_replayed_after_the_window_is_refused(harness, monkeypatch):
+    side, user = harness.ali_side, f"2088{new_id()[:12]}"
+    captured = side.form(NOTIFY, side.biz_text(user, "hi", new_id()))
+    later = time.time() + harness.ali.config.replay_window + 60
+    monkeypatch.setattr("connectors.alipay.time.time", lambda: later)
+    status, _ = await side.post(harness.session, captured)
+    await _refused(harness, status)
+
+
+async def test_notification_without_app_id_is_refused(harness):
+    """Alipay names the app in every notification; one without it may be another app's."""
+    side, user = harness.ali_side, f"2088{new_id()[:12]}"
+    biz = side.biz_text(user, "hi", new_id()).replace(
+        f"<AppId><![CDATA[{side.app_id}]]></AppId>", "")
+    status, _ = await side.post(harness.session, side.form(NOTIFY, biz))
+    await _refused(harness, status)
+
+
+# --- malformed and oversized requests: a clear 4xx, never a 500 ---
+
+def _signed(side, biz_content: str) -> bytes:
+    return side.form(NOTIFY, biz_content)
+
+
+@pytest.mark.parametrize("make_body,expected", [
+    (lambda side: b"", 400),
+    (lambda side: b"&&=&", 400),
+    (lambda side: b"charset=GBK&biz_content=" + b"x" * 70_000, 413),
+    (lambda side: _signed(side, ""), 400),
+    (lambda side: _signed(side, "not xml at all"), 400),
+    (lambda side: _signed(side, "<XML><AppId>1</AppId>"), 400),
+], ids=["empty", "bad-form", "too-large", "empty-biz", "biz-not-xml", "biz-unclosed"])
+async def test_malformed_requests_are_refused(harness, make_body, expected):
+    status, _ = await harness.ali_side.post(harness.session, make_body(harness.ali_side))
+    await _refused(harness, status, expected)
+
+
+async def test_long_text_is_cut_before_it_reaches_the_bot(harness):
+    side, user = harness.ali_side, f"2088{new_id()[:12]}"
+    long_text = "请问营业执照" * 500  # 3,000 characters (27 KB percent-encoded)
+    form = side.form(NOTIFY, side.biz_text(user, long_text, new_id()), "UTF-8")
+    status, _ = await side.post(harness.session, form, "UTF-8")
+    assert status == 200
+    assert await wait_until(lambda: harness.bot.received)
+    assert harness.bot.texts() == [long_text[:2000]]

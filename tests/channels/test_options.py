@@ -27,6 +27,19 @@ def test_choice_number(said, number):
     assert options.choice_number(said) == number
 
 
+@pytest.mark.parametrize("said", ["1" + " " * 8000 + "x", "回复" + " " * 8000 + "2" + " " * 8000],
+                         ids=["spaces-inside", "spaced-out-choice"])
+def test_choice_number_of_a_long_text_is_not_quadratic(said):
+    """The pattern's `\\s*` runs backtrack over long spaces (8,000 took 1 s, the 64 KB a
+    webhook accepts over a minute, with the server's loop blocked): long texts are no
+    choice and are not matched at all."""
+    import time
+
+    started = time.perf_counter()
+    assert options.choice_number(said) is None
+    assert time.perf_counter() - started < 0.05
+
+
 async def test_remember_resolve_forget():
     store = MemoryStore()
     await options.remember(store, "wechat_oa", "o1", BUTTONS)
