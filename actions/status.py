@@ -14,7 +14,7 @@ from bot.audit import AuditLog
 from bot.backend_client import BackendClient
 from bot.catalog import default_catalog
 from bot.db import engine_for
-from bot.kv import store_from_env
+from bot.kv import durable_store_from_env
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, Said, State, StatusDialogue
 from bot.status.guard import Guard, Limits
@@ -29,12 +29,13 @@ def _matter_info(code: str) -> Optional[Tuple[str, str]]:
 
 
 def dialogue() -> StatusDialogue:
-    """The process's dialogue: backend client, shared store, SQL bindings and audit."""
+    """The process's dialogue: backend client, the durable shared store (Redis, else the
+    bot's SQL database: attempt limits must survive a restart), SQL bindings and audit."""
     global _dialogue
     if _dialogue is None:
         engine = engine_for(settings.load().database_url)
         _dialogue = StatusDialogue(
-            BackendClient.from_env(), Guard(store_from_env(), Limits.from_env()),
+            BackendClient.from_env(), Guard(durable_store_from_env(), Limits.from_env()),
             BindingStore(engine), AuditLog(engine), _matter_info,
         )
     return _dialogue

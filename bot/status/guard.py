@@ -1,8 +1,10 @@
 """One-time SMS codes, attempt counters and rate limits, in the shared key-value store.
 
-Everything lives in `bot.kv` (Redis when REDIS_URL is set), so several action servers
-agree: a code made by one is checked by another, and a citizen cannot get fresh
-attempts by landing on a different process. Codes are kept only as salted HMACs.
+Everything lives in the durable store of `bot.kv` (`durable_store_from_env`: Redis when
+REDIS_URL is set, else a table of the bot's SQL database), so several action servers
+agree and a restart forgets nothing: a code made by one process is checked by another,
+and a citizen gets no fresh attempts by landing on a different process or by waiting
+for a restart. Codes are kept only as salted HMACs.
 
 Keys (all expire by themselves):
 - `status:challenge:{user}`  the pending code (digest, target), `code_ttl`
