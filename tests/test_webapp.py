@@ -1,5 +1,10 @@
-"""The web app's matter API over real HTTP (aiohttp test server)."""
+"""The web app's matter API over real HTTP (aiohttp test server), its security headers
+and where it listens."""
 from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -45,3 +50,94 @@ async def test_bad_queries_get_clear_answers(client):
     assert (await client.get("/api/matters/search", params={"q": "护照", "limit": "abc"})).status == 400
     odd = await client.get("/api/matters/search", params={"q": "😀\u0000<script>"})
     assert odd.status == 200 and (await odd.json())["results"] == []
+
+
+# -- security headers: the desk and the documents may not be framed ------------------
+
+DESK_PAGES = ["/desk", "/desk/", "/desk/supervisor", "/desk/static/desk.js",
+              "/desk/static/desk.css", "/desk/api/me", "/desk/no-such-page",
+              "/documents/no-such-token-0000000000"]
+
+
+@pytest.mark.parametrize("path", DESK_PAGES)
+async def test_desk_and_documents_forbid_framing_and_sniffing(client, path):
+    response = await client.get(path)
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp, (path, response.status, csp)
+    assert "default-src" in csp and "'unsafe-inline'" not in csp.split("script-src")[-1].split(";")[0]
+    assert response.headers.get("X-Frame-Options") == "DENY"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer")
+
+
+@pytest.mark.parametrize("path", ["/", "/widget/widget.js"])
+async def test_portal_and_widget_framing_is_left_alone(client, path):
+    response = await client.get(path)
+    assert response.status == 200
+    assert "X-Frame-Options" not in response.headers
+    assert "frame-ancestors 'none'" not in response.headers.get("Content-Security-Policy", "")
+
+
+class _Markup(HTMLParser):
+    """What a strict CSP (script-src 'self'; style-src 'self') would block in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked: list = []
+        self.refs: list = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in attrs:
+            if name == "style" or name.startswith("on"):
+                self.blocked.append(f"<{tag} {name}=…>")
+        if tag == "script":
+            self._in_script = True
+            if not attrs.get("src"):
+                self.blocked.append("inline <script>")
+            else:
+                self.refs.append(attrs["src"])
+        if tag == "style":
+            self.blocked.append("inline <style>")
+        if tag == "link" and attrs.get("href"):
+            self.refs.append(attrs["href"])
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+
+DESK_STATIC = Path(__file__).resolve().parent.parent / "bot" / "webapp" / "static" / "desk"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DESK_STATIC.glob("*.html")))
+def test_desk_pages_work_under_their_csp(page):
+    markup = _Markup()
+    markup.feed((DESK_STATIC / page).read_text(encoding="utf-8"))
+    assert markup.blocked == []
+    for ref in markup.refs:  # own files only, and they exist
+        assert ref.startswith("/desk/static/") and (DESK_STATIC / ref.rsplit("/", 1)[1]).exists()
+    for script in DESK_STATIC.glob("*.js"):  # no eval-like code, no inline styles set as text
+        code = script.read_text(encoding="utf-8")
+        assert not re.search(r"\beval\(|new Function\(|setAttribute\(\s*[\"']style|innerHTML", code)
+
+
+def test_the_web_app_listens_on_loopback_by_default(monkeypatch):
+    from bot import settings
+    from bot.webapp import app as webapp
+
+    seen = {}
+    monkeypatch.delenv("BIND_HOST", raising=False)
+    monkeypatch.setattr(webapp, "create_app", lambda: {webapp.CATALOG_KEY: _NoIndex()})
+    monkeypatch.setattr(webapp.web, "run_app", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr("sys.argv", ["bot.webapp.app"])
+    webapp.main()
+    assert seen["host"] == settings.bind_host() == "127.0.0.1"
+    monkeypatch.setenv("BIND_HOST", "10.0.0.5")
+    webapp.main()
+    assert seen["host"] == "10.0.0.5"
+
+
+class _NoIndex:
+    def index(self):
+        return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, MutableMapping
 
 from aiohttp import web
 
@@ -73,6 +73,50 @@ async def search_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+#: Paths of the agents' desk and the citizens' documents: only this app's own pages may
+#: show them, and nobody may frame them (clickjacking a reveal or a sign-in). The demo
+#: portal at / and the widget's files are made to be embedded by other portals, so they
+#: keep their framing.
+PRIVATE_PREFIXES = ("/desk/", "/documents/")
+#: The desk loads only its own script and style sheet (no inline code), talks only to
+#: this origin, and may not be framed. The documents pages set a stricter policy of
+#: their own (bot/webapp/documents.py), which is kept.
+PRIVATE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def is_private_path(path: str) -> bool:
+    return path == "/desk" or path.startswith(PRIVATE_PREFIXES)
+
+
+def _add_private_headers(headers: MutableMapping[str, str]) -> None:
+    for name, value in PRIVATE_HEADERS.items():
+        headers.setdefault(name, value)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """The desk's and the documents' headers (PRIVATE_HEADERS) on every answer there,
+    errors and static files included; other paths are left as they are."""
+    if not is_private_path(request.path):
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _add_private_headers(exc.headers)
+        raise
+    _add_private_headers(response.headers)
+    return response
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
     """Every failure is a JSON answer; internals stay in the log."""
@@ -88,7 +132,7 @@ async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
 
 
 def create_app(catalog: Catalog | None = None, desk: bool = True) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers, errors], client_max_size=64 * 1024)
     app[CATALOG_KEY] = catalog or default_catalog()
     app.router.add_get("/api/matters/search", search_matters)
     app.router.add_get("/api/matters/{code}", get_matter)
@@ -105,7 +149,8 @@ def create_app(catalog: Catalog | None = None, desk: bool = True) -> web.Applica
 def main() -> None:
     parser = argparse.ArgumentParser(description="web app: matter API, widget, desk")
     parser.add_argument("--port", type=int, default=settings.load().web_port)
-    parser.add_argument("--host", default="0.0.0.0")
+    # Loopback unless BIND_HOST says otherwise: the edge proxy fronts the public paths.
+    parser.add_argument("--host", default=settings.bind_host())
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app()

@@ -116,6 +116,25 @@ def _request_address(request: web.Request) -> str:
     return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), proxies)
 
 
+def _from_trusted_proxy(request: web.Request) -> bool:
+    peer = _address(request.remote or "")
+    return peer is not None and _trusted(peer, request.app[STATE_KEY]["trusted_proxies"])
+
+
+def secure_cookie(request: web.Request) -> bool:
+    """Whether the session cookie gets `Secure`: the request is TLS, or the trusted edge
+    proxy says the client's was (X-Forwarded-Proto, its left-most value), or the desk's
+    public address is https, or this is production (where plain HTTP to the desk is a
+    misconfiguration the browser should refuse, not carry a session over)."""
+    if request.secure or not settings.is_development():
+        return True
+    if _from_trusted_proxy(request):
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if proto == "https":
+            return True
+    return os.environ.get("PUBLIC_BASE_URL", "").strip().lower().startswith("https://")
+
+
 def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
@@ -231,7 +250,7 @@ async def login(request: web.Request) -> web.Response:
     response = web.json_response(_session_answer(session))
     response.set_cookie(
         COOKIE, session.token, httponly=True, samesite="Strict", path="/desk",
-        secure=request.secure, max_age=8 * 3600,
+        secure=secure_cookie(request), max_age=8 * 3600,
     )
     return response
 

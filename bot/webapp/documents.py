@@ -16,13 +16,18 @@ from bot.documents_store import DOWNLOAD_PLACEHOLDER, DocumentsStore, StoredDocu
 
 STORE_KEY = web.AppKey("documents_store", DocumentsStore) if hasattr(web, "AppKey") else "documents_store"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-#: The page is the citizen's own: not cached by proxies, not indexed, no referrer leak.
+#: The page is the citizen's own: not cached by proxies, not indexed, no referrer leak,
+#: no script, and never inside another site's frame.
 PRIVATE_HEADERS = {
     "Cache-Control": "private, no-store",
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
 }
 
 

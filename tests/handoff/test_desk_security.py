@@ -214,3 +214,66 @@ def test_bad_trusted_proxies_refuse_the_start():
     assert parse_trusted_proxies("") == ()
     with pytest.raises(settings.InsecureConfiguration, match="TRUSTED_PROXIES"):
         parse_trusted_proxies("10.0.0.0/8, proxy.example")
+
+
+# -- the session cookie's Secure flag ------------------------------------------------
+
+async def _cookie(client, name: str = "agent1", **headers: str) -> str:
+    response = await client.post("/desk/api/login", json={"name": name, "password": f"{name}-pass"},
+                                 headers=headers)
+    assert response.status == 200, await response.text()
+    return response.headers["Set-Cookie"]
+
+
+async def test_cookie_is_secure_when_the_trusted_proxy_says_https(
+        database_url, tracker_url, rasa, shared, monkeypatch):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        assert "Secure" not in await _cookie(client)  # plain HTTP on a development machine
+        assert "Secure" in await _cookie(client, **{"X-Forwarded-Proto": "https"})
+    finally:
+        await client.close()
+
+
+async def test_a_client_cannot_claim_https_itself(database_url, tracker_url, rasa, shared,
+                                                  monkeypatch):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        # Nobody trusted says so: the header is the client's word (harmless either way,
+        # but the same rule as for addresses).
+        assert "Secure" not in await _cookie(client, **{"X-Forwarded-Proto": "https"})
+    finally:
+        await client.close()
+
+
+async def test_cookie_is_secure_when_the_public_url_is_https(database_url, tracker_url, rasa,
+                                                             shared, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://zwfw.example.gov.cn")
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        assert "Secure" in await _cookie(client)
+    finally:
+        await client.close()
+
+
+async def test_cookie_is_always_secure_in_production(database_url, tracker_url, rasa, shared,
+                                                     monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from bot.handoff.auth import hash_password
+    from bot.handoff.records import Records
+
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    monkeypatch.delenv("DESK_DEV_ACCOUNTS")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("SEAL_KEY", Fernet.generate_key().decode())
+    Records.open(database_url).add_agent("agent1", "agent", hash_password("agent1-pass"))
+    client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
+    try:
+        assert "Secure" in await _cookie(client)
+    finally:
+        await client.close()
