@@ -305,6 +305,12 @@ class BackendClient:
         body = await self._request("GET", ("people", id_number, "enterprises"))
         return body["enterprises"]
 
+    async def verified_enterprises(self, person_id: str) -> List[Dict[str, Any]]:
+        """The enterprises a person verified earlier (`person_id` from check_identity)
+        represents. NotFound when the backend does not know the id."""
+        body = await self._request("GET", ("people", person_id, "enterprises"))
+        return body["enterprises"]
+
     async def licences(self, holder: str, licence_type: Optional[str] = None
                        ) -> List[Dict[str, Any]]:
         """Electronic licences of a person (ID number) or enterprise (credit code)."""

@@ -623,7 +623,19 @@ async def get_enterprise(request: web.Request) -> web.Response:
 
 
 async def person_enterprises(request: web.Request) -> web.Response:
-    id_number = _path_id_number(request)
+    """GET /api/v1/people/{person}/enterprises, `person` an ID number or the opaque
+    person_id of a verified citizen (what the assistant holds: the intake pre-fill)."""
+    raw = request.match_info["person"].strip()
+    if PERSON_ID_RE.fullmatch(raw):
+        id_number = await _db(request, _id_number_of, raw)
+        if id_number is None:
+            raise _person_not_found()
+    else:
+        id_number = normalize_id_number(raw)
+        if id_number is None:
+            raise _bad_field("person", "须为18位居民身份证号码或核验身份后得到的 person_id",
+                             "must be an 18-character ID number or a person_id from a "
+                             "successful identity check")
     found = await _db(request, _person_enterprises, id_number)
     if found is None:
         raise _person_not_found()
@@ -712,7 +724,7 @@ def create_app(
     app.router.add_post("/api/v1/identity/check", identity_check)
     app.router.add_post("/api/v1/sms/send", send_sms)
     app.router.add_get("/api/v1/enterprises/{credit_code}", get_enterprise)
-    app.router.add_get("/api/v1/people/{id_number}/enterprises", person_enterprises)
+    app.router.add_get("/api/v1/people/{person}/enterprises", person_enterprises)
     app.router.add_get("/api/v1/licences", list_licences)
     app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)

@@ -1,8 +1,10 @@
 """Pre-filling the application form from what the government already holds.
 
-A verified citizen's enterprises come from the backend (`GET /people/{id}/enterprises`,
-docs/backend-openapi.yaml). The form is pre-filled only for a business that already has
-its licence: someone registering a new enterprise is not applying for an existing one.
+A verified citizen's enterprises come from the backend by the opaque person id the
+status check left in the slot `verified_person_id` (`GET /people/{person_id}/enterprises`,
+docs/backend-openapi.yaml): the assistant never holds the ID number, so it must not ask
+by one. The form is pre-filled only for a business that already has its licence:
+someone registering a new enterprise is not applying for an existing one.
 """
 from __future__ import annotations
 
@@ -40,9 +42,10 @@ def form_values(enterprise: Mapping[str, Any]) -> Dict[str, str]:
 
 
 async def fetch_enterprises(client: BackendClient, person_id: str) -> Optional[List[Dict[str, Any]]]:
-    """The person's enterprises, or None when the backend cannot say (down, unknown)."""
+    """The verified person's enterprises, or None when the backend cannot say (down,
+    unknown id)."""
     try:
-        return await client.person_enterprises(person_id)
+        return await client.verified_enterprises(person_id)
     except BackendError as err:
         logger.warning("no enterprises for the verified person: %s", type(err).__name__)
         return None
