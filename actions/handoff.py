@@ -5,6 +5,12 @@ hears their place and the expected wait, and the conversation pauses
 (ConversationPaused): Rasa keeps storing their messages, the agent reads them in the desk,
 and the desk resumes the bot when the agent ends. No agent online: work_order_form takes
 a message and a callback number. Every complaint becomes a work order first.
+
+Full texts and numbers go to the desk in the turn the citizen gives them (a message
+becomes its work order as soon as it is validated, the callback number joins it in the
+next turn); the slots keep only masked copies, and the tracker store keeps the slots
+masked at rest too (bot/tracker_store.py MASKED_SLOTS), so no later turn needs a value
+the store no longer has.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
 from bot.handoff.summary import summarize
-from bot.privacy import MaskingFilter, mask_phone
+from bot.privacy import MaskingFilter, mask_personal, mask_phone
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
@@ -31,6 +37,8 @@ logger.addFilter(MaskingFilter())
 HOTLINE = "如需帮助，也可拨打12345市民服务热线（24小时）。"
 CANCEL_WORDS = ("算了", "不用了", "取消", "不留了", "不需要了")
 CANCELLED = "__cancelled__"
+#: The form's message could not be stored (desk unreachable): the form ends with an apology.
+UNAVAILABLE = "__unavailable__"
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 
 _desk: Optional[DeskClient] = None
@@ -78,8 +86,11 @@ class ActionHandoff(Action):
                     conversation_id=tracker.sender_id, channel=channel, kind="complaint",
                     message=text,
                 )
+                # The desk has the complaint; the slot only marks the form's message as
+                # given (a complaint's form asks for the number alone).
                 events += [
-                    SlotSet("work_order_number", number), SlotSet("work_order_message", text)
+                    SlotSet("work_order_number", number),
+                    SlotSet("work_order_message", mask_personal(text)),
                 ]
                 dispatcher.utter_message(
                     text=f"您反映的情况已登记为工单，工单号 {number}，之后可凭此号查询处理进度。"
@@ -135,19 +146,35 @@ class ValidateWorkOrderForm(FormValidationAction):
     async def validate_work_order_message(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        """A valid message becomes its work order at once (the callback number joins it
+        in the next turn): the full text is never needed from a slot on a later turn."""
         text = str(value or "").strip()
         if any(word in text for word in CANCEL_WORDS) and len(text) <= 8:
             return {"work_order_message": CANCELLED, "callback_phone": CANCELLED}
         if len(text) < 2:
             dispatcher.utter_message(text="请简单说一下您要办的事或遇到的问题。")
             return {"work_order_message": None}
-        return {"work_order_message": text[:2000]}
+        text = text[:2000]
+        if tracker.get_slot("work_order_number"):  # a complaint's order holds its message
+            return {"work_order_message": mask_personal(text)}
+        try:
+            number = await desk().create_work_order(
+                conversation_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "unknown",
+                kind="message", message=text,
+            )
+        except DeskUnavailable:
+            logger.exception("work order message for %s not stored", tracker.sender_id)
+            return {"work_order_message": UNAVAILABLE, "callback_phone": UNAVAILABLE}
+        return {"work_order_message": mask_personal(text), "work_order_number": number}
 
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         text = str(value or "")
-        if value == CANCELLED or (any(w in text for w in CANCEL_WORDS) and len(text) <= 8):
+        if value in (CANCELLED, UNAVAILABLE):
+            return {"callback_phone": value}
+        if (any(w in text for w in CANCEL_WORDS) and len(text) <= 8):
             return {"callback_phone": CANCELLED}
         number = callback_number(text)
         if number is None:
@@ -168,15 +195,18 @@ class ActionSubmitWorkOrder(Action):
         number = tracker.get_slot("work_order_number")
         clear = [SlotSet("work_order_message", None), SlotSet("callback_phone", None),
                  SlotSet("work_order_number", None)]
+        if phone == UNAVAILABLE:
+            dispatcher.utter_message(text="抱歉，留言暂时没能保存。" + HOTLINE)
+            return clear + end_of_turn()
         if phone == CANCELLED:
-            text = "好的，已取消留言。" if not number else f"好的。您的投诉工单 {number} 已登记，会按时处理。"
-            dispatcher.utter_message(text=text + "还有什么可以帮您？")
+            dispatcher.utter_message(text=await self._cancelled(number, tracker.sender_id)
+                                     + "还有什么可以帮您？")
             return clear + end_of_turn()
         channel = tracker.get_latest_input_channel() or "unknown"
         try:
-            if number:
+            if number:  # the message's (or the complaint's) order exists: the number joins it
                 await desk().set_callback(number, tracker.sender_id, phone)
-            else:
+            else:  # a form begun before messages became orders at once
                 number = await desk().create_work_order(
                     conversation_id=tracker.sender_id, channel=channel, kind="message",
                     message=message, callback_phone=phone,
@@ -190,6 +220,19 @@ class ActionSubmitWorkOrder(Action):
             "请留意接听；之后可凭工单号查询。"
         )
         return clear + end_of_turn()
+
+
+    @staticmethod
+    async def _cancelled(number: Optional[str], conversation_id: str) -> str:
+        """Cancelling at the number: a message's order is withdrawn, a complaint's stays."""
+        if not number:
+            return "好的，已取消留言。"
+        try:
+            withdrawn = await desk().cancel_work_order(number, conversation_id)
+        except DeskUnavailable:
+            logger.exception("work order %s not withdrawn", number)
+            return "好的。"
+        return "好的，已取消留言。" if withdrawn else f"好的。您的投诉工单 {number} 已登记，会按时处理。"
 
 
 class ActionRateService(Action):

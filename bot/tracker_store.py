@@ -8,11 +8,15 @@ they were just before them. Every event is still stored (the full history stays 
 through `retrieve_full_tracker` and the events table), and the snapshot is written in the
 same transaction as the turn's events, so several Rasa processes (with the Redis lock
 store) see one consistent conversation.
+
+Nothing personal is kept in clear: user texts are stored masked (ID and mobile numbers
+masked, six-character secrets blanked), so are the slots filled with what the citizen
+typed (MASKED_SLOTS), and the originals of masked texts are sealed (encrypted with
+SEAL_KEY, codes and last-six blanked) for the desk's audited reveal only.
 """
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
@@ -24,7 +28,7 @@ from rasa.shared.core.events import ActiveLoop, ConversationPaused, Event, SlotS
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import fast_json
-from bot.privacy import mask_text
+from bot.privacy import SEALED_PREFIX, blank_six, mask_personal, sealer
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +42,10 @@ _snapshots = sa.Table(
     sa.Column("prefix", sa.Text, nullable=False),
 )
 
-# The original text of a user message whose stored copy was masked. Only the agent desk
-# reads it, for an agent who reveals a number in a conversation assigned to them (each
-# reveal is audited); everything else (later turns, exports, analysts) sees the mask.
+# The original text of a user message whose stored copy was masked, sealed (Fernet,
+# SEAL_KEY) with its six-character secrets blanked. Only the agent desk reads it, for an
+# agent who reveals a number in a conversation assigned to them (each reveal is
+# audited); everything else (later turns, exports, analysts) sees the mask.
 _sealed = sa.Table(
     "sealed_user_texts",
     _metadata,
@@ -60,22 +65,33 @@ _IDS = "_govbot_event_ids"
 _WHOLE = "_govbot_whole_conversation"
 
 
-# Six characters standing alone: an ID number's last six or an SMS code — the secrets of
-# the status check (bot/status) — or by chance a postcode; stored only as ******.
-_SIX_ALONE = re.compile(r"(?<![0-9A-Za-z*])\d{5}[\dXx](?![0-9A-Za-z*])")
+#: Slots filled with what the citizen typed (from_text, domain.yml), stored masked. No
+#: later turn needs their full value: the callback number is sent to the desk in the
+#: turn it is given, and a work order's message when it is given (actions/handoff.py).
+MASKED_SLOTS = frozenset({"callback_phone", "work_order_message"})
 
 
 def mask_stored_text(text: str) -> str:
-    """ID and mobile numbers masked (bot.privacy), and six-character secrets blanked."""
-    return _SIX_ALONE.sub("******", mask_text(text))
+    """ID and mobile numbers masked, and six-character secrets blanked (bot.privacy)."""
+    return mask_personal(text)
+
+
+def _slot_at_rest(name: str, value: Any) -> Any:
+    return mask_stored_text(value) if name in MASKED_SLOTS and isinstance(value, str) else value
 
 
 def masked_copy(data: Dict[str, Any]) -> Dict[str, Any]:
-    """A user event as stored: ID and mobile numbers (and an ID's last six or an SMS
-    code) in its text, parse data and entity values masked. The running turn keeps the
-    real text; only the stored copy (what later turns, exports and analysts read) is
-    masked."""
-    if data.get("event") != "user":
+    """An event as stored. A user event: ID and mobile numbers (and an ID's last six or
+    an SMS code) in its text, parse data and entity values masked; a SlotSet of
+    MASKED_SLOTS: its value masked; every other event as it is (no regex runs for it).
+    The running turn keeps the real values; only the stored copy (what later turns,
+    exports and analysts read) is masked."""
+    kind = data.get("event")
+    if kind == "slot":
+        if data.get("name") not in MASKED_SLOTS:
+            return data
+        return {**data, "value": _slot_at_rest(data["name"], data.get("value"))}
+    if kind != "user":
         return data
     data = dict(data)
     if isinstance(data.get("text"), str):
@@ -102,7 +118,7 @@ def state_prefix(tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
     must travel in the prefix.
     """
     prefix: List[Event] = [
-        SlotSet(name, slot.value)
+        SlotSet(name, _slot_at_rest(name, slot.value))
         for name, slot in tracker.slots.items()
         if slot.value != slot.initial_value
     ]
@@ -135,6 +151,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
         _metadata.create_all(self.engine)
+        self._sealer = sealer()  # refuses the start in production without SEAL_KEY
+        resealed = reseal_clear_texts(self.engine)
+        if resealed:
+            logger.info("tracker store: sealed %d texts an earlier version kept in clear", resealed)
         self._prepare_statements()
 
     def _tune_sqlite(self) -> None:
@@ -232,9 +252,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         for event in new_events:
             original = event.as_dict()
             data = masked_copy(original)
-            if data.get("text") != original.get("text"):
-                sealed.append({"sender_id": tracker.sender_id, "text": original["text"],
-                               "timestamp": original.get("timestamp") or 0.0})
+            if data.get("text") != original.get("text"):  # a user text was masked
+                kept = blank_six(original["text"])
+                if kept != data["text"]:  # a number to reveal, not only a code
+                    sealed.append({"sender_id": tracker.sender_id,
+                                   "text": self._sealer.seal(kept),
+                                   "timestamp": original.get("timestamp") or 0.0})
             rows.append(
                 {
                     "sender_id": tracker.sender_id,
@@ -329,9 +352,24 @@ def conversation_event(
     return {**fast_json.loads(row.data), "_id": row.id} if row else None
 
 
+def reseal_clear_texts(engine: sa.engine.Engine) -> int:
+    """Seals the texts an earlier version kept in clear (codes and last-six blanked), once
+    at start; conditional updates, so processes starting together do no harm."""
+    seal = sealer()
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(_sealed.c.id, _sealed.c.text).where(
+            sa.not_(_sealed.c.text.startswith(SEALED_PREFIX, autoescape=True)))).all()
+        for row in rows:
+            conn.execute(_sealed.update()
+                         .where(_sealed.c.id == row.id, _sealed.c.text == row.text)
+                         .values(text=seal.seal(blank_six(row.text))))
+    return len(rows)
+
+
 def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> Optional[str]:
-    """The original of a masked user message (by its sender and timestamp), None if the
-    message was stored unmasked. Only for the desk's audited reveal."""
+    """The original of a masked user message (by its sender and timestamp), codes and
+    last-six blanked; None if the message was stored unmasked or nothing but a code was
+    masked. Only for the desk's audited reveal."""
     query = sa.select(_sealed.c.text).where(
         _sealed.c.sender_id == sender_id,
         _sealed.c.timestamp > timestamp - 1e-6, _sealed.c.timestamp < timestamp + 1e-6,
@@ -341,4 +379,8 @@ def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> 
             row = conn.execute(query.limit(1)).first()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
         return None  # no table yet
-    return row.text if row else None
+    if row is None:
+        return None
+    if not row.text.startswith(SEALED_PREFIX):  # kept in clear before sealing; not resealed yet
+        return blank_six(row.text)
+    return sealer().unseal(row.text)

@@ -58,6 +58,12 @@ class DeskClient:
         body = {"conversation_id": conversation_id, "callback_phone": phone}
         return bool((await self._post(f"/desk/internal/work_orders/{number}/callback", body))["ok"])
 
+    async def cancel_work_order(self, number: str, conversation_id: str) -> bool:
+        """Withdraws a message's work order (the citizen cancelled at the callback number);
+        False for a complaint's, which stays."""
+        body = {"conversation_id": conversation_id}
+        return bool((await self._post(f"/desk/internal/work_orders/{number}/cancel", body))["cancelled"])
+
     async def rate(self, handoff_id: str, conversation_id: str, satisfaction: int) -> bool:
         body = {"handoff_id": handoff_id, "conversation_id": conversation_id,
                 "satisfaction": satisfaction}

@@ -63,7 +63,7 @@ work_orders = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # message | complaint
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("callback_phone", sa.String(32)),
-    sa.Column("status", sa.String(16), nullable=False),  # open | closed
+    sa.Column("status", sa.String(16), nullable=False),  # open | closed | cancelled
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -237,6 +237,21 @@ class Records:
                 .values(callback_phone=phone)
             )
         return result.rowcount == 1
+
+    def cancel_message_order(self, number: str, conversation_id: str) -> bool:
+        """Withdraws an open message's order of that conversation (the citizen cancelled
+        at the callback number); a complaint's order is never withdrawn."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                work_orders.update()
+                .where(
+                    work_orders.c.number == number,
+                    work_orders.c.conversation_id == conversation_id,
+                    work_orders.c.kind == "message",
+                    work_orders.c.status == "open",
+                )
+                .values(status="cancelled")
+            ).rowcount == 1
 
     def open_work_orders(self, limit: int = 100) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:

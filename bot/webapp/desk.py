@@ -430,6 +430,15 @@ async def internal_callback(request: web.Request) -> web.Response:
 
 
 @internal_api
+async def internal_cancel(request: web.Request) -> web.Response:
+    body = await _json(request)
+    cancelled = request.app[STATE_KEY]["records"].cancel_message_order(
+        request.match_info["number"], str(body["conversation_id"])
+    )
+    return web.json_response({"cancelled": cancelled})
+
+
+@internal_api
 async def internal_rating(request: web.Request) -> web.Response:
     body = await _json(request)
     score = int(body["satisfaction"])
@@ -546,4 +555,5 @@ def setup_desk(
     r.add_post("/desk/internal/handoffs", internal_handoff)
     r.add_post("/desk/internal/work_orders", internal_work_order)
     r.add_post("/desk/internal/work_orders/{number}/callback", internal_callback)
+    r.add_post("/desk/internal/work_orders/{number}/cancel", internal_cancel)
     r.add_post("/desk/internal/ratings", internal_rating)

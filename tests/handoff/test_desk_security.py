@@ -277,3 +277,22 @@ async def test_cookie_is_always_secure_in_production(database_url, tracker_url, 
         assert "Secure" in await _cookie(client)
     finally:
         await client.close()
+
+
+# -- a message's work order is created when the message is given --------------------
+
+async def test_a_message_order_can_be_withdrawn_a_complaint_stays(desk):
+    from tests.handoff.test_desk import internal
+
+    message = (await internal(desk, "/desk/internal/work_orders", {
+        "conversation_id": "wd1", "kind": "message", "message": "想问落户"}))[1]["number"]
+    complaint = (await internal(desk, "/desk/internal/work_orders", {
+        "conversation_id": "wd1", "kind": "complaint", "message": "态度差"}))[1]["number"]
+    cancel = f"/desk/internal/work_orders/{message}/cancel"
+    assert (await internal(desk, cancel, {"conversation_id": "someone-else"}))[1] == {"cancelled": False}
+    assert (await internal(desk, cancel, {"conversation_id": "wd1"}))[1] == {"cancelled": True}
+    assert (await internal(desk, f"/desk/internal/work_orders/{complaint}/cancel",
+                           {"conversation_id": "wd1"}))[1] == {"cancelled": False}
+    await login(desk, "agent1", "agent1-pass")
+    orders = (await (await desk.get("/desk/api/work_orders")).json())["work_orders"]
+    assert [o["number"] for o in orders] == [complaint]

@@ -92,3 +92,49 @@ async def test_memory_queue_order_and_presence_expiry():
     assert await queue.online() == ["agent1"]
     now[0] += 31
     assert await queue.online() == []
+
+
+class _Desk:
+    def __init__(self, fail: bool = False) -> None:
+        self.orders, self.fail = [], fail
+
+    async def create_work_order(self, **order):
+        from bot.handoff.client import DeskUnavailable
+
+        if self.fail:
+            raise DeskUnavailable("down")
+        self.orders.append(order)
+        return "GD-20261127-0001"
+
+
+def _form_tracker(slots):
+    from rasa_sdk import Tracker
+
+    return Tracker("c1", slots, {"text": "", "intent": {}, "entities": []},
+                   [{"event": "user", "text": "", "input_channel": "socketio"}], False, None,
+                   {"name": "work_order_form"}, "work_order_form")
+
+
+async def test_the_form_message_becomes_a_work_order_at_once(monkeypatch):
+    """Only a masked copy stays in the slot: the tracker store keeps slots masked, so a
+    later turn could not send the full message to the desk any more."""
+    import actions.handoff as handoff
+    from rasa_sdk.executor import CollectingDispatcher
+
+    desk = _Desk()
+    monkeypatch.setattr(handoff, "_desk", desk)
+    text = "我电话13812345678，身份证310101199001011234"
+    values = await handoff.ValidateWorkOrderForm().validate_work_order_message(
+        text, CollectingDispatcher(), _form_tracker({}), {})
+    assert desk.orders == [{"conversation_id": "c1", "channel": "socketio", "kind": "message",
+                            "message": text}]
+    assert values == {"work_order_number": "GD-20261127-0001",
+                      "work_order_message": "我电话138****5678，身份证310101********1234"}
+    monkeypatch.setattr(handoff, "_desk", _Desk(fail=True))
+    values = await handoff.ValidateWorkOrderForm().validate_work_order_message(
+        text, CollectingDispatcher(), _form_tracker({}), {})
+    assert values == {"work_order_message": handoff.UNAVAILABLE, "callback_phone": handoff.UNAVAILABLE}
+    dispatcher = CollectingDispatcher()
+    await handoff.ActionSubmitWorkOrder().run(
+        dispatcher, _form_tracker({"callback_phone": handoff.UNAVAILABLE}), {})
+    assert "没能保存" in dispatcher.messages[0]["text"]
