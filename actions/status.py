@@ -18,6 +18,7 @@ from bot.kv import durable_store_from_env
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, Said, State, StatusDialogue
 from bot.status.guard import Guard, Limits
+from connectors.widget.session import ROTATE
 
 ACTION_NAME = "action_status"
 _dialogue: Optional[StatusDialogue] = None
@@ -92,6 +93,11 @@ class ActionStatus(Action):
             return changes + end_of_turn()
         for reply in turn.messages:
             dispatcher.utter_message(text=reply["text"], buttons=reply.get("buttons") or [])
+        if (turn.slots.get("verified_person_id") and not state.verified_person_id
+                and who.channel == "socketio"):
+            # Identity proven in this turn: tokens of the widget session copied before
+            # stop working (connectors/widget/session.py).
+            dispatcher.utter_message(json_message=ROTATE)
         if turn.handoff:
             return changes + [FollowupAction("action_handoff")]
         return changes + end_of_turn()

@@ -30,11 +30,25 @@ class StackInfo:
     log: Optional[str] = None
 
 
-async def get(session: aiohttp.ClientSession, url: str,
-              timeout: float = 5.0) -> Tuple[Optional[int], Optional[object]]:
+def rasa_api_headers() -> Dict[str, str]:
+    """Rasa's API wants its token (rasa_ext/api_guard.py): RASA_API_TOKEN, else the one
+    `make run` keeps in $BOT_VAR_DIR/dev-secrets.env (read afresh: a stack the bench
+    starts writes it)."""
+    token = os.environ.get("RASA_API_TOKEN", "")
+    secrets_file = Path(os.environ.get("BOT_VAR_DIR", ROOT / "var")) / "dev-secrets.env"
+    if not token and secrets_file.exists():
+        for line in secrets_file.read_text().splitlines():
+            if line.startswith("RASA_API_TOKEN="):
+                token = line.partition("=")[2]
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def get(session: aiohttp.ClientSession, url: str, timeout: float = 5.0,
+              headers: Optional[Dict[str, str]] = None) -> Tuple[Optional[int], Optional[object]]:
     """(status, JSON body or None); (None, None) when nothing answers."""
     try:
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout),
+                               headers=headers) as resp:
             try:
                 body = await resp.json(content_type=None)
             except Exception:  # noqa: BLE001 - any non-JSON body is just "no JSON"
@@ -57,7 +71,7 @@ def port_in_use(port: int) -> bool:
 
 
 async def rasa_ready(session: aiohttp.ClientSession, cfg: Config) -> Tuple[bool, Optional[str]]:
-    status, body = await get(session, f"{cfg.rasa_url}/status")
+    status, body = await get(session, f"{cfg.rasa_url}/status", headers=rasa_api_headers())
     if status == 200 and isinstance(body, dict) and body.get("model_file"):
         return True, str(body["model_file"])
     return False, None

@@ -1,4 +1,5 @@
-"""`rasa` with our fixes for per-turn costs found by profiling, then Rasa's own CLI.
+"""`rasa` with our fixes for per-turn costs found by profiling and our guards
+(rasa_ext: the API token, failed actions said), then Rasa's own CLI.
 
     python -m bot.rasa_server run --enable-api ...   (same arguments as `rasa`)
 
@@ -304,7 +305,12 @@ def _settling_after(load_model):
 
 def main() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    from rasa_ext import api_guard
+    from rasa_ext.patches import action_failure
+
     apply_patches()
+    api_guard.install()  # the API token, CORS origins and the body cap (before any app)
+    action_failure.apply()  # a failed or slow action server is said, not swallowed
     _trim_periodically()
     from rasa.__main__ import main as rasa_main
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from bot import settings
 from bot.settings import VAR_DIR, load
 
 
@@ -54,6 +55,11 @@ def lock_store(redis_url: str | None) -> Dict[str, Any] | None:
     return config
 
 
+def _action_token_reference() -> str:
+    token = settings.action_server_token()  # refuses a development value in production
+    return "${ACTION_SERVER_TOKEN}" if os.environ.get("ACTION_SERVER_TOKEN") else token
+
+
 def endpoints() -> Dict[str, Any]:
     cfg = load()
     tracker_db = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL")
@@ -66,6 +72,10 @@ def endpoints() -> Dict[str, Any]:
             # unless told otherwise; only actions marked `send_domain: true` in
             # domain.yml (form validation) need it.
             "enable_selective_domain": True,
+            # The action server answers only Rasa (actions/server.py). Rasa expands
+            # ${…} from its environment when it reads the file, so a real token is
+            # never written to disk; the development value (loopback only) may be.
+            "headers": {"Authorization": "Bearer " + _action_token_reference()},
         },
         "tracker_store": tracker_store(tracker_db),
     }

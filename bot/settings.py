@@ -62,6 +62,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def cors_origins() -> list[str]:
+    """The portal origins whose pages may talk to Rasa and the web app from a browser
+    (CORS_ORIGINS, separated by spaces or commas; "*" is refused in production). In
+    development the web app's own origin (the demo portal page) is the default."""
+    raw = os.environ.get("CORS_ORIGINS", "").replace(",", " ").split()
+    if not is_development() and "*" in raw:
+        raise InsecureConfiguration("CORS_ORIGINS must name the portal origins, not '*'")
+    if raw:
+        return raw
+    if is_development():
+        port = _port("WEB_PORT", 8800)
+        return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    return []
+
+
 _warned: set = set()
 
 
@@ -90,6 +105,21 @@ def secret(name: str, dev_value: str) -> str:
         _warned.add(name)
         logger.warning("%s is unset: using the development value (loopback only)", name)
     return dev_value
+
+
+#: Credentials between our own processes, with the values `make run` may use on loopback.
+DEV_RASA_API_TOKEN = "dev-rasa-api-token-loopback-only"
+DEV_ACTION_SERVER_TOKEN = "dev-action-server-token-loopback-only"
+
+
+def rasa_api_token() -> str:
+    """What the desk and tools send to Rasa's HTTP API (rasa_ext/api_guard.py)."""
+    return secret("RASA_API_TOKEN", DEV_RASA_API_TOKEN)
+
+
+def action_server_token() -> str:
+    """What Rasa sends to the action server (actions/server.py)."""
+    return secret("ACTION_SERVER_TOKEN", DEV_ACTION_SERVER_TOKEN)
 
 
 @dataclass(frozen=True)

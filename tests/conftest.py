@@ -13,6 +13,7 @@ from bot.catalog.loader import read_catalog
 from bot.catalog.search import build_index
 from bot.db import engine_for
 from bot.kv import MemoryStore, RedisStore
+from tests.stack import stack  # noqa: F401  (the running assistant, for e2e and attacks)
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = ROOT / "data" / "catalog"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import pytest
 
@@ -33,3 +34,27 @@ def test_shared_servers_from_environment(clean_env):
     out = runtime.endpoints()
     assert out["tracker_store"]["dialect"].startswith("postgresql")
     assert out["lock_store"]["type"] == "redis"
+
+
+def test_rasa_sends_the_action_server_token_without_it_on_disk(tmp_path, monkeypatch):
+    """The written file names ${ACTION_SERVER_TOKEN}; Rasa expands it when it reads."""
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot import runtime
+
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "t" * 40)
+    target = tmp_path / "endpoints.yml"
+    monkeypatch.setattr(sys, "argv", ["runtime", str(target)])
+    runtime.main()
+    assert "t" * 40 not in target.read_text()
+    endpoint = read_endpoint_config(str(target), "action_endpoint")
+    assert endpoint.headers == {"Authorization": "Bearer " + "t" * 40}
+
+
+def test_production_refuses_to_write_endpoints_without_the_action_token(monkeypatch):
+    from bot import runtime, settings
+
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    monkeypatch.delenv("ACTION_SERVER_TOKEN", raising=False)
+    with pytest.raises(settings.InsecureConfiguration):
+        runtime.endpoints()

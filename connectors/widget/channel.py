@@ -12,8 +12,15 @@ Why not Rasa's channel as it is:
 - Rasa trusts any `session_id` a client sends, with any message, and uses it as the
   conversation's sender id, which every channel shares. A client that named a WeChat
   openid could talk inside that citizen's conversation (and its verified identity).
-  Here a session id is 32 hexadecimal digits (what this channel hands out), and a message
-  is accepted only for the session its socket asked for with `session_request`.
+  Here `session_request` must present a signed session token (connectors/widget/
+  session.py: an id alone, as agents and logs see it, claims nothing); the socket then
+  joins that session's room, and a message is accepted only for a session its socket
+  joined. `session_confirm` hands out a fresh token each time; after an identity check
+  (a `{"govbot": "rotate_session"}` custom message from the status action) the old
+  tokens are void, the other sockets leave the room and only the socket that proved the
+  identity gets the new token.
+- Browsers may connect only from the portal origins (CORS_ORIGINS): Rasa's socket.io
+  server checks no origin on WebSocket connections.
 
 - Messages sent from outside a turn (an agent's reply from the desk, through Rasa's
   `/conversations/{id}/tracker/events?output_channel=socketio`) carry the agent's name in
@@ -28,12 +35,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from bot import settings
+from bot.kv import store_from_env
+from connectors.widget.session import ROTATE, SessionTokens, session_of, session_secret
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +66,36 @@ def message_metadata(raw: Any) -> Dict[Text, Any]:
     return raw if isinstance(raw, dict) else {}
 
 
+def origin_allowed(origin: Optional[str], allowed: list) -> bool:
+    """Browsers send Origin; other clients (apps, tests) send none and are not browsers
+    whose page could be a stranger's."""
+    return not origin or "*" in allowed or origin in allowed
+
+
 class WidgetSocketIOOutput(SocketIOOutput):
-    """Rasa's socket.io output, keeping an agent's name (bot message metadata `agent`)."""
+    """Rasa's socket.io output, keeping an agent's name (bot message metadata `agent`),
+    and rotating the session token on the status action's request."""
+
+    def __init__(self, sio: Any, bot_message_evt: Text, tokens: Optional[SessionTokens] = None,
+                 socket: Optional[Text] = None, namespace: Optional[Text] = None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.tokens = tokens
+        self.socket = socket  # the socket whose message this turn answers
+        self.namespace = namespace
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
+                               **kwargs: Any) -> None:
+        if json_message != ROTATE:
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
+            return
+        if self.tokens is None or self.socket is None:
+            return  # not a turn of a socket (e.g. an event pushed from the desk)
+        token = await self.tokens.rotate(recipient_id)
+        for other in list(self.sio.manager.get_participants(self.namespace or "/", recipient_id)):
+            other_sid = other[0] if isinstance(other, tuple) else other
+            if other_sid != self.socket:
+                await self.sio.leave_room(other_sid, recipient_id, namespace=self.namespace)
+        await self.sio.emit("session_confirm", token, room=self.socket, namespace=self.namespace)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         agent = kwargs.get("agent")
@@ -78,35 +116,48 @@ class WidgetSocketIOInput(SocketIOInput):
             return super().get_output_channel()
         return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
 
+    def session_tokens(self) -> SessionTokens:
+        return SessionTokens(session_secret(), store_from_env())
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         namespace = self.namespace
+        tokens = self.session_tokens()
+        origins = settings.cors_origins()
 
         def session_rooms(sid: Text) -> list:
             return [room for room in sio.rooms(sid, namespace=namespace) if is_session_id(room)]
 
         # Registering an event again replaces Rasa's handler for it.
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if not origin_allowed(environ.get("HTTP_ORIGIN"), origins):
+                logger.warning("socket.io connection from an origin not in CORS_ORIGINS")
+                return False
+            return True
+
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if is_session_id(requested) else uuid.uuid4().hex
+            token = await tokens.issue(await tokens.verify(requested))
+            session_id = session_of(token)
             if self.session_persistence:
                 for room in session_rooms(sid):  # one socket, one conversation
                     if room != session_id:
                         await sio.leave_room(sid, room, namespace=namespace)
                 await sio.enter_room(sid, session_id, namespace=namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            await sio.emit("session_confirm", token, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Any) -> Dict[Text, Text]:
             if not isinstance(data, dict) or not isinstance(data.get("message"), str):
                 return {"status": "ignored", "reason": "bad_message"}
             if self.session_persistence:
-                sender_id = data.get("session_id")
-                if not is_session_id(sender_id) or sender_id not in session_rooms(sid):
+                sender_id = session_of(data.get("session_id"))
+                if sender_id is None or sender_id not in session_rooms(sid):
                     logger.warning("socket.io message for a session its socket did not request")
                     return {"status": "ignored", "reason": "no_session"}
             else:
@@ -114,7 +165,7 @@ class WidgetSocketIOInput(SocketIOInput):
             await on_new_message(
                 UserMessage(
                     data["message"][:MAX_MESSAGE_CHARS],
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    WidgetSocketIOOutput(sio, self.bot_message_evt, tokens, sid, namespace),
                     sender_id,
                     input_channel=self.name(),
                     metadata=message_metadata(data.get(self.metadata_key)),

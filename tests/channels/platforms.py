@@ -269,8 +269,10 @@ class AlipaySide:
 
 # ---------------------------------------------------------------- the end-to-end stack
 
+# The Official Account in plain mode, the Mini Program in safe mode: with a key set, a
+# connector accepts only the encrypted form (no downgrade), so each mode needs its own.
 E2E_WECHAT = {"WECHAT_OA_TOKEN": "e2e-oa-token", "WECHAT_OA_APPID": "wxe2e00000000000oa",
-              "WECHAT_OA_SECRET": "e2e-oa-secret", "WECHAT_OA_AES_KEY": WECHAT_AES_KEY,
+              "WECHAT_OA_SECRET": "e2e-oa-secret", "WECHAT_OA_AES_KEY": "",
               "WECHAT_MP_TOKEN": "e2e-mp-token", "WECHAT_MP_APPID": "wxe2e00000000000mp",
               "WECHAT_MP_SECRET": "e2e-mp-secret", "WECHAT_MP_AES_KEY": WECHAT_AES_KEY}
 E2E_ALIPAY_APP_ID = "2021000000000e2e"

@@ -12,6 +12,8 @@ import uuid
 import aiohttp
 import pytest
 
+from tests.stack import rasa_headers
+
 from tests.channels.platforms import (
     E2E_ALIPAY_APP_ID, E2E_WECHAT, AlipaySide, FakeAlipay, FakeWeChat, WeChatSide, start_site,
     text_xml, wait_until,
@@ -69,16 +71,17 @@ def wechat_side(stack, kind: str) -> WeChatSide:
     upper = kind.upper()
     return WeChatSide(f"{stack['RASA_PORT']}/webhooks/wechat_{kind}/webhook",
                       E2E_WECHAT[f"WECHAT_{upper}_TOKEN"], E2E_WECHAT[f"WECHAT_{upper}_APPID"],
-                      E2E_WECHAT[f"WECHAT_{upper}_AES_KEY"])
+                      E2E_WECHAT[f"WECHAT_{upper}_AES_KEY"] or None)
 
 
 def user() -> str:
     return f"o{uuid.uuid4().hex[:20]}"
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe-mode"])
-async def test_official_account_question_gets_the_real_answer(stack, platforms, safe):
-    side, openid = wechat_side(stack, "oa"), user()
+@pytest.mark.parametrize("kind, safe", [("oa", False), ("mp", True)],
+                         ids=["plain-official-account", "safe-mode-mini-program"])
+async def test_wechat_question_gets_the_real_answer(stack, platforms, kind, safe):
+    side, openid = wechat_side(stack, kind), user()
     async with aiohttp.ClientSession() as session:
         assert await side.post(session, text_xml(openid, "居住证要什么材料", uuid.uuid4().hex),
                                openid, safe=safe) == (200, "success")
@@ -141,7 +144,8 @@ async def test_agent_message_reaches_wechat_outside_a_webhook(stack, platforms):
         before = len(platforms.wechat.texts_for(openid))
         url = (f"{stack['RASA_PORT']}/conversations/wechat_oa:{openid}/trigger_intent"
                f"?output_channel=wechat_oa")
-        async with session.post(url, json={"name": "bot_challenge"}) as response:
+        async with session.post(url, json={"name": "bot_challenge"},
+                                headers=rasa_headers()) as response:
             assert response.status == 200, await response.text()
     assert await wait_until(lambda: len(platforms.wechat.texts_for(openid)) > before,
                             ANSWER_TIMEOUT)
@@ -149,7 +153,7 @@ async def test_agent_message_reaches_wechat_outside_a_webhook(stack, platforms):
 
 
 async def test_burst_of_100_users_is_acknowledged_fast_and_all_answered(stack, platforms):
-    side = wechat_side(stack, "oa")
+    side = wechat_side(stack, "mp")
     users = [user() for _ in range(100)]
     questions = ["居住证要什么材料", "护照多少钱", "社保卡去哪里办", "公积金提取能网上办吗"]
 

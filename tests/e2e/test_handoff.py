@@ -15,6 +15,8 @@ import uuid
 import aiohttp
 import pytest
 
+from tests.stack import rasa_headers, rest_conversation
+
 pytestmark = pytest.mark.slow
 
 
@@ -37,7 +39,8 @@ class Citizen:
         return "\n".join(r.get("text", "") for r in await self.say(text))
 
     async def bot_events(self) -> list:
-        async with self.http.get(f"{self.rasa}/conversations/{self.sender}/tracker") as response:
+        async with self.http.get(f"{self.rasa}/conversations/{rest_conversation(self.sender)}"
+                                 f"/tracker", headers=rasa_headers()) as response:
             tracker = await response.json()
         return [e for e in tracker["events"] if e["event"] == "bot"]
 

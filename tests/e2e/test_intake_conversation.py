@@ -9,6 +9,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
+from tests.stack import rasa_api, rest_conversation
+
 from bot.backend.seed import SHENCHENG, ZHAO_LEI
 from tests.e2e.test_conversations import Citizen, post
 
@@ -40,9 +42,7 @@ class Applicant(Citizen):
         return self.last
 
     def tracker(self, stack) -> dict:
-        url = f"{stack['RASA_PORT']}/conversations/{self.sender}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return json.loads(response.read())
+        return rasa_api(stack, f"/conversations/{rest_conversation(self.sender)}/tracker")
 
 
 def _get(url: str):
@@ -116,8 +116,8 @@ def test_industry_named_later_stop_and_restart(stack):
 def test_verified_citizen_gets_a_prefilled_form(stack):
     citizen = Applicant(stack)
     # What the identity check does after a successful verification.
-    post(f"{stack['RASA_PORT']}/conversations/{citizen.sender}/tracker/events",
-         [{"event": "slot", "name": "verified_person_id", "value": ZHAO_LEI}])
+    rasa_api(stack, f"/conversations/{rest_conversation(citizen.sender)}/tracker/events",
+             [{"event": "slot", "name": "verified_person_id", "value": ZHAO_LEI}])
     citizen.start("我想开个便利店，卖烟")
     citizen.last = citizen.ask("有营业执照")
     citizen.finish()

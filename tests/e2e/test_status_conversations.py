@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.stack import rasa_api, rest_conversation
+
 from tests.e2e.test_conversations import Citizen, post
 
 pytestmark = pytest.mark.slow
@@ -144,10 +146,8 @@ def test_stored_conversation_masks_id_and_phone_numbers(stack):
     citizen = Citizen(stack)
     citizen.text("查一下SH20261020001234")
     citizen.text("我身份证号是330106197912010175，手机13810000006")
-    with urllib.request.urlopen(
-        stack["RASA_PORT"] + f"/conversations/{citizen.sender}/tracker", timeout=30
-    ) as response:
-        stored = response.read().decode("utf-8")
+    stored = json.dumps(rasa_api(
+        stack, f"/conversations/{rest_conversation(citizen.sender)}/tracker"), ensure_ascii=False)
     assert "SH20261020001234" in stored
     assert "330106197912010175" not in stored and "13810000006" not in stored
     assert "330106********0175" in stored

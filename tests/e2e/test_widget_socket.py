@@ -8,6 +8,7 @@ import uuid
 import pytest
 import socketio
 
+from connectors.widget.session import session_of
 from tests.e2e.socketio_client import close_polling_client
 
 pytestmark = pytest.mark.slow
@@ -24,10 +25,13 @@ class Tab:
         self.client.on("bot_uttered", self.replies.put_nowait)
         self.client.on("session_confirm", self.confirmed.put_nowait)
 
-    async def connect(self, stack, session_id=None) -> str:
+    async def connect(self, stack, session_token=None, headers=None) -> str:
+        """Asks for the session of `session_token` (a new one when None); returns the
+        token the channel confirms (connectors/widget/session.py)."""
         # polling: python-engineio's WebSocket client needs a newer aiohttp than ours
-        await self.client.connect(stack["RASA_PORT"], transports=["polling"])
-        await self.client.emit("session_request", {"session_id": session_id})
+        await self.client.connect(stack["RASA_PORT"], transports=["polling"],
+                                  headers=headers or {})
+        await self.client.emit("session_request", {"session_id": session_token})
         return await asyncio.wait_for(self.confirmed.get(), TIMEOUT)
 
     async def say(self, session_id: str, text: str) -> dict:
@@ -61,15 +65,17 @@ async def tabs():
 
 async def test_a_session_gets_its_replies_and_a_reload_continues_it(stack, tabs):
     first = tabs()
-    session_id = await first.connect(stack)
+    token = await first.connect(stack)
+    session_id = session_of(token)
     assert len(session_id) == 32
-    assert await first.say(session_id, "居住证要什么材料") == {"status": "ok"}
+    assert await first.say(token, "居住证要什么材料") == {"status": "ok"}
     assert "居民身份证" in await first.reply_texts()
     await first.close()
 
-    reloaded = tabs()  # the same session id after a reload: the same conversation
-    assert await reloaded.connect(stack, session_id) == session_id
-    assert await reloaded.say(session_id, "那要多久？") == {"status": "ok"}
+    reloaded = tabs()  # the stored token after a reload: the same conversation
+    again = await reloaded.connect(stack, token)
+    assert session_of(again) == session_id
+    assert await reloaded.say(again, "那要多久？") == {"status": "ok"}
     answer = await reloaded.reply_texts()
     assert "上海市居住证申领" in answer and "工作日" in answer
 
@@ -77,12 +83,12 @@ async def test_a_session_gets_its_replies_and_a_reload_continues_it(stack, tabs)
 async def test_session_ids_not_of_our_shape_are_replaced(stack, tabs):
     tab = tabs()
     granted = await tab.connect(stack, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M")  # e.g. a WeChat openid
-    assert granted != "o6_bmjrPTlm6_2sgVt7hMZOPfL2M" and len(granted) == 32
+    assert session_of(granted) and len(session_of(granted)) == 32
 
 
 async def test_messages_for_a_session_the_socket_did_not_request_are_refused(stack, tabs):
     owner, other = tabs(), tabs()
-    session_id = await owner.connect(stack)
+    session_id = session_of(await owner.connect(stack))
     await other.connect(stack)
     refused = await other.say(session_id, "居住证要什么材料")
     assert refused == {"status": "ignored", "reason": "no_session"}
@@ -93,8 +99,8 @@ async def test_messages_for_a_session_the_socket_did_not_request_are_refused(sta
 
 async def test_two_tabs_of_one_session_both_see_the_replies(stack, tabs):
     one, two = tabs(), tabs()
-    session_id = await one.connect(stack)
-    await two.connect(stack, session_id)
-    await one.say(session_id, "你好")
+    token = await one.connect(stack)
+    await two.connect(stack, token)
+    await one.say(token, "你好")
     assert "智能客服" in await one.reply_texts()
     assert "智能客服" in await two.reply_texts()

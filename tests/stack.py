@@ -1,4 +1,6 @@
-"""Starts the whole assistant (scripts/run.sh) on test ports for end-to-end tests.
+"""Starts the whole assistant (scripts/run.sh) on test ports for end-to-end and attack
+tests (tests/e2e, tests/security); tests/conftest.py offers the `stack` fixture, so one
+stack serves both.
 
 The stack is the one `make run` starts: backend, action server, web app and Rasa, with
 the environment's DATABASE_URL / REDIS_URL when set (PostgreSQL tracker store and Redis
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -18,7 +21,7 @@ import pytest
 
 from tests.channels.platforms import stack_channel_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # E2E_PORT_OFFSET moves the whole stack so that several checkouts can test side by side.
 _OFFSET = int(os.environ.get("E2E_PORT_OFFSET", "0"))
 PORTS = {
@@ -29,14 +32,40 @@ PORTS = {
 }
 
 
-def _get(url: str, timeout: float = 2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+#: The stack's credentials, chosen here so that tests can use them (run.sh would make
+#: random ones in the test's var dir otherwise).
+CREDENTIALS = {name: secrets.token_urlsafe(32) for name in (
+    "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "HANDOFF_SERVICE_TOKEN", "WIDGET_SESSION_SECRET")}
+
+
+def rasa_headers() -> dict:
+    return {"Authorization": f"Bearer {CREDENTIALS['RASA_API_TOKEN']}"}
+
+
+def rasa_api(stack, path: str, body=None, timeout: float = 30.0):
+    """Rasa's HTTP API with the stack's token: GET, or POST of `body` as JSON."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    headers = {**rasa_headers(), "Content-Type": "application/json"}
+    request = urllib.request.Request(stack["RASA_PORT"] + path, data=data, headers=headers)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def rest_conversation(sender: str) -> str:
+    """The conversation id of a REST sender (connectors/rest.py's namespace)."""
+    return f"rest:{sender}"
+
+
+def _get(url: str, timeout: float = 2.0, headers=None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, response.read()
 
 
 def _ready(ports) -> bool:
     try:
-        status, body = _get(f"http://127.0.0.1:{ports['RASA_PORT']}/status")
+        status, body = _get(f"http://127.0.0.1:{ports['RASA_PORT']}/status",
+                            headers=rasa_headers())
         if status != 200 or not json.loads(body).get("model_file"):
             return False
         _get(f"http://127.0.0.1:{ports['ACTION_PORT']}/health")
@@ -57,7 +86,7 @@ def stack(tmp_path_factory):
     # platform servers of tests/e2e/test_channels.py (fixed loopback ports)
     channel_env, channels = stack_channel_env(_OFFSET)
     env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "BOT_VAR_DIR": str(var),
-           **channel_env}
+           **channel_env, **CREDENTIALS, "GOVBOT_ENV": "development"}
     # Handoff tests wait for the accept timeout (default 3 minutes in production).
     env.setdefault("HANDOFF_ACCEPT_TIMEOUT", "12")
     log = open(var / "stack.log", "w")

@@ -1,0 +1,67 @@
+"""The action server, answering only Rasa.
+
+    python -m actions.server --port 5055
+
+Rasa SDK's own server (`python -m rasa_sdk`) listens on every interface and runs any
+action for anyone who POSTs a tracker: a forged tracker naming a verified person got
+that person's applications, with a channel and sender of the forger's choosing. This
+starts the same Sanic app (`rasa_sdk.endpoint.create_app`, so actions and responses
+are Rasa SDK's) with:
+
+- a shared secret checked before any action runs: `Authorization: Bearer
+  <ACTION_SERVER_TOKEN>`, which Rasa sends (endpoints.yml, `headers`), else 401;
+- `bot.settings.bind_host()` (loopback unless BIND_HOST), no CORS (no browser calls it);
+- a body cap (ACTION_MAX_BODY, 2 MB: Rasa sends the windowed tracker, never more).
+
+`/health` stays open for liveness probes: it says "ok" and nothing else.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any, Optional
+
+from bot import settings
+from rasa_ext.api_guard import bearer_matches
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+OPEN_PATHS = ("/health",)
+
+
+def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
+    from rasa_sdk.endpoint import create_app as create_sdk_app
+    from sanic import response
+
+    token = token or settings.action_server_token()
+    app = create_sdk_app(package, cors_origins=None)
+    app.config.REQUEST_MAX_SIZE = int(os.environ.get("ACTION_MAX_BODY", "") or DEFAULT_MAX_BODY)
+
+    async def only_rasa(request: Any) -> Optional[Any]:
+        if request.path in OPEN_PATHS or bearer_matches(request.headers.get("authorization"),
+                                                        token):
+            return None
+        return response.json({"error": "the action server answers only Rasa"}, status=401)
+
+    app.register_middleware(only_rasa, "request")
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="action server (Rasa SDK), Rasa only")
+    parser.add_argument("--port", type=int, default=settings.load().action_port)
+    parser.add_argument("--host", default=settings.bind_host())
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from rasa_sdk import utils
+
+    utils.update_sanic_log_level()
+    app = create_app()
+    logger.info("action server on http://%s:%d (Rasa's token required)", args.host, args.port)
+    app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+
+
+if __name__ == "__main__":
+    main()
