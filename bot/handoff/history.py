@@ -1,13 +1,14 @@
 """A conversation's history as the agent desk shows it (pure functions over events).
 
-Citizen messages are masked (ID and phone numbers) unless the agent reveals one, which is
-audited by the desk; bot and agent messages are shown as sent.
+Citizen messages are masked (ID and phone numbers; SMS codes and an ID's last six blanked)
+unless the agent reveals one, which is audited by the desk; bot and agent messages are
+shown as sent.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping
 
-from bot.privacy import mask_text
+from bot.privacy import mask_personal
 
 #: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
 EXTERNAL_PREFIX = "EXTERNAL: "
@@ -22,7 +23,7 @@ def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
         text = event.get("text") or ""
         if text.startswith(EXTERNAL_PREFIX):
             return None
-        masked = mask_text(text)
+        masked = mask_personal(text)
         return {
             "id": event["_id"], "from": "citizen", "text": masked,
             # The tracker store keeps user texts masked already (their originals sealed

@@ -3,9 +3,15 @@
 Everything that must survive a desk restart is here (SQLite under var/ by default,
 PostgreSQL with DATABASE_URL). State changes are conditional updates ("… WHERE status =
 'waiting'"), so two desk processes racing for one conversation cannot both win.
+
+A work order keeps its message and callback number masked (`work_orders`, what every
+agent sees) and their originals sealed apart (`sealed_work_orders`, Fernet with
+SEAL_KEY), read only by the audited reveal of the agent who claimed the order or a
+supervisor: a dump of the database shows no phone or ID number.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,10 +19,13 @@ from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import engine_for
+from bot.privacy import mask_personal, mask_phone, sealer
+
+logger = logging.getLogger(__name__)
 
 #: Work order numbers and per-day statistics use the city's local date.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -65,6 +74,21 @@ work_orders = sa.Table(
     sa.Column("callback_phone", sa.String(32)),
     sa.Column("status", sa.String(16), nullable=False),  # open | closed | cancelled
     sa.Column("created_at", sa.Float, nullable=False),
+    # The agent who took the order on: only they (or a supervisor) reveal and close it.
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_at", sa.Float),
+)
+
+#: Columns added to work_orders since the table was first created (Records.open adds
+#: them to an older table).
+_ADDED_COLUMNS = {"claimed_by": "VARCHAR(64)", "claimed_at": "FLOAT"}
+
+sealed_orders = sa.Table(
+    "sealed_work_orders",
+    metadata,
+    sa.Column("number", sa.String(32), primary_key=True),
+    sa.Column("message", sa.Text, nullable=False),  # Fernet tokens (bot.privacy.sealer)
+    sa.Column("callback_phone", sa.Text),
 )
 
 reveals = sa.Table(
@@ -94,7 +118,33 @@ class Records:
     def open(cls, url: str) -> "Records":
         engine = engine_for(url)
         metadata.create_all(engine)
-        return cls(engine)
+        records = cls(engine)
+        records._upgrade()
+        return records
+
+    def _upgrade(self) -> None:
+        """An older work_orders table gets the claim columns, and the texts it kept in
+        clear are sealed and masked; both idempotent, so desks starting together and
+        every later start are harmless."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("work_orders")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.text(f"ALTER TABLE work_orders ADD COLUMN {name} {kind}"))
+                except sa.exc.DBAPIError:  # another desk added it meanwhile
+                    logger.info("work_orders.%s was added by another process", name)
+        with self.engine.begin() as conn:
+            clear = conn.execute(
+                sa.select(work_orders.c.number, work_orders.c.message, work_orders.c.callback_phone)
+                .select_from(work_orders.outerjoin(
+                    sealed_orders, sealed_orders.c.number == work_orders.c.number))
+                .where(sealed_orders.c.number.is_(None))
+            ).all()
+            for number, message, phone in clear:
+                self._seal_order(conn, number, message, phone)
+        if clear:
+            logger.info("desk: sealed the texts of %d older work orders", len(clear))
 
     # -- agents ----------------------------------------------------------------
 
@@ -197,11 +247,36 @@ class Records:
 
     # -- work orders -----------------------------------------------------------
 
-    def create_work_order(self, **values: Any) -> str:
-        """Stores a work order numbered GD-<local date>-<NNNN>; the day's sequence comes
-        from the table itself, and a collision with another process just takes the next."""
-        now = values.setdefault("created_at", time.time())
-        values.setdefault("status", "open")
+    @staticmethod
+    def _seal_order(
+        conn: Connection, number: str, message: Optional[str], phone: Optional[str]
+    ) -> None:
+        """Seals an order's originals and leaves only their masks in work_orders
+        (`message` None: only the callback number changes)."""
+        seal = sealer()
+        masked: Dict[str, Any] = {"callback_phone": mask_phone(phone) or None}
+        sealed: Dict[str, Any] = {"callback_phone": seal.seal(phone) if phone else None}
+        if message is not None:
+            masked["message"] = mask_personal(message)
+            sealed["message"] = seal.seal(message)
+        conn.execute(work_orders.update().where(work_orders.c.number == number).values(**masked))
+        if not conn.execute(
+            sealed_orders.update().where(sealed_orders.c.number == number).values(**sealed)
+        ).rowcount:
+            conn.execute(sealed_orders.insert().values(
+                number=number, **{"message": seal.seal(""), **sealed}))
+
+    def create_work_order(
+        self, *, conversation_id: str, channel: str, kind: str, message: str,
+        callback_phone: Optional[str] = None, created_at: Optional[float] = None,
+    ) -> str:
+        """Stores a work order numbered GD-<local date>-<NNNN> (its texts masked, the
+        originals sealed); the day's sequence comes from the table itself, and a
+        collision with another process just takes the next."""
+        now = created_at if created_at is not None else time.time()
+        values = {"conversation_id": conversation_id, "channel": channel, "kind": kind,
+                  "message": mask_personal(message), "callback_phone": mask_phone(callback_phone) or None,
+                  "status": "open", "created_at": now}
         prefix = "GD-" + datetime.fromtimestamp(now, LOCAL_TZ).strftime("%Y%m%d") + "-"
         for _ in range(20):
             with self.engine.connect() as conn:
@@ -214,29 +289,56 @@ class Records:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(work_orders.insert().values(number=number, **values))
+                    self._seal_order(conn, number, message, callback_phone)
                 return number
             except IntegrityError:
                 continue
         raise RuntimeError("could not number a work order")
 
     def work_order(self, number: str) -> Optional[Dict[str, Any]]:
+        """An order as stored: message and callback number masked."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(work_orders).where(work_orders.c.number == number)
             ).mappings().first()
         return dict(row) if row else None
 
+    def reveal_work_order(self, number: str) -> Optional[Dict[str, Optional[str]]]:
+        """The order's message and callback number in full (for the audited reveal)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sealed_orders).where(sealed_orders.c.number == number)
+            ).mappings().first()
+        if row is None:
+            return None
+        seal = sealer()
+        return {"message": seal.unseal(row["message"]),
+                "callback_phone": seal.unseal(row["callback_phone"]) if row["callback_phone"] else None}
+
     def set_callback(self, number: str, conversation_id: str, phone: str) -> bool:
         with self.engine.begin() as conn:
-            result = conn.execute(
-                work_orders.update()
-                .where(
+            mine = conn.execute(
+                sa.select(work_orders.c.number).where(
                     work_orders.c.number == number,
                     work_orders.c.conversation_id == conversation_id,
                 )
-                .values(callback_phone=phone)
-            )
-        return result.rowcount == 1
+            ).first()
+            if mine is not None:
+                self._seal_order(conn, number, None, phone)
+        return mine is not None
+
+    def claim_work_order(self, number: str, agent: str) -> bool:
+        """An open, unclaimed order becomes `agent`'s; False if someone was faster."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                work_orders.update()
+                .where(
+                    work_orders.c.number == number,
+                    work_orders.c.status == "open",
+                    work_orders.c.claimed_by.is_(None),
+                )
+                .values(claimed_by=agent, claimed_at=time.time())
+            ).rowcount == 1
 
     def cancel_message_order(self, number: str, conversation_id: str) -> bool:
         """Withdraws an open message's order of that conversation (the citizen cancelled
@@ -263,13 +365,15 @@ class Records:
             ).mappings()
             return [dict(r) for r in rows]
 
-    def close_work_order(self, number: str) -> bool:
+    def close_work_order(self, number: str, claimed_by: Optional[str] = None) -> bool:
+        """Closes an open order; with `claimed_by`, only if that agent claimed it."""
+        query = work_orders.update().where(
+            work_orders.c.number == number, work_orders.c.status == "open"
+        )
+        if claimed_by is not None:
+            query = query.where(work_orders.c.claimed_by == claimed_by)
         with self.engine.begin() as conn:
-            return conn.execute(
-                work_orders.update()
-                .where(work_orders.c.number == number, work_orders.c.status == "open")
-                .values(status="closed")
-            ).rowcount == 1
+            return conn.execute(query.values(status="closed")).rowcount == 1
 
     # -- audit and statistics --------------------------------------------------
 

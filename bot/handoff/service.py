@@ -21,7 +21,7 @@ from bot.handoff.rasa_api import RasaAPI, agent_message, resume_events
 from bot.handoff.records import Records
 from bot.handoff.summary import channel_label
 from bot.kv import KeyValueStore
-from bot.privacy import MaskingFilter
+from bot.privacy import MaskingFilter, mask_personal
 from bot.tracker_store import conversation_event, conversation_events, sealed_text
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,9 @@ class HandoffService:
             "channel": str(request.get("channel") or "unknown")[:32],
             "kind": "complaint" if request.get("kind") == "complaint" else "request",
             "topic": str(request.get("topic") or "转人工")[:64],
-            "summary": str(request.get("summary") or "")[:2000],
+            # Masked by the action server already; masked again because it is stored
+            # and every agent sees it (an older action server may not blank codes).
+            "summary": mask_personal(str(request.get("summary") or "")[:2000]),
             "matter_code": request.get("matter_code"),
             "matter_name": request.get("matter_name"),
             "work_order_number": request.get("work_order_number"),

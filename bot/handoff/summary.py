@@ -1,13 +1,14 @@
 """What the agent sees in the queue before accepting: the bot's summary of the request.
 
 Pure functions over the tracker's events (dicts, as the action server receives them), so
-they are tested without a server. Numbers are masked: the queue is visible to every agent.
+they are tested without a server. Numbers are masked (and SMS codes or an ID's last six
+blanked): the queue is visible to every agent.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from bot.privacy import mask_text
+from bot.privacy import mask_personal
 
 #: Contract intents (../shared/spec/nlu-contract.md) as an agent reads them.
 INTENT_TOPICS: Dict[str, str] = {
@@ -38,7 +39,7 @@ def user_turns(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, str]]:
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
         if text.startswith(("/", "EXTERNAL: ")):  # a button or the desk: the intent says it
             text = ""
-        turns.append({"text": mask_text(text)[:MAX_CHARS], "intent": intent})
+        turns.append({"text": mask_personal(text)[:MAX_CHARS], "intent": intent})
     return turns
 
 

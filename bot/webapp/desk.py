@@ -35,7 +35,7 @@ from bot.handoff.rasa_api import RasaAPI, RasaUnavailable
 from bot.handoff.records import Records
 from bot.handoff.service import DeskError, HandoffService
 from bot.kv import KeyValueStore, store_from_env
-from bot.privacy import MaskingFilter, mask_phone
+from bot.privacy import MaskingFilter, mask_personal, mask_phone, sealer
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
@@ -352,7 +352,33 @@ async def canned(request: web.Request, session: Session) -> web.Response:
 # -- work orders -------------------------------------------------------------------
 
 def _public_order(order: Dict[str, Any]) -> Dict[str, Any]:
-    return {**order, "callback_phone": mask_phone(order.get("callback_phone"))}
+    """An order as every agent may see it: ID numbers, phones and six-character codes in
+    its message masked, the callback number masked (stored so already; masked again in
+    case an older row was not)."""
+    return {
+        "number": order["number"], "conversation_id": order["conversation_id"],
+        "channel": order["channel"], "kind": order["kind"], "status": order["status"],
+        "created_at": order["created_at"], "claimed_by": order.get("claimed_by"),
+        "message": mask_personal(order.get("message")),
+        "callback_phone": mask_phone(order.get("callback_phone")),
+    }
+
+
+def _order(request: web.Request) -> Dict[str, Any]:
+    order = request.app[STATE_KEY]["records"].work_order(request.match_info["number"].strip()[:32])
+    if order is None:
+        raise DeskError(404, "没有这个工单号")
+    return order
+
+
+def _handled_by(order: Dict[str, Any], session: Session) -> None:
+    """Only the agent who claimed an order (or a supervisor) sees it in full and closes
+    it; any other agent sees the masked order and may claim it while nobody has."""
+    if session.supervisor or order.get("claimed_by") == session.agent:
+        return
+    if order.get("claimed_by"):
+        raise DeskError(403, f"该工单已由 {order['claimed_by']} 认领")
+    raise DeskError(403, "请先认领工单")
 
 
 @desk_api()
@@ -364,25 +390,39 @@ async def work_orders(request: web.Request, session: Session) -> web.Response:
 @desk_api()
 async def work_order(request: web.Request, session: Session) -> web.Response:
     """A work order by the number the citizen quotes (GD-20261127-0003)."""
-    order = request.app[STATE_KEY]["records"].work_order(request.match_info["number"].strip()[:32])
-    if order is None:
-        raise DeskError(404, "没有这个工单号")
-    return web.json_response(_public_order(order))
+    return web.json_response(_public_order(_order(request)))
 
 
 @desk_api(write=True)
-async def reveal_phone(request: web.Request, session: Session) -> web.Response:
+async def claim_order(request: web.Request, session: Session) -> web.Response:
     records: Records = request.app[STATE_KEY]["records"]
-    order = records.work_order(request.match_info["number"])
-    if order is None:
-        raise DeskError(404, "没有这个工单")
-    records.audit_reveal(session.agent, None, f"work order {order['number']} phone")
-    return web.json_response({"callback_phone": order["callback_phone"]})
+    order = _order(request)
+    if not records.claim_work_order(order["number"], session.agent):
+        raise DeskError(409, "工单已被认领或已处理")
+    return web.json_response(_public_order(records.work_order(order["number"])))
+
+
+@desk_api(write=True)
+async def reveal_order(request: web.Request, session: Session) -> web.Response:
+    """The order's message and callback number in full, for its claimant or a
+    supervisor; who, which order and when is recorded."""
+    records: Records = request.app[STATE_KEY]["records"]
+    order = _order(request)
+    _handled_by(order, session)
+    full = records.reveal_work_order(order["number"])
+    if full is None:
+        raise DeskError(404, "没有这个工单号")
+    records.audit_reveal(session.agent, None, f"work order {order['number']} message and phone")
+    return web.json_response(full)
 
 
 @desk_api(write=True)
 async def close_order(request: web.Request, session: Session) -> web.Response:
-    if not request.app[STATE_KEY]["records"].close_work_order(request.match_info["number"]):
+    records: Records = request.app[STATE_KEY]["records"]
+    order = _order(request)
+    _handled_by(order, session)
+    claimant = None if session.supervisor else session.agent
+    if not records.close_work_order(order["number"], claimed_by=claimant):
         raise DeskError(409, "工单不存在或已处理")
     return web.json_response({"ok": True})
 
@@ -410,7 +450,7 @@ async def internal_work_order(request: web.Request) -> web.Response:
     message = str(body.get("message") or "").strip()
     if not body.get("conversation_id") or not message:
         raise DeskError(400, "conversation_id and message are required")
-    number = request.app[STATE_KEY]["records"].create_work_order(
+    number = request.app[STATE_KEY]["records"].create_work_order(  # masked and sealed there
         conversation_id=str(body["conversation_id"]),
         channel=str(body.get("channel") or "unknown")[:32],
         kind="complaint" if body.get("kind") == "complaint" else "message",
@@ -499,6 +539,7 @@ def setup_desk(
     app[STATE_KEY] = state
     seed = development_accounts_wanted()
     config = cfg or handoff_config.load()
+    sealer()  # SEAL_KEY: the reveal and the work orders' sealed texts need it
 
     async def start(app: web.Application) -> None:
         store = kv or store_from_env()
@@ -549,7 +590,8 @@ def setup_desk(
     r.add_get("/desk/api/canned", canned)
     r.add_get("/desk/api/work_orders", work_orders)
     r.add_get("/desk/api/work_orders/{number}", work_order)
-    r.add_post("/desk/api/work_orders/{number}/reveal", reveal_phone)
+    r.add_post("/desk/api/work_orders/{number}/claim", claim_order)
+    r.add_post("/desk/api/work_orders/{number}/reveal", reveal_order)
     r.add_post("/desk/api/work_orders/{number}/close", close_order)
     r.add_get("/desk/api/supervisor/overview", overview)
     r.add_post("/desk/internal/handoffs", internal_handoff)

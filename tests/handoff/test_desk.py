@@ -321,6 +321,7 @@ async def test_work_orders_are_numbered_per_day_and_phones_masked(desk):
     headers = await login(desk, "agent1", "agent1-pass")
     orders = (await (await desk.get("/desk/api/work_orders")).json())["work_orders"]
     assert {o["callback_phone"] for o in orders} == {"139****1111"}
+    assert (await desk.post(f"/desk/api/work_orders/{first}/claim", json={}, headers=headers)).status == 200
     shown = await desk.post(f"/desk/api/work_orders/{first}/reveal", json={}, headers=headers)
     assert (await shown.json())["callback_phone"] == "13900001111"
     quoted = await (await desk.get(f"/desk/api/work_orders/{second}")).json()

@@ -296,3 +296,108 @@ async def test_a_message_order_can_be_withdrawn_a_complaint_stays(desk):
     await login(desk, "agent1", "agent1-pass")
     orders = (await (await desk.get("/desk/api/work_orders")).json())["work_orders"]
     assert [o["number"] for o in orders] == [complaint]
+
+
+# -- work orders: masked, claimed, closed only by the claimant or a supervisor ------
+
+ORDER_TEXT = "我身份证310101199001011234，电话13812345678，验证码482913收不到"
+ORDER_MASKED = "我身份证310101********1234，电话138****5678，验证码******收不到"
+
+
+async def _order(desk, cid: str = "wo1", phone: str = "13900001111") -> str:
+    from tests.handoff.test_desk import internal
+
+    number = (await internal(desk, "/desk/internal/work_orders", {
+        "conversation_id": cid, "kind": "message", "message": ORDER_TEXT}))[1]["number"]
+    await internal(desk, f"/desk/internal/work_orders/{number}/callback",
+                   {"conversation_id": cid, "callback_phone": phone})
+    return number
+
+
+async def test_work_order_texts_are_masked_in_the_desk(desk):
+    number = await _order(desk)
+    await login(desk, "agent1", "agent1-pass")
+    [listed] = (await (await desk.get("/desk/api/work_orders")).json())["work_orders"]
+    quoted = await (await desk.get(f"/desk/api/work_orders/{number}")).json()
+    for order in (listed, quoted):
+        assert order["message"] == ORDER_MASKED and order["callback_phone"] == "139****1111"
+        assert order["claimed_by"] is None
+
+
+async def test_only_the_claimant_or_a_supervisor_reveals_and_closes(desk, database_url,
+                                                                    tracker_url, rasa, shared):
+    from tests.handoff.test_desk import second_agent
+
+    number = await _order(desk)
+    headers = await login(desk, "agent1", "agent1-pass")
+    base = f"/desk/api/work_orders/{number}"
+    assert (await desk.post(f"{base}/reveal", json={}, headers=headers)).status == 403  # unclaimed
+    assert (await desk.post(f"{base}/close", json={}, headers=headers)).status == 403
+    assert (await desk.post(f"{base}/claim", json={})).status == 403  # no CSRF token
+    claimed = await desk.post(f"{base}/claim", json={}, headers=headers)
+    assert claimed.status == 200 and (await claimed.json())["claimed_by"] == "agent1"
+
+    other, other_headers = await second_agent(
+        make_config(database_url, tracker_url, rasa.url), shared, "agent2", "agent2-pass")
+    try:
+        assert (await other.post(f"{base}/claim", json={}, headers=other_headers)).status == 409
+        assert (await other.post(f"{base}/reveal", json={}, headers=other_headers)).status == 403
+        assert (await other.post(f"{base}/close", json={}, headers=other_headers)).status == 403
+        shown = await desk.post(f"{base}/reveal", json={}, headers=headers)
+        assert await shown.json() == {"message": ORDER_TEXT, "callback_phone": "13900001111"}
+        assert (await desk.post(f"{base}/close", json={}, headers=headers)).status == 200
+        assert (await desk.post(f"{base}/close", json={}, headers=headers)).status == 409
+
+        # A supervisor may close an order someone else claimed.
+        second = await _order(desk, "wo2")
+        assert (await desk.post(f"/desk/api/work_orders/{second}/claim", json={},
+                                headers=headers)).status == 200
+        supervisor = await other.post("/desk/api/login", json={"name": "supervisor1",
+                                                               "password": "supervisor1-pass"})
+        supervisor_headers = {"X-CSRF-Token": (await supervisor.json())["csrf"]}
+        assert (await other.post(f"/desk/api/work_orders/{second}/close", json={},
+                                 headers=supervisor_headers)).status == 200
+        reveals = (await (await other.get("/desk/api/supervisor/overview")).json())["reveals"]
+        assert [r["agent"] for r in reveals if number in r["what"]] == ["agent1"]
+    finally:
+        await other.close()
+
+
+async def test_work_orders_keep_no_full_number_at_rest(desk, database_url):
+    import sqlalchemy as sa
+
+    from bot.db import engine_for
+
+    await _order(desk)
+    engine = engine_for(database_url)
+    with engine.connect() as conn:
+        stored = "\n".join(repr(tuple(row)) for table in sa.inspect(engine).get_table_names()
+                           for row in conn.execute(sa.text(f"SELECT * FROM {table}")))
+    for secret in ("310101199001011234", "13812345678", "13900001111", "482913"):
+        assert secret not in stored, secret
+
+
+def test_an_older_work_order_table_gets_the_claim_and_its_texts_sealed(database_url):
+    import sqlalchemy as sa
+
+    from bot.db import engine_for
+    from bot.handoff.records import Records
+
+    engine = engine_for(database_url)
+    with engine.begin() as conn:  # the table as the previous version created it
+        conn.execute(sa.text(
+            "CREATE TABLE work_orders (number VARCHAR(32) PRIMARY KEY, conversation_id "
+            "VARCHAR(255) NOT NULL, channel VARCHAR(32) NOT NULL, kind VARCHAR(16) NOT NULL, "
+            "message TEXT NOT NULL, callback_phone VARCHAR(32), status VARCHAR(16) NOT NULL, "
+            "created_at FLOAT NOT NULL)"))
+        conn.execute(sa.text(
+            "INSERT INTO work_orders VALUES ('GD-20261101-0001', 'c', 'rest', 'message', "
+            f"'{ORDER_TEXT}', '13900001111', 'open', 1.0)"))
+    records = Records.open(database_url)
+    order = records.work_order("GD-20261101-0001")
+    assert order["message"] == ORDER_MASKED and order["claimed_by"] is None
+    assert records.claim_work_order("GD-20261101-0001", "agent1")
+    assert records.reveal_work_order("GD-20261101-0001") == {
+        "message": ORDER_TEXT, "callback_phone": "13900001111"}
+    Records.open(database_url)  # a second start changes nothing
+    assert records.reveal_work_order("GD-20261101-0001")["message"] == ORDER_TEXT

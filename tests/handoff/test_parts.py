@@ -138,3 +138,13 @@ async def test_the_form_message_becomes_a_work_order_at_once(monkeypatch):
     await handoff.ActionSubmitWorkOrder().run(
         dispatcher, _form_tracker({"callback_phone": handoff.UNAVAILABLE}), {})
     assert "没能保存" in dispatcher.messages[0]["text"]
+
+
+def test_summary_and_history_blank_codes_and_last_six():
+    """The queue's summary is stored (handoffs.summary) and shown to every agent: an SMS
+    code or an ID's last six typed in the turn that asks for a person is blanked too."""
+    events = [_user("验证码482913收不到，后六位14051X", "request_human")]
+    summary = summarize("request", events)["summary"]
+    assert "482913" not in summary and "14051X" not in summary and "验证码******" in summary
+    [shown] = messages([{**events[0], "_id": 1}])
+    assert shown["text"] == "验证码******收不到，后六位******" and shown["masked"]

@@ -2,7 +2,7 @@
 // canned answers, transfer, end, matter search. No build step, no external scripts.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const state = { me: null, csrf: "", current: null, lastId: 0, canned: [], timers: [] };
+const state = { me: null, role: "", csrf: "", current: null, lastId: 0, canned: [], timers: [] };
 
 async function api(method, path, body) {
   const options = { method, headers: { "X-CSRF-Token": state.csrf }, credentials: "same-origin" };
@@ -38,7 +38,7 @@ function showLogin() {
 }
 
 async function startDesk(me) {
-  state.me = me.agent; state.csrf = me.csrf;
+  state.me = me.agent; state.role = me.role; state.csrf = me.csrf;
   $("login-view").hidden = true; $("desk-view").hidden = false;
   $("whoami").textContent = `工号 ${me.agent}（${me.role === "supervisor" ? "班长" : "坐席"}）`;
   $("supervisor-link").hidden = me.role !== "supervisor";
@@ -142,17 +142,29 @@ async function search(event) {
       $("reply-text").value += `「${r.name}」`; } }))));
 }
 
+// A work order as every agent sees it (numbers masked). Whoever claims it (认领) may show
+// it in full (audited) and close it; supervisors may do both for any order.
 function orderItem(o) {
-  return el("li", { className: "order" },
+  const open = o.status === "open";
+  const mine = o.claimed_by === state.me || state.role === "supervisor";
+  const base = `/desk/api/work_orders/${encodeURIComponent(o.number)}`;
+  const act = (fn) => async () => { try { await fn(); } catch (e) { alert(e.message); loadOrders(); } };
+  const phone = el("span", { textContent: o.callback_phone || "无" });
+  const text = el("div", { className: "order-text", textContent: o.message.slice(0, 200) });
+  const item = el("li", { className: "order" },
     el("strong", { textContent: o.number }),
-    el("div", { className: "meta", textContent: `${o.kind === "complaint" ? "投诉" : "留言"} · 回电 ${o.callback_phone || "无"}` }),
-    el("div", { textContent: o.message.slice(0, 200) }),
-    el("div", { className: "meta", textContent: o.status === "open" ? "待处理" : "已处理" }),
-    el("button", { type: "button", textContent: "显示电话", onclick: async () => {
-      const shown = await api("POST", `/desk/api/work_orders/${o.number}/reveal`, {});
-      alert(`回电号码：${shown.callback_phone || "无"}`); } }),
-    el("button", { type: "button", textContent: "已处理", hidden: o.status !== "open", onclick: async () => {
-      await api("POST", `/desk/api/work_orders/${o.number}/close`, {}); loadOrders(); } }));
+    el("div", { className: "meta" }, `${o.kind === "complaint" ? "投诉" : "留言"} · 回电 `, phone),
+    text,
+    el("div", { className: "meta", textContent: `${open ? "待处理" : "已处理"} · ${o.claimed_by ? "认领人 " + o.claimed_by : "未认领"}` }),
+    el("button", { type: "button", className: "claim", textContent: "认领", hidden: !open || Boolean(o.claimed_by),
+      onclick: act(async () => { item.replaceWith(orderItem(await api("POST", `${base}/claim`, {}))); }) }),
+    el("button", { type: "button", className: "reveal", textContent: "显示号码", hidden: !mine,
+      onclick: act(async () => {
+        const shown = await api("POST", `${base}/reveal`, {});
+        text.textContent = shown.message || ""; phone.textContent = shown.callback_phone || "无"; }) }),
+    el("button", { type: "button", className: "close", textContent: "已处理", hidden: !open || !mine,
+      onclick: act(async () => { await api("POST", `${base}/close`, {}); loadOrders(); }) }));
+  return item;
 }
 
 async function loadOrders() {
