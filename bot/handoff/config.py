@@ -13,8 +13,8 @@ from bot import settings
 
 #: Development default only; production sets HANDOFF_SERVICE_TOKEN in every process.
 DEV_SERVICE_TOKEN = "dev-handoff-token-change-me"
-#: Development default of Rasa's API credential (the Rasa side checks the same name).
-DEV_RASA_API_TOKEN = "dev-rasa-api-token-loopback-only"
+#: Development default of Rasa's API credential (defined with the Rasa-side check).
+DEV_RASA_API_TOKEN = settings.DEV_RASA_API_TOKEN
 
 
 def service_token() -> str:
@@ -23,8 +23,8 @@ def service_token() -> str:
 
 
 def rasa_api_token() -> str:
-    """The bearer token the desk shows Rasa's HTTP API (only the desk calls Rasa)."""
-    return settings.secret("RASA_API_TOKEN", DEV_RASA_API_TOKEN)
+    """The bearer token the desk shows Rasa's HTTP API (rasa_ext/api_guard.py checks it)."""
+    return settings.rasa_api_token()
 
 
 def desk_url() -> str:
