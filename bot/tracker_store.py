@@ -366,6 +366,36 @@ def reseal_clear_texts(engine: sa.engine.Engine) -> int:
     return len(rows)
 
 
+def scrub_at_rest(engine: sa.engine.Engine) -> int:
+    """Masks MASKED_SLOTS in the events and window prefixes an earlier version stored in
+    clear (and seals clear texts); returns how many rows changed. A one-off for an
+    existing database (`python -m bot.tracker_store scrub`), not part of any turn: it
+    reads every stored SlotSet of those slots."""
+    events = sa.table("events", sa.column("id"), sa.column("type_name"), sa.column("data"))
+    names = [events.c.data.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
+    prefixes = [_snapshots.c.prefix.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
+    _metadata.create_all(engine)
+    changed = 0
+    with engine.begin() as conn:
+        for row in conn.execute(sa.select(events.c.id, events.c.data).where(
+                events.c.type_name == "slot", sa.or_(*names))).all():
+            original = fast_json.loads(row.data)
+            data = masked_copy(original)
+            if data != original:
+                changed += conn.execute(events.update().where(
+                    events.c.id == row.id, events.c.data == row.data,
+                ).values(data=fast_json.dumps(data))).rowcount
+        for row in conn.execute(sa.select(_snapshots.c.sender_id, _snapshots.c.prefix)
+                                .where(sa.or_(*prefixes))).all():
+            original = fast_json.loads(row.prefix)
+            prefix = [masked_copy(event) for event in original]
+            if prefix != original:
+                changed += conn.execute(_snapshots.update().where(
+                    _snapshots.c.sender_id == row.sender_id, _snapshots.c.prefix == row.prefix,
+                ).values(prefix=fast_json.dumps(prefix))).rowcount
+    return changed + reseal_clear_texts(engine)
+
+
 def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> Optional[str]:
     """The original of a masked user message (by its sender and timestamp), codes and
     last-six blanked; None if the message was stored unmasked or nothing but a code was
@@ -384,3 +414,22 @@ def sealed_text(engine: sa.engine.Engine, sender_id: Text, timestamp: float) -> 
     if not row.text.startswith(SEALED_PREFIX):  # kept in clear before sealing; not resealed yet
         return blank_six(row.text)
     return sealer().unseal(row.text)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`python -m bot.tracker_store scrub`: masks what an earlier version kept in clear
+    in the tracker database (as bot/runtime.py configures it for Rasa)."""
+    import argparse
+
+    from bot.db import engine_for
+    from bot.handoff.config import tracker_database_url
+
+    parser = argparse.ArgumentParser(prog="python -m bot.tracker_store")
+    parser.add_argument("command", choices=["scrub"])
+    parser.parse_args(argv)
+    print(f"masked or sealed {scrub_at_rest(engine_for(tracker_database_url()))} stored rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

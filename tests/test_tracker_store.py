@@ -330,3 +330,28 @@ def test_seal_key_is_required_in_production(monkeypatch):
     monkeypatch.setenv("SEAL_KEY", "not a fernet key but long enough")
     with pytest.raises(settings.InsecureConfiguration, match="Fernet"):
         sealer()
+
+
+async def test_scrub_masks_typed_slots_an_earlier_version_stored(tracker_store):
+    import json
+
+    import sqlalchemy as sa
+
+    from bot.tracker_store import _snapshots, scrub_at_rest
+
+    events = tracker_store.SQLEvent.__table__
+    slot = {"event": "slot", "name": "callback_phone", "value": CALLBACK, "timestamp": 1.0}
+    other = {"event": "slot", "name": "district", "value": "浦东新区", "timestamp": 1.0}
+    with tracker_store.engine.begin() as conn:
+        for data in (slot, other):
+            conn.execute(events.insert().values(sender_id="old", type_name="slot", timestamp=1.0,
+                                                data=json.dumps(data, ensure_ascii=False)))
+        conn.execute(_snapshots.insert().values(sender_id="old", start_event_id=1, prefix=json.dumps(
+            [{**slot, "name": "work_order_message", "value": f"身份证{ID_NUMBER}"}], ensure_ascii=False)))
+    assert scrub_at_rest(tracker_store.engine) == 2
+    stored = _everything(tracker_store.engine)
+    assert CALLBACK not in stored and ID_NUMBER not in stored and "浦东新区" in stored
+    assert "139****1111" in stored and "310101********1234" in stored
+    assert scrub_at_rest(tracker_store.engine) == 0
+    with tracker_store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 2
