@@ -273,22 +273,28 @@ class BackendClient:
         body = await self._request("GET", ("applications",), params={"person_id": person_id})
         return body["applications"]
 
-    async def check_identity(self, application_number: str, id_last6: str) -> Dict[str, Any]:
+    async def check_identity(self, application_number: str, id_last6: str, *,
+                             requester: Optional[str] = None) -> Dict[str, Any]:
         """{'match': bool, 'phone_masked': str | None, 'person_id': str | None}.
-        RateLimited after repeated failures for one application number. Never retried."""
-        return await self._request(
-            "POST", ("identity", "check"),
-            json_body={"application_number": application_number, "id_last6": id_last6},
-        )
+        RateLimited after repeated failures for one application number — of this
+        `requester` (an opaque id of who asks) when one is named. Never retried."""
+        body: Dict[str, Any] = {"application_number": application_number, "id_last6": id_last6}
+        if requester is not None:
+            body["requester"] = requester
+        return await self._request("POST", ("identity", "check"), json_body=body)
 
     async def send_sms(self, template: str, params: Optional[Mapping[str, Any]] = None, *,
                        phone: Optional[str] = None,
                        application_number: Optional[str] = None,
-                       person_id: Optional[str] = None) -> str:
+                       person_id: Optional[str] = None,
+                       requester: Optional[str] = None) -> str:
         """Sends a template message to a phone, or to the phone on file of an
-        application's applicant or of a verified person; returns the message id. Never
-        retried (no duplicate messages)."""
+        application's applicant or of a verified person; returns the message id. The
+        per-phone limit counts per `requester` when one is named. Never retried (no
+        duplicate messages)."""
         body: Dict[str, Any] = {"template": template, "params": dict(params or {})}
+        if requester is not None:
+            body["requester"] = requester
         if phone is not None:
             body["phone"] = phone
         if application_number is not None:

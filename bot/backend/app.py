@@ -408,16 +408,28 @@ def _licences(engine: Engine, holder: str, kind: str,
 _DUMMY_ID = "000000000000000000"
 
 
-def _identity_check(engine: Engine, number: str, last6: str,
-                    max_failures: int) -> Tuple[str, Optional[str], Optional[str]]:
+def _identity_check(engine: Engine, number: str, last6: str, max_failures: int,
+                    requester: Optional[str] = None
+                    ) -> Tuple[str, Optional[str], Optional[str]]:
     """('match', phone_masked, person_id) | ('no_match', None, None) | ('locked', None, None).
 
     A wrong number and a wrong ID take the same path (same queries, one constant-time
     comparison, one failure row), so neither the answer nor its timing tells them apart.
+
+    The lock counts per requester when the caller names one: `max_failures` failures of
+    one requester on the number lock that requester alone, so strangers failing on a
+    number never lock out its applicant (who has the right ID), and the applicant's
+    success clears only his own failures, never the strangers'. The caller (the
+    assistant) limits each of its users and, once a number is under attack, answers
+    every try alike, so this gives no brute force. A caller naming nobody shares one
+    budget per number, counted over every failure on it.
     """
     now = m.now_cst()
     since = now - IDENTITY_WINDOW
     failures_table = m.identity_failures
+    mine = failures_table.c.application_number == number
+    if requester is not None:
+        mine = mine & (failures_table.c.requester == requester)
     with engine.begin() as conn:
         conn.execute(
             delete(failures_table).where(
@@ -425,8 +437,7 @@ def _identity_check(engine: Engine, number: str, last6: str,
             )
         )
         failures = conn.execute(
-            select(func.count()).select_from(failures_table)
-            .where(failures_table.c.application_number == number)
+            select(func.count()).select_from(failures_table).where(mine)
         ).scalar()
         row = conn.execute(
             select(m.applications.c.applicant_id, m.people.c.phone)
@@ -439,11 +450,10 @@ def _identity_check(engine: Engine, number: str, last6: str,
         if failures >= max_failures:
             return "locked", None, None
         if match:
-            conn.execute(
-                delete(failures_table).where(failures_table.c.application_number == number)
-            )
+            conn.execute(delete(failures_table).where(mine))
             return "match", mask_phone(row[1] or ""), _person_ref(conn, row[0])
-        conn.execute(insert(failures_table), [{"application_number": number, "at": now}])
+        conn.execute(insert(failures_table),
+                     [{"application_number": number, "at": now, "requester": requester}])
         return "no_match", None, None
 
 
@@ -525,16 +535,31 @@ async def person_applications(request: web.Request) -> web.Response:
     return _json({"applications": found})
 
 
+REQUESTER_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def _requester(value: Any) -> Optional[str]:
+    """The optional `requester`: the caller's opaque, stable id of who asks (the
+    assistant sends a digest of the channel account, never the account itself)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not REQUESTER_RE.fullmatch(value):
+        raise _bad_field("requester", "须为8–64位字母、数字、_ 或 -",
+                         "must be 8-64 characters of letters, digits, _ and -")
+    return value
+
+
 async def identity_check(request: web.Request) -> web.Response:
-    body = await _json_body(request, {"application_number", "id_last6"})
+    body = await _json_body(request, {"application_number", "id_last6", "requester"})
     number = _application_number(body.get("application_number"))
     last6 = normalize_last6(body.get("id_last6"))
     if last6 is None:
         raise _bad_field("id_last6", "须为身份证号码后6位（数字，末位可为X）",
                          "must be the last 6 characters of an ID number (digits, last may be X)")
+    requester = _requester(body.get("requester"))
     state = request.app[STATE]
     outcome, phone_masked, person_id = await _db(
-        request, _identity_check, number, last6, state.identity_max_failures
+        request, _identity_check, number, last6, state.identity_max_failures, requester
     )
     logger.info("identity check %s: %s", number, outcome)
     if outcome == "locked":
@@ -567,8 +592,9 @@ async def list_applications(request: web.Request) -> web.Response:
 
 async def send_sms(request: web.Request) -> web.Response:
     body = await _json_body(
-        request, {"phone", "application_number", "person_id", "template", "params"}
+        request, {"phone", "application_number", "person_id", "template", "params", "requester"}
     )
+    requester = _requester(body.get("requester"))
     has_phone = body.get("phone") is not None
     has_number = body.get("application_number") is not None
     has_person = body.get("person_id") is not None
@@ -600,7 +626,7 @@ async def send_sms(request: web.Request) -> web.Response:
     service = request.app[STATE].sms
     try:
         message_id = await asyncio.to_thread(
-            service.send, phone, body["template"], params, text_, number
+            service.send, phone, body["template"], params, text_, number, requester
         )
     except sms.TooManyMessages:
         raise ApiError(429, "too_many_messages", "该号码短信发送过于频繁，请稍后再试",
@@ -733,7 +759,7 @@ def create_app(
 
 async def _startup(app: web.Application) -> None:
     state = app[STATE]
-    await asyncio.to_thread(m.metadata.create_all, state.engine)
+    await asyncio.to_thread(m.create_schema, state.engine)
     await asyncio.to_thread(seed_if_empty, state.engine)
     if state.using_dev_token:
         logger.warning(

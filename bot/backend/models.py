@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
     Column,
+    inspect,
+    text,
     Date,
     DateTime,
     ForeignKey,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot import settings
 from bot.db import engine_for
@@ -127,6 +130,9 @@ sms_messages = Table(
     Column("text", Text, nullable=False),
     Column("application_number", String(16)),
     Column("sent_at", DateTime, nullable=False),
+    # Who asked for it (the caller's opaque id of a channel account), so the per-phone
+    # limit is counted per requester: strangers never spend the owner's quota.
+    Column("requester", String(64)),
     Index("ix_backend_sms_phone", "phone", "sent_at"),
 )
 
@@ -147,8 +153,14 @@ identity_failures = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("application_number", String(16), nullable=False),
     Column("at", DateTime, nullable=False),
+    # Who failed (opaque, named by the caller): a named requester is locked alone, so
+    # strangers failing on a number never lock out its applicant.
+    Column("requester", String(64)),
     Index("ix_backend_identity_failures", "application_number", "at"),
 )
+
+#: Nullable columns added after the first release, added to databases made before.
+ADDED_COLUMNS = ((sms_messages, "requester"), (identity_failures, "requester"))
 
 # Application status codes and their labels (the step the citizen sees).
 STATUS_LABELS = {
@@ -174,8 +186,24 @@ def default_database_url() -> str:
     return f"sqlite:///{settings.VAR_DIR / 'backend.db'}"
 
 
+def create_schema(engine: Engine) -> None:
+    """Creates missing tables and adds the columns of ADDED_COLUMNS that a database made
+    by an earlier version lacks (safe to call repeatedly, and from two processes)."""
+    metadata.create_all(engine)
+    for table, name in ADDED_COLUMNS:
+        if name in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+            continue
+        kind = table.c[name].type.compile(engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+        except DBAPIError:  # added meanwhile by another process starting
+            if name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                raise
+
+
 def engine_and_schema(database_url: str | None = None) -> Engine:
     """The backend's engine with its tables created (safe to call repeatedly)."""
     engine = engine_for(database_url or default_database_url())
-    metadata.create_all(engine)
+    create_schema(engine)
     return engine

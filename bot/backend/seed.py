@@ -256,7 +256,7 @@ APPLICATIONS: List[Dict] = [
 def seed(engine: Engine) -> int:
     """Inserts the demo rows that are missing (by key); returns how many were inserted."""
     inserted = 0
-    m.metadata.create_all(engine)
+    m.create_schema(engine)
     with engine.begin() as conn:
         have = set(conn.execute(select(m.people.c.id_number)).scalars())
         rows = [p for p in PEOPLE if p["id_number"] not in have]
@@ -305,7 +305,7 @@ def seed(engine: Engine) -> int:
 
 def seed_if_empty(engine: Engine) -> int:
     """Seeds the demo data only into a database without any people; returns rows added."""
-    m.metadata.create_all(engine)
+    m.create_schema(engine)
     with engine.connect() as conn:
         if conn.execute(select(func.count()).select_from(m.people)).scalar():
             return 0

@@ -8,7 +8,10 @@ development `OutboxGateway`, which appends one JSON line per message to
 a developer can read the code there. A city plugs in its own gateway instead.
 
 At most `limit` messages go to one phone in 10 minutes (env BACKEND_SMS_LIMIT, default
-10); more raise `TooManyMessages`.
+10); more raise `TooManyMessages`. When the caller names a requester (its opaque id of
+who asked) the limit counts per phone and requester, so strangers who make codes go to
+someone's phone spend their own share, never the owner's; messages without a requester
+count against every message to the phone, as one shared budget.
 
     .venv/bin/python -m bot.backend.sms last-code 13810000004   # the last code sent there
 """
@@ -165,7 +168,7 @@ class SmsService:
         self.limit = limit
 
     def send(self, phone: str, template: str, params: Mapping[str, Any], text: str,
-             application_number: Optional[str] = None) -> str:
+             application_number: Optional[str] = None, requester: Optional[str] = None) -> str:
         now = m.now_cst()
         message_id = "sms-" + uuid.uuid4().hex
         row = {
@@ -176,12 +179,14 @@ class SmsService:
             "text": text,
             "application_number": application_number,
             "sent_at": now,
+            "requester": requester,
         }
+        counted = (m.sms_messages.c.phone == phone) & (m.sms_messages.c.sent_at > now - WINDOW)
+        if requester is not None:
+            counted = counted & (m.sms_messages.c.requester == requester)
         with self.engine.begin() as conn:
             recent = conn.execute(
-                select(func.count())
-                .select_from(m.sms_messages)
-                .where(m.sms_messages.c.phone == phone, m.sms_messages.c.sent_at > now - WINDOW)
+                select(func.count()).select_from(m.sms_messages).where(counted)
             ).scalar()
             if recent >= self.limit:
                 raise TooManyMessages()

@@ -7,6 +7,11 @@ store (`guard`). Steps: ask_number → ask_last6 → ask_code (→ code_spent) �
 Enumeration: a wrong application number and a wrong identity take the same path and get
 the same words; nothing about a number is fetched before the identity check matches, and
 the attempt limits count per user and per number whether the number exists or not.
+
+Lockout: only users are locked. A number many strangers failed on is "under attack"
+(`Guard.under_attack`): every last-six try on it then hears the same quiet words, right
+or wrong, and only a right one sends the code, so strangers can neither lock the owner
+out nor learn anything (bot/status/guard.py says why this opens no brute force).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from bot.matter_dialogue import Turn
 from bot.privacy import MaskingFilter
 from bot.status import parse, render
 from bot.status.bindings import BindingStore
-from bot.status.guard import Guard, Target
+from bot.status.guard import Guard, Target, requester_ref
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
@@ -174,7 +179,7 @@ class StatusDialogue:
         last6 = parse.id_last6(said.text)
         if last6:
             return await self._identity(number, last6, who)
-        if await self.guard.locked(who.key, number=number):
+        if await self.guard.locked(who.key):
             return _locked(number)
         return _turn("ask_last6", step="ask_last6", number=number)
 
@@ -226,14 +231,17 @@ class StatusDialogue:
 
     async def _identity(self, number: str, last6: str, who: Citizen) -> StatusTurn:
         """ID last six against the application: same words for a wrong number and a
-        wrong ID; the code goes to the applicant's phone on file."""
+        wrong ID; the code goes to the applicant's phone on file. Under attack, the same
+        words whether the last six is right or wrong (`_quiet_identity`)."""
         if not number:
             return _turn("ask_number", step="ask_number")
-        if await self.guard.locked(who.key, number=number):
+        if await self.guard.locked(who.key):
             await self._audit(who, "identity_check", "locked", number=number)
             return _locked(number)
+        quiet = await self.guard.under_attack(number)
         try:
-            verdict = await self.backend.check_identity(number, last6)
+            verdict = await self.backend.check_identity(number, last6,
+                                                        requester=requester_ref(who.key))
         except RateLimited:
             await self._audit(who, "identity_check", "locked", number=number)
             return _locked(number)
@@ -241,16 +249,35 @@ class StatusDialogue:
             return _turn("bad_number", step="ask_number")
         except BackendError as exc:
             return await self._down(exc, who, "identity_check", number, step="ask_last6")
+        if quiet:
+            return await self._quiet_identity(number, verdict, who)
         if not verdict.get("match"):
             await self.guard.record_failure(who.key, number=number)
             await self._audit(who, "identity_check", "no_match", number=number)
-            if await self.guard.locked(who.key, number=number):
+            if await self.guard.locked(who.key):
                 return _locked(number)
             return _turn("mismatch", step="ask_last6", number=number)
         await self._audit(who, "identity_check", "match", number=number,
                     person=verdict.get("person_id"))
         return await self._send_code(
             Target(verdict["person_id"], verdict.get("phone_masked") or "", number), who)
+
+    async def _quiet_identity(self, number: str, verdict: Mapping[str, Any],
+                              who: Citizen) -> StatusTurn:
+        """The number is under attack: a right last six sends the code, a wrong one gets
+        a decoy; both hear the same and both count against the user (so the user's lock
+        tells nothing either); only a wrong one counts against the number."""
+        matched = bool(verdict.get("match"))
+        await self.guard.record_failure(who.key, number=None if matched else number)
+        if matched:
+            await self._audit(who, "identity_check", "match", number=number,
+                              person=verdict.get("person_id"))
+            target = Target(verdict["person_id"], verdict.get("phone_masked") or "", number,
+                            quiet=True)
+        else:
+            await self._audit(who, "identity_check", "no_match", number=number)
+            target = Target.decoy_for(number)
+        return await self._send_code(target, who)
 
     async def _send_code(self, target: Target, who: Citizen, resend: bool = False) -> StatusTurn:
         why = await self.guard.may_send(who.key)
@@ -259,23 +286,40 @@ class StatusDialogue:
             if why == "limit":
                 return _turn("send_limit", buttons=[render.HUMAN_BUTTON])
             return _turn("send_wait", step="ask_code", number=target.number,
-                         phone=target.phone_masked)
+                         phone=None if target.quiet else target.phone_masked)
         code = await self.guard.issue(who.key, target)
+        if target.decoy:
+            await self._audit(who, "code_sent", "decoy", number=target.number)
+            return self._code_sent(target, resend)
+        requester = requester_ref(who.key)
         try:
             if target.bound:
                 await self.backend.send_sms("verification_code", {"code": code},
-                                            person_id=target.person_id)
+                                            person_id=target.person_id, requester=requester)
             else:
                 await self.backend.send_sms("verification_code", {"code": code},
-                                            application_number=target.number)
+                                            application_number=target.number,
+                                            requester=requester)
         except RateLimited:
-            await self.guard.forget(who.key)
             await self._audit(who, "code_sent", "limit", number=target.number, person=target.person_id)
+            if target.quiet and target.number:  # what a decoy would hear
+                await self.guard.make_decoy(who.key, target.number)
+                return self._code_sent(target, resend)
+            await self.guard.forget(who.key)
             return _turn("send_limit", buttons=[render.HUMAN_BUTTON])
         except BackendError as exc:
             await self.guard.forget(who.key)
             return await self._down(exc, who, "code_sent", target.number, person=target.person_id)
         await self._audit(who, "code_sent", "sent", number=target.number, person=target.person_id)
+        return self._code_sent(target, resend)
+
+    @staticmethod
+    def _code_sent(target: Target, resend: bool) -> StatusTurn:
+        """'Code sent' in words that, for a quiet target, are the same for a decoy."""
+        if target.quiet:
+            key = "code_resent_quiet" if resend else "code_sent_quiet"
+            buttons = [render.RESEND_BUTTON] if resend else None
+            return _turn(key, step="ask_code", buttons=buttons, number=target.number)
         if resend:
             return _turn("code_resent", step="ask_code", buttons=[render.RESEND_BUTTON],
                          number=target.number, phone=target.phone_masked,
@@ -289,7 +333,7 @@ class StatusDialogue:
         target = await self.guard.target(who.key)
         if target is None:
             return _turn("no_pending")
-        if await self.guard.locked(who.key, number=target.number, person_id=target.person_id):
+        if await self.guard.target_locked(who.key, target):
             return _turn("locked", buttons=[render.HUMAN_BUTTON])
         return await self._send_code(target, who, resend=True)
 
@@ -298,17 +342,18 @@ class StatusDialogue:
         if target is None:
             await self._audit(who, "code_check", "expired", number=state.number)
             return _turn("no_pending")
-        if await self.guard.locked(who.key, number=target.number, person_id=target.person_id):
+        if await self.guard.target_locked(who.key, target):
             await self._audit(who, "code_check", "locked", number=target.number,
                         person=target.person_id)
             await self.guard.forget(who.key)
             return _turn("locked", buttons=[render.HUMAN_BUTTON])
+        keep = {"number": target.number, "phone": None if target.quiet else target.phone_masked}
         if state.step == "code_spent":  # the void code, or a guess: a new code is needed
-            return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON],
-                         number=target.number, phone=target.phone_masked)
+            return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON], **keep)
         verdict = await self.guard.check(who.key, code)
+        if target.decoy and verdict == "ok":  # cannot happen (no digest matches); never verify
+            verdict = "wrong"
         await self._audit(who, "code_check", verdict, number=target.number, person=target.person_id)
-        keep = {"number": target.number, "phone": target.phone_masked}
         if verdict == "expired":
             return _turn("code_expired", step="ask_code", buttons=[render.RESEND_BUTTON], **keep)
         if verdict == "wrong":
@@ -316,8 +361,7 @@ class StatusDialogue:
             return _turn("wrong_code", step="ask_code", fields={"left": left}, **keep)
         if verdict == "spent":
             await self.guard.record_failure(who.key, target=target)
-            if await self.guard.locked(who.key, number=target.number,
-                                       person_id=target.person_id):
+            if await self.guard.target_locked(who.key, target):
                 await self.guard.forget(who.key)
                 return _turn("locked", buttons=[render.HUMAN_BUTTON])
             return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON], **keep)

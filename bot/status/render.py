@@ -33,6 +33,11 @@ TEXTS: Dict[str, str] = {
                  "请输入6位数字验证码。",
     "code_resent": "已重新发送验证码到{phone}，5分钟内有效，请输入新的6位验证码"
                    "（之前的验证码已失效）。",
+    # Under attack: the same words whether the last six matched (no phone, no verdict).
+    "code_sent_quiet": "如果办件编号和身份证后6位无误，验证码已发送到办件登记的手机，"
+                       "5分钟内有效，请输入6位数字验证码。",
+    "code_resent_quiet": "如果信息无误，已重新发送验证码到办件登记的手机，5分钟内有效，"
+                         "请输入新的6位验证码（之前的验证码已失效）。",
     "send_wait": "验证码刚刚发出，短信可能有延迟，请稍等一分钟；仍未收到再说“没收到验证码”。",
     "send_limit": "验证码发送次数太多了，请15分钟后再试，或转人工。",
     "reask_code": "请输入短信里的6位数字验证码；没收到可以说“没收到验证码”，不查了说“算了”。",

@@ -501,3 +501,77 @@ async def test_malformed_or_empty_bodies_are_400_never_500(backend, path):
         assert status == 400 and body["error"] in ("invalid_json", "invalid_field"), raw
         assert _bilingual(body), raw
     assert not backend.outbox.exists()
+
+
+async def test_identity_failures_lock_the_requester_not_the_number(backend, http):
+    """A caller that names who asks (`requester`, opaque) gets a lock per requester: many
+    strangers failing on a number never lock out the applicant, who has the right ID."""
+    path = "/api/v1/identity/check"
+
+    async def check(last6, requester=None):
+        body = {"application_number": LIU_YANG_APP, "id_last6": last6}
+        if requester:
+            body["requester"] = requester
+        return await call(http, backend.url, "POST", path, json=body)
+
+    for stranger in ("stranger-0001", "stranger-0002", "stranger-0003"):
+        for _ in range(5):
+            status, body, _ = await check("999999", stranger)
+            assert status == 200 and body["match"] is False
+    status, body, headers = await check("140515", "stranger-0001")  # even the right ID
+    assert status == 429 and body["error"] == "too_many_attempts" and headers["Retry-After"]
+    status, body, _ = await check("140515", "the-owner-0001")
+    assert status == 200 and body["match"] is True and body["phone_masked"] == "138****0004"
+    # the owner's success does not hand the strangers fresh tries
+    assert (await check("999999", "stranger-0002"))[0] == 429
+    # a caller naming nobody shares one budget per number, as before
+    assert (await check("140515"))[0] == 429
+    for bad in ("short", "x" * 65, "no spaces here", 12345678):
+        status, body, _ = await call(http, backend.url, "POST", path, json={
+            "application_number": LIU_YANG_APP, "id_last6": "140515", "requester": bad})
+        assert status == 400 and body["error"] == "invalid_field", bad
+
+
+async def test_sms_limit_counts_per_requester(make_backend, http):
+    """Strangers who got codes sent cannot spend the quota of the phone's owner."""
+    backend = await make_backend(sms_limit=2)
+    body = {"application_number": LIU_YANG_APP, "template": "verification_code",
+            "params": {"code": "1111"}}
+    for _ in range(2):
+        status, _, _ = await call(http, backend.url, "POST", "/api/v1/sms/send",
+                                  json={**body, "requester": "stranger-0001"})
+        assert status == 200
+    status, answer, _ = await call(http, backend.url, "POST", "/api/v1/sms/send",
+                                   json={**body, "requester": "stranger-0001"})
+    assert status == 429 and answer["error"] == "too_many_messages"
+    for _ in range(2):
+        status, _, _ = await call(http, backend.url, "POST", "/api/v1/sms/send",
+                                  json={**body, "requester": "the-owner-0001"})
+        assert status == 200
+    # without a requester every message to the phone counts, as before
+    status, _, _ = await call(http, backend.url, "POST", "/api/v1/sms/send", json=body)
+    assert status == 429
+    status, answer, _ = await call(http, backend.url, "POST", "/api/v1/sms/send",
+                                   json={**body, "requester": "bad requester"})
+    assert status == 400 and answer["error"] == "invalid_field"
+
+
+async def test_databases_made_before_requesters_get_the_new_columns(tmp_path):
+    """A backend database created before `requester` existed is upgraded at start."""
+    from sqlalchemy import create_engine, inspect, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as conn:
+        conn.execute(text("CREATE TABLE backend_identity_failures (id INTEGER PRIMARY KEY, "
+                          "application_number VARCHAR(16) NOT NULL, at DATETIME NOT NULL)"))
+        conn.execute(text("CREATE TABLE backend_sms_messages (id INTEGER PRIMARY KEY, "
+                          "message_id VARCHAR(40) NOT NULL UNIQUE, phone VARCHAR(20) NOT NULL, "
+                          "template VARCHAR(40) NOT NULL, params TEXT NOT NULL, text TEXT NOT NULL, "
+                          "application_number VARCHAR(16), sent_at DATETIME NOT NULL)"))
+    old.dispose()
+    engine = m.engine_and_schema(url)
+    inspector = inspect(engine)
+    for table in ("backend_identity_failures", "backend_sms_messages"):
+        assert "requester" in {c["name"] for c in inspector.get_columns(table)}
+    m.engine_and_schema(url)  # idempotent
