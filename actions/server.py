@@ -36,6 +36,11 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     from sanic import response
 
     token = token or settings.action_server_token()
+    from bot.backend_client import BackendClient
+
+    # The clients' credentials are checked now (production refuses development ones),
+    # not at a citizen's first status check; actions/handoff.py checks the desk's.
+    BackendClient.from_env()
     app = create_sdk_app(package, cors_origins=None)
     app.config.REQUEST_MAX_SIZE = int(os.environ.get("ACTION_MAX_BODY", "") or DEFAULT_MAX_BODY)
 

@@ -90,3 +90,28 @@ def test_production_cors_names_origins(monkeypatch):
         settings.cors_origins()
     monkeypatch.setenv("CORS_ORIGINS", "https://a.gov.cn, https://b.gov.cn")
     assert settings.cors_origins() == ["https://a.gov.cn", "https://b.gov.cn"]
+
+
+def test_the_action_server_refuses_to_start_on_development_credentials(monkeypatch):
+    from actions.server import create_app
+
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    for name in ("ACTION_SERVER_TOKEN", "BACKEND_SERVICE_TOKEN", "BACKEND_SERVICE_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(settings.InsecureConfiguration):
+        create_app()
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 40)
+    with pytest.raises(settings.InsecureConfiguration):  # the backend's token is missing
+        create_app()
+
+
+def test_rasa_refuses_to_start_without_its_api_token(monkeypatch):
+    import rasa.core.run
+
+    from rasa_ext import api_guard
+
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)
+    with pytest.raises(settings.InsecureConfiguration):
+        api_guard.install()

@@ -33,6 +33,8 @@ def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
     if kind == "bot":
         metadata = event.get("metadata") or {}
         buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
+        if not event.get("text") and not buttons:
+            return None  # an instruction to a channel (e.g. the widget's token rotation)
         return {
             "id": event["_id"], "from": "agent" if metadata.get("agent") else "bot",
             "agent": metadata.get("agent"), "text": event.get("text") or "",

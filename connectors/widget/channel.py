@@ -42,7 +42,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot import settings
-from bot.kv import store_from_env
+from bot.kv import durable_store_from_env
 from connectors.widget.session import ROTATE, SessionTokens, session_of, session_secret
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class WidgetSocketIOInput(SocketIOInput):
         return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
 
     def session_tokens(self) -> SessionTokens:
-        return SessionTokens(session_secret(), store_from_env())
+        return SessionTokens(session_secret(), durable_store_from_env())
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

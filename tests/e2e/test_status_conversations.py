@@ -120,16 +120,23 @@ def test_unknown_numbers_cannot_be_told_from_known_ones(stack):
     assert "次数过多" in real[-1] and "对不上" in real[-3]
 
 
-def test_too_many_tries_for_one_number_lock_it_for_everyone(stack):
-    number = unknown_numbers(1)[0]
-    first = Citizen(stack)
-    first.text(f"查一下{number}")
-    texts = [first.text(f"{100000 + i}") for i in range(5)]
-    assert all("对不上" in t for t in texts[:4]) and "次数过多" in texts[4]
-    other = Citizen(stack)
-    replies = other.say(f"查一下{number}")
-    assert "次数过多" in joined(replies)
-    assert {"title": "转人工", "payload": "/request_human"} in buttons(replies)
+def test_strangers_lock_only_themselves_and_the_owner_still_gets_through(stack):
+    """Five wrong last-6 lock the sender, not the number (issue 11): strangers trying a
+    citizen's number cannot keep its owner out; under attack, right and wrong last-6
+    get the same words, and only the right one sends a code."""
+    number = "SH20261124000045"
+    stranger = Citizen(stack)
+    stranger.text(f"查一下{number}")
+    texts = [stranger.text(f"{100000 + i}") for i in range(5)]
+    assert "次数过多" in texts[-1]
+    guesser = Citizen(stack)
+    guesser.text(f"查一下{number}")
+    wrong = guesser.text("123456")
+    owner = Citizen(stack)
+    owner.text(f"查一下{number}")
+    right = owner.text("30028X")
+    assert right == wrong and "如果" in right
+    assert "当前环节" in owner.text(last_code(stack, "138****0005"))
 
 
 def test_question_in_the_middle_and_stop(stack):

@@ -67,6 +67,13 @@ def test_history_masks_citizen_messages_and_marks_agents():
     assert shown[1]["agent"] == "agent1"
 
 
+def test_history_leaves_out_channel_instructions():
+    """The widget's token rotation is a bot event with no text: nothing for an agent."""
+    shown = messages([{"event": "bot", "text": None, "data": {"custom": {"govbot": "x"}},
+                       "_id": 3}, {"event": "bot", "text": "您好", "_id": 4}])
+    assert [m["text"] for m in shown] == ["您好"]
+
+
 def test_history_offers_reveal_for_texts_stored_masked():
     shown = messages([
         {**_user("我电话138****5678", "inform"), "_id": 7},
