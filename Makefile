@@ -28,13 +28,17 @@ $(STAMP): requirements.lock
 	touch $@
 
 # Browser tests drive Debian's chromium through Playwright (this machine cannot download
-# Playwright's own browsers); the font makes Chinese readable in their screenshots.
+# Playwright's own browsers); the font makes Chinese readable in their screenshots. The
+# edge tests (tests/security/test_edge.py) start Debian's nginx in front of the stack.
+APT_NEEDED := $(if $(wildcard $(CHROMIUM)),,chromium) \
+  $(if $(wildcard /usr/share/fonts/truetype/wqy/wqy-microhei.ttc),,fonts-wqy-microhei) \
+  $(if $(shell command -v nginx),,nginx)
 browser:
-	@test -x $(CHROMIUM) && test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { \
-	  echo "installing Debian's chromium and a Chinese font for the browser tests"; \
-	  apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; } || \
-	  { echo "missing: apt-get install chromium fonts-wqy-microhei" >&2; exit 1; }; }
+	@test -z "$(strip $(APT_NEEDED))" || { \
+	  echo "installing Debian's $(strip $(APT_NEEDED)) for the browser and edge tests"; \
+	  apt-get install -y -q $(APT_NEEDED) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q $(APT_NEEDED) >/dev/null; } || \
+	  { echo "missing: apt-get install $(APT_NEEDED)" >&2; exit 1; }; }
 
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
 	$(PY) -m bot.nlu.vocabulary build/jieba

@@ -23,7 +23,7 @@ import aiohttp
 
 from bench import ROOT, memory, report
 from bench.config import Config, load
-from bench.load import capacity, growth, open_load, warmup
+from bench.load import capacity, growth, long_neighbour, open_load, warmup
 from bench.stack import Stack, StackError, health
 
 EXIT_STACK = 2
@@ -107,6 +107,9 @@ class Run:
                                    lambda: open_load(session, cfg, self.run_id))
             if self.wants("growth"):
                 await self.section("growth", "growth", lambda: growth(session, cfg, self.run_id))
+            if self.wants("long"):
+                await self.section("long messages", "long",
+                                   lambda: long_neighbour(session, cfg, self.run_id))
             if self.wants("search-http"):
                 current = await health(session, cfg)
                 if current.get("web") != "ok":

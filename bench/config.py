@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 
 from bench import ROOT
 
-SECTIONS = ("capacity", "open", "growth", "memory", "search-local", "search-http")
+SECTIONS = ("capacity", "open", "growth", "long", "memory", "search-local", "search-http")
 #: Sections that need the assistant running (search-local runs in this process).
-STACK_SECTIONS = {"capacity", "open", "growth", "memory", "search-http"}
+STACK_SECTIONS = {"capacity", "open", "growth", "long", "memory", "search-http"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: Environment variables that change what is measured (echoed in the repeat command).
 RELEVANT_ENV = ("RASA_URL", "RASA_PORT", "ACTION_PORT", "WEB_PORT", "BACKEND_PORT", "MODEL",

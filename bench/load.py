@@ -338,3 +338,38 @@ async def growth(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Di
     out["ratio_10"] = ratio(out["last10_ms"], out["first10_ms"])
     out["ratio"] = ratio(out["late_ms"], out["early_ms"])
     return out
+
+
+# -- 4. a long message beside a normal conversation -------------------------------------
+
+LONG_MESSAGE_CHARS = 100_000
+NEIGHBOUR_TURNS = 40
+
+
+async def long_neighbour(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Dict:
+    """A normal conversation's turn latency alone, then while another sender sends
+    100,000-character messages back to back. Text is cut before any per-character work
+    (bot/text.py, the channels), so the neighbour should cost the normal turns nothing."""
+    long_text = ("居住证要什么材料" + "麻烦您了，" * LONG_MESSAGE_CHARS)[:LONG_MESSAGE_CHARS]
+
+    async def normal(label: str) -> Tally:
+        tally = Tally()
+        for n, text in enumerate(conversation(11, NEIGHBOUR_TURNS)):
+            tally.add(await send_turn(session, cfg, f"bench-{run_id}-{label}", text))
+        return tally
+
+    alone = await normal("alone")
+    stop = asyncio.Event()
+    long_tally = Tally()
+
+    async def flood() -> None:
+        while not stop.is_set():
+            long_tally.add(await send_turn(session, cfg, f"bench-{run_id}-long", long_text))
+
+    flooding = asyncio.create_task(flood())
+    beside = await normal("beside")
+    stop.set()
+    await _bounded([flooding], cfg.request_timeout)
+    a, b = alone.summary(), beside.summary()
+    return {"turns": NEIGHBOUR_TURNS, "alone": a, "beside": b, "long": long_tally.summary(),
+            "p50_ratio": ratio(b["latency"]["p50_ms"], a["latency"]["p50_ms"])}

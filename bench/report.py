@@ -117,6 +117,17 @@ def growth_section(g: Dict) -> str:
     return out + "\n  (the last 10 turns repeat the first 10 lines, so only history length differs)"
 
 
+def long_section(g: Dict) -> str:
+    rows = [[label, part["ok"], part["errors"], ms(part["latency"]["p50_ms"]),
+             ms(part["latency"]["p95_ms"])]
+            for label, part in (("normal turns alone", g["alone"]),
+                                ("normal turns beside 100 KB messages", g["beside"]),
+                                ("the 100 KB messages", g["long"]))]
+    out = table(f"4. A long message beside a normal conversation ({g['turns']} turns each)",
+                ["", "ok", "errors", "p50 ms", "p95 ms"], rows)
+    return out + f"\n  normal p50 beside / alone: {times(g['p50_ratio'])}"
+
+
 def memory_section(m: Dict) -> str:
     before, after = m.get("before") or {}, m.get("after") or {}
     rows = []
@@ -175,6 +186,10 @@ def summary_lines(r: Dict) -> List[str]:
     if g:
         lines.append(f"growth: turn {g['early_turn']} {msu(g['early_ms'])} → turn "
                      f"{g['late_turn']} {msu(g['late_ms'])} ({times(g['ratio'])})")
+    n = r.get("long")
+    if n:
+        lines.append(f"beside 100 KB messages: normal turns p50 {msu(n['beside']['latency']['p50_ms'])}"
+                     f" vs {msu(n['alone']['latency']['p50_ms'])} alone ({times(n['p50_ratio'])})")
     m = (r.get("memory") or {}).get("after")
     if m:
         lines.append("memory: " + ", ".join(
@@ -235,7 +250,8 @@ def render(r: Dict) -> str:
                       f"{w['seconds']} s (first turn {msu(w['first_turn_ms'])}, "
                       f"{w['turns']['errors'] + w['parses']['errors']} errors)")
     for key, fn in (("capacity", capacity_section), ("open", open_section),
-                    ("growth", growth_section), ("memory", memory_section),
+                    ("growth", growth_section), ("long", long_section),
+                    ("memory", memory_section),
                     ("search", search_section)):
         if r.get(key):
             blocks.append(fn(r[key]))

@@ -66,7 +66,11 @@ def database_url(request, tmp_path_factory):
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    yield url
+    # engine_for keeps one engine per URL for the process: its pooled connections would
+    # pile up test after test (PostgreSQL allows 100 clients in all).
+    engine_for(url).dispose()
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
@@ -104,11 +108,22 @@ def tracker_store(request, domain, tmp_path):
     from bot.tracker_store import WindowedSQLTrackerStore
 
     if request.param == "sqlite":
-        return WindowedSQLTrackerStore(domain, window_turns=4, dialect="sqlite",
-                                       db=str(tmp_path / "t.db"))
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL not set to PostgreSQL")
-    config = tracker_store_config(url)
-    config.pop("type")
-    return WindowedSQLTrackerStore(domain, window_turns=4, **config)
+        store = WindowedSQLTrackerStore(domain, window_turns=4, dialect="sqlite",
+                                        db=str(tmp_path / "t.db"))
+    else:
+        url = os.environ.get("DATABASE_URL", "")
+        if not url.startswith("postgres"):
+            pytest.skip("DATABASE_URL not set to PostgreSQL")
+        # A schema of its own, as `database_url` gives: tests may count what is stored.
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        with engine_for(url).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        config = tracker_store_config(url)
+        config.pop("type")
+        store = WindowedSQLTrackerStore(domain, window_turns=4,
+                                        query={"options": f"-csearch_path={schema}"}, **config)
+    yield store
+    store.engine.dispose()  # its pooled connections, before the next test opens more
+    if request.param == "postgresql":
+        with engine_for(url).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

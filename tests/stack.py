@@ -35,7 +35,8 @@ PORTS = {
 #: The stack's credentials, chosen here so that tests can use them (run.sh would make
 #: random ones in the test's var dir otherwise).
 CREDENTIALS = {name: secrets.token_urlsafe(32) for name in (
-    "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "HANDOFF_SERVICE_TOKEN", "WIDGET_SESSION_SECRET")}
+    "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "HANDOFF_SERVICE_TOKEN", "WIDGET_SESSION_SECRET",
+    "BACKEND_SERVICE_TOKEN")}
 
 
 def rasa_headers() -> dict:
@@ -49,6 +50,20 @@ def rasa_api(stack, path: str, body=None, timeout: float = 30.0):
     request = urllib.request.Request(stack["RASA_PORT"] + path, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+def verified_person_id(stack, application_number: str, id_last6: str) -> str:
+    """The backend's opaque person id, as a successful status check leaves it in the
+    slot `verified_person_id` (never an ID number)."""
+    body = json.dumps({"application_number": application_number, "id_last6": id_last6})
+    request = urllib.request.Request(
+        stack["BACKEND_PORT"] + "/api/v1/identity/check", data=body.encode("utf-8"),
+        headers={"Content-Type": "application/json",
+                 "Authorization": f"Bearer {CREDENTIALS['BACKEND_SERVICE_TOKEN']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        verdict = json.loads(response.read())
+    assert verdict["match"], verdict
+    return verdict["person_id"]
 
 
 def rest_conversation(sender: str) -> str:

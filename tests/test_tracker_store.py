@@ -313,7 +313,7 @@ def _same_database(store) -> dict:
         return {"dialect": "sqlite", "db": store.engine.url.database}
     config = tracker_store_config(os.environ["DATABASE_URL"])
     config.pop("type")
-    return config
+    return {**config, "query": dict(store.engine.url.query)}  # the fixture's own schema
 
 
 def test_seal_key_is_required_in_production(monkeypatch):

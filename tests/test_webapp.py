@@ -141,3 +141,34 @@ def test_the_web_app_listens_on_loopback_by_default(monkeypatch):
 class _NoIndex:
     def index(self):
         return None
+
+
+async def test_an_oversize_body_is_refused_from_its_headers():
+    """413 before the body is read: the client sends only the headers (aiohttp alone
+    waits for the body, and the connection hangs)."""
+    import asyncio
+
+    from aiohttp import web
+
+    from bot.webapp.app import create_app
+
+    async def reads_json(request: web.Request) -> web.Response:
+        return web.json_response(await request.json())
+
+    app = create_app(desk=False)
+    app.router.add_post("/reads-json", reads_json)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /reads-json HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 10485760\r\n\r\n")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        assert b" 413 " in status_line
+        writer.close()
+    finally:
+        await runner.cleanup()

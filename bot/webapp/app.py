@@ -131,8 +131,21 @@ async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
         return _json_error(500, "服务暂时不可用，请稍后再试")
 
 
+MAX_BODY = 64 * 1024
+
+
+@web.middleware
+async def body_cap(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """A body the request's headers announce as too large is refused before it is read
+    (aiohttp's client_max_size would first wait for, and read, 64 KB of it)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _json_error(413, f"请求过大（最多{MAX_BODY // 1024} KB）")
+    return await handler(request)
+
+
 def create_app(catalog: Catalog | None = None, desk: bool = True) -> web.Application:
-    app = web.Application(middlewares=[security_headers, errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[body_cap, security_headers, errors],
+                          client_max_size=MAX_BODY)
     app[CATALOG_KEY] = catalog or default_catalog()
     app.router.add_get("/api/matters/search", search_matters)
     app.router.add_get("/api/matters/{code}", get_matter)

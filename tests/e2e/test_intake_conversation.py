@@ -9,9 +9,9 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from tests.stack import rasa_api, rest_conversation
+from tests.stack import rasa_api, rest_conversation, verified_person_id
 
-from bot.backend.seed import SHENCHENG, ZHAO_LEI
+from bot.backend.seed import SHENCHENG
 from tests.e2e.test_conversations import Citizen, post
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,8 @@ def test_verified_citizen_gets_a_prefilled_form(stack):
     citizen = Applicant(stack)
     # What the identity check does after a successful verification.
     rasa_api(stack, f"/conversations/{rest_conversation(citizen.sender)}/tracker/events",
-             [{"event": "slot", "name": "verified_person_id", "value": ZHAO_LEI}])
+             [{"event": "slot", "name": "verified_person_id",
+               "value": verified_person_id(stack, "SH20261125000999", "010175")}])  # 赵磊
     citizen.start("我想开个便利店，卖烟")
     citizen.last = citizen.ask("有营业执照")
     citizen.finish()
