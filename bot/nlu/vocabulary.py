@@ -50,14 +50,41 @@ def entity_phrases(catalog_dir: Path, reference_dir: Path) -> Dict[str, List[str
 TAGS = {"matter": "nz", "district": "ns", "industry": "n", "department": "nt"}
 
 
+#: What citizens put around a matter's name when they say what happened or what they
+#: want; the name inside is the word (驾照丢了 → 驾照, 办个体户 → 个体户). Not 开: 开工许可.
+ACTION_PREFIXES = ("补办", "注册", "申领", "申请", "办", "补", "换")
+SITUATION_SUFFIXES = ("期满换证", "丢了", "遗失", "到期", "过期", "补办", "补证", "补换",
+                      "换证", "换领", "注册", "办理", "新办", "申领", "申请")
+
+
+def _base_words(piece: str) -> Iterable[str]:
+    """The name inside a phrase of action or situation words (at least 2 characters)."""
+    for prefix in ACTION_PREFIXES:
+        if piece.startswith(prefix) and len(piece) - len(prefix) >= 2:
+            yield piece[len(prefix):]
+    for suffix in SITUATION_SUFFIXES:
+        if piece.endswith(suffix) and len(piece) - len(suffix) >= 2:
+            yield piece[: -len(suffix)]
+
+
+def _kept(word: str, words: Dict[str, str]) -> bool:
+    """A matter word is left out when it contains a shorter known word, so jieba splits
+    it there (办居住证 → 办 | 居住证), except a compound noun one character longer
+    (食品经营许可证 beside 食品经营许可, 年检贴 beside 年检): split, its head would
+    stick to the next word (证要, 贴要) and no annotation could line up."""
+    return not any(o != word and o in word and not (word.startswith(o) and len(word) == len(o) + 1)
+                   for o in words)
+
+
 def word_list(phrases: Dict[str, List[str]]) -> Dict[str, str]:
     """Words for segmentation and entity rules, each with its kind.
 
-    Parenthesised parts of names become words of their own. A matter phrase that
-    contains a shorter known phrase ("办居住证", "居住证申请") is left out, so jieba splits
-    it at the known word, and tokens line up with how citizens' messages are annotated
-    ([居住证](matter)申请). (The entity ruler keeps every phrase: search resolves them.) Districts and
-    industries are always kept: they are annotated whole (浦东新区).
+    Parenthesised parts of names become words of their own, and so do the names inside
+    phrases of action or situation words (`_base_words`). A matter phrase that contains a
+    shorter known phrase is left out (`_kept`), so tokens line up with how citizens'
+    messages are annotated ([居住证](matter)申请, [驾照](matter)丢了). (The entity ruler
+    keeps every phrase: search resolves them.) Districts and industries are always kept:
+    they are annotated whole (浦东新区).
     """
     words: Dict[str, str] = {}
     for kind, values in phrases.items():
@@ -65,11 +92,11 @@ def word_list(phrases: Dict[str, List[str]]) -> Dict[str, str]:
             for piece in re.split(r"[（）()、，,\s]+", value):
                 if len(piece) >= 2:
                     words.setdefault(piece, kind)
-    return {
-        w: kind
-        for w, kind in words.items()
-        if kind in ("district", "industry") or not any(o != w and o in w for o in words)
-    }
+                    if kind == "matter":
+                        for base in _base_words(piece):
+                            words.setdefault(base, kind)
+    return {w: kind for w, kind in words.items()
+            if kind in ("district", "industry") or _kept(w, words)}
 
 
 def jieba_dictionary_lines(phrases: Dict[str, List[str]]) -> List[str]:
