@@ -63,8 +63,12 @@ test: $(MODEL) browser
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not model"
 
+# Held-out set, dev split (fallback sweep) and outside set from one model load; the
+# whole report with every error goes to results/nlu/report.json.
 eval: $(MODEL)
-	$(PY) -m bot.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml --out results/nlu
+	$(PY) -m bot.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml \
+	  --dev tests/nlu/dev.yml --outside tests/nlu/outside/messages.jsonl \
+	  --noise tests/nlu/noise.txt --out results/nlu
 
 bench: $(MODEL)
 	$(PY) -m bench

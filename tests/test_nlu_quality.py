@@ -1,7 +1,13 @@
-"""NLU quality on the held-out set (tests/nlu/heldout.yml), written apart from training.
+"""NLU quality gates on the held-out set (tests/nlu/heldout.yml, written apart from
+training) and on the outside set (tests/nlu/outside/messages.jsonl, public messages
+nobody here wrote). One model load evaluates both (and the dev split, whose fallback sweep
+the noise test reads); `make eval` prints the whole report.
 
-Fails when intent macro-F1 drops below the floor the foundation issue sets, or when any
-single intent collapses; `make eval` prints the whole report.
+Fails when held-out intent macro-F1 drops below its floor, when any single intent
+collapses, or when any outside measure falls below the value the model reached when the
+floor was set (minus a small margin). The outside floors are NOT the issue-12 targets:
+they only stop regressions. Raise them as the model improves (measured value − 0.02),
+until they reach the targets.
 """
 from __future__ import annotations
 
@@ -9,13 +15,37 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.evaluate import evaluate
+from bot.nlu.evaluate import OUTSIDE_TARGETS, evaluate, outside_measures
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "govbot.tar.gz"
+NLU = ROOT / "tests" / "nlu"
+# Held-out macro-F1 measured 0.954 on 2026-12-03 after the leaked items were replaced
+# (tests/nlu/README.md); issue 12 asks that it stay >= 0.95.
 MACRO_F1_FLOOR = 0.90
 PER_INTENT_FLOOR = 0.75
 MATTER_RESOLUTION_FLOOR = 0.90
+
+# Outside measures, after the fallback (nlu_fallback counts as wrong). Each floor is the value
+# models/govbot.tar.gz reached on 2026-12-03 (sha256 dee916a7…) minus 0.02; the issue-12
+# target is in the comment. Raise the floors as the model improves; never lower them to
+# let a change through.
+OUTSIDE_FLOORS = {
+    # questions read as a question (any ask_*): measured 0.844; target >= 0.85
+    "question.read_as_question": 0.824,
+    # questions read as the right ask_*: measured 0.799; no target in the issue
+    "question.exact": 0.779,
+    # complaints read as complain: measured 0.787; target >= 0.85
+    "complaint.complain": 0.767,
+    # other-domain requests read as out_of_scope: measured 0.512; target >= 0.85
+    "out_of_scope.out_of_scope": 0.492,
+    # chat read as a social intent: measured 0.660; target >= 0.85
+    "chat.social": 0.640,
+}
+OUTSIDE_CEILINGS = {
+    # other-domain requests taken as a service intent: measured 0.221; target <= 0.05
+    "out_of_scope.service": 0.241,
+}
 
 pytestmark = pytest.mark.model
 
@@ -24,7 +54,13 @@ pytestmark = pytest.mark.model
 def report():
     if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
-    return evaluate(str(MODEL), str(ROOT / "tests" / "nlu" / "heldout.yml"), str(ROOT / "tests" / "nlu" / "noise.txt"))
+    return evaluate(
+        str(MODEL),
+        str(NLU / "heldout.yml"),
+        str(NLU / "noise.txt"),
+        dev_file=str(NLU / "dev.yml"),
+        outside_file=str(NLU / "outside" / "messages.jsonl"),
+    )
 
 
 def test_intent_macro_f1_above_floor(report):
@@ -43,9 +79,26 @@ def test_the_named_matter_is_the_one_answered(report):
 
 
 def test_noise_mostly_falls_back_at_configured_threshold(report):
-    import yaml
-
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    threshold = next(c["threshold"] for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+    threshold = report["fallback_threshold"]
     row = min(report["fallback_sweep"], key=lambda r: abs(r["threshold"] - threshold))
     assert row["noise_caught"] >= 0.5, report["fallback_sweep"]
+
+
+def test_every_outside_measure_has_a_gate():
+    assert set(OUTSIDE_FLOORS) | set(OUTSIDE_CEILINGS) == set(OUTSIDE_TARGETS)
+
+
+@pytest.mark.parametrize("measure", sorted(OUTSIDE_FLOORS))
+def test_outside_measure_above_floor(report, measure):
+    value = outside_measures(report)[measure]
+    kind = measure.split(".")[0]
+    errors = report["outside"]["kinds"][kind]["errors"][:20]
+    assert value >= OUTSIDE_FLOORS[measure], (measure, value, errors)
+
+
+@pytest.mark.parametrize("measure", sorted(OUTSIDE_CEILINGS))
+def test_outside_measure_below_ceiling(report, measure):
+    value = outside_measures(report)[measure]
+    kind = measure.split(".")[0]
+    predicted = report["outside"]["kinds"][kind]["predicted"]
+    assert value <= OUTSIDE_CEILINGS[measure], (measure, value, predicted)
