@@ -148,7 +148,7 @@ def outside_texts() -> List[str]:
 # removes them from messages.jsonl (its README's rule) or the training example is changed.
 # Nothing may be added to this list; an entry that no longer overlaps fails the test, so the
 # list can only shrink.
-KNOWN_OUTSIDE_OVERLAP = frozenset({"无犯罪证明怎么开", "你睡午觉吗", "你睡了吗", "你叫什么名字啊"})
+KNOWN_OUTSIDE_OVERLAP: frozenset = frozenset()  # the four found on 2026-12-03 left the outside set
 
 EVALUATION_SETS = {
     "heldout": lambda: yaml_texts(HELDOUT),
