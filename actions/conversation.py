@@ -7,13 +7,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.matters import ActionHandleInform, end_of_turn
+from actions.matters import context_of, emit, end_of_turn
+from bot.catalog import default_catalog
 from bot.chitchat import chitchat_answer
-from bot.matter_dialogue import fallback_streak
+from bot.matter_dialogue import fallback_streak, fallback_turn
 
 
 class ActionFallback(Action):
-    """Says it did not understand; the second time in a row, hands over to a person.
+    """Reads a message NLU did not understand matter-first (a matter or situation named,
+    a question read from its wording, the name we asked for, a choice among the buttons);
+    only when it still means nothing says so, and the second time in a row hands over to
+    a person.
 
     Unlike Rasa's default fallback it keeps the message in the tracker, so the streak can
     be counted from the conversation itself (shared by every server process).
@@ -25,9 +29,13 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        if tracker.get_slot("pending_topic"):
-            # We just asked which matter: an unfamiliar reply is most likely its name.
-            return await ActionHandleInform().run(dispatcher, tracker, domain)
+        message = tracker.latest_message
+        turn = fallback_turn(
+            default_catalog().index(), message.get("entities") or [],
+            message.get("text") or "", context_of(tracker),
+        )
+        if turn is not None:
+            return emit(turn, dispatcher, tracker)
         if fallback_streak(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_default_twice")
             return [FollowupAction("action_handoff")]

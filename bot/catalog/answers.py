@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional
 
-from bot.catalog.schema import Material, Matter
+from bot.catalog.schema import Material, Matter, Scenario
 
 Messages = List[str]
 
@@ -38,7 +38,20 @@ def _material_line(n: int, m: Material) -> str:
     return line
 
 
-def materials(matter: Matter, district: Optional[str] = None) -> Messages:
+def scenario_named(matter: Matter, name: Optional[str]) -> Optional[Scenario]:
+    """The matter's scenario of that name (None when the matter has no such scenario:
+    the name may come from an earlier turn about another matter)."""
+    return next((s for s in matter.scenarios if name and s.name == name), None)
+
+
+def materials(
+    matter: Matter, district: Optional[str] = None, scenario: Optional[str] = None
+) -> Messages:
+    """The base materials; with the citizen's scenario (情形), its materials too, because
+    "社保卡丢了要带什么" is answered by the lost-card list, not by the general one."""
+    chosen = scenario_named(matter, scenario)
+    if chosen is not None:
+        return _scenario_materials(matter, chosen)
     lines = [_material_line(i, m) for i, m in enumerate(matter.materials[:MAX_LIST], 1)]
     exempt = sum(1 for m in matter.materials if m.held_by_government)
     head = f"办理「{matter.name}」需要准备{len(matter.materials)}项材料"
@@ -53,6 +66,24 @@ def materials(matter: Matter, district: Optional[str] = None) -> Messages:
             names = "、".join(m.name for m in s.materials)
             extra.append(f"· {s.name}：另需{names}")
         out.append("以下情形还需补充材料：\n" + "\n".join(extra))
+    return out
+
+
+def _scenario_materials(matter: Matter, scenario: Scenario) -> Messages:
+    every = list(matter.materials) + list(scenario.materials)
+    exempt = sum(1 for m in every if m.held_by_government)
+    head = f"办理「{matter.name}」（{scenario.name}）需要准备{len(every)}项材料"
+    if exempt:
+        head += f"，其中{exempt}项政府已有、可免提交"
+    base = [_material_line(i, m) for i, m in enumerate(matter.materials[:MAX_LIST], 1)]
+    text = head + "：\n" + "\n".join(base)
+    if len(matter.materials) > MAX_LIST:
+        text += f"\n……另有{len(matter.materials) - MAX_LIST}项，详见办事指南。"
+    start = len(matter.materials) + 1
+    own = [_material_line(i, m) for i, m in enumerate(scenario.materials[:MAX_LIST], start)]
+    out = [text, f"「{scenario.name}」另需：\n" + "\n".join(own)]
+    if scenario.description:
+        out[1] += f"\n说明：{scenario.description}"
     return out
 
 
@@ -148,9 +179,39 @@ ANSWERERS: Dict[str, Callable[[Matter, Optional[str]], Messages]] = {
 }
 
 
-def answer(matter: Matter, topic: str, district: Optional[str] = None) -> Messages:
-    """The answer on `topic` (a value of TOPIC_BY_INTENT) about `matter`."""
+def answer(
+    matter: Matter, topic: str, district: Optional[str] = None, scenario: Optional[str] = None
+) -> Messages:
+    """The answer on `topic` (a value of TOPIC_BY_INTENT) about `matter`; `scenario` (a
+    scenario name of the matter) changes the materials, which is all a scenario changes
+    in the catalog format."""
+    if topic == "materials":
+        return materials(matter, district, scenario)
     return ANSWERERS[topic](matter, district)
+
+
+def _online_short(matter: Matter) -> str:
+    if not matter.online_available:
+        return "需要到窗口办理，暂不支持网上申请"
+    where = "、".join(matter.platforms[:2])
+    if matter.full_online:
+        return f"可以全程网办（{where}）" if where else "可以全程网办"
+    return f"可以网上申请或预约（{where}），之后到窗口办理" if where else "可以网上预约，之后到窗口办理"
+
+
+def overview(matter: Matter, scenario: Optional[str] = None, note: str = "") -> Messages:
+    """Two lines for a message that only names a matter ("护照", "社保卡丢了"): what it is,
+    who decides, whether it can be done online, and the citizen's scenario when one was
+    told, so the citizen sees at once that the bot found the right thing and can pick
+    what to ask next (the caller adds the question types as buttons)."""
+    text = f"「{matter.name}」由{matter.department}办理，{_online_short(matter)}。"
+    chosen = scenario_named(matter, scenario)
+    if chosen is not None:
+        names = "、".join(m.name for m in chosen.materials[:4])
+        text += f"\n您的情况属于「{chosen.name}」，除基本材料外另需：{names}。"
+    if note:
+        text += f"\n{note}"
+    return [text + "\n您想了解哪方面？"]
 
 
 TOPIC_LABELS = {

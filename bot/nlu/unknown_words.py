@@ -7,6 +7,11 @@ training is a better signal: when most are unknown and no entity was found, the 
 replaced by nlu_fallback, exactly as the FallbackClassifier does, so the same rules apply.
 Chinese messages are not judged this way: training covers too few of the words a real
 complaint uses ("违章搭建阳光房") for unknown words to mean nonsense.
+
+The gate must never swallow a clear question: a message that holds a question-type cue
+(data/reference/question_cues.yml: "how much", "online", 多少钱 …) or names a catalog matter
+(an entity, which the CatalogEntityRuler marks for every catalog name) is left to DIET and
+the dialogue, however many of its words are new ("SH-P-001 fee?", "passport how much").
 """
 from __future__ import annotations
 
@@ -38,6 +43,31 @@ def known_share(tokens: List[str], vocabulary: Set[str]) -> float:
 
 def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether the wording asks one of the question types (the dialogue's cue list, so
+    the gate and the dialogue agree on what a clear question is)."""
+    from bot.matter_dialogue import words  # the cue data, loaded once per process
+
+    return words().question_topic(text) is not None
+
+
+def forced_to_fallback(
+    text: str, tokens: List[str], entities: List[Dict[str, Any]], intent: Optional[str],
+    vocabulary: Set[str], min_known_share: float,
+) -> bool:
+    """Whether the gate replaces the intent by nlu_fallback: non-Chinese text made mostly
+    of words never seen in training, naming nothing and asking nothing."""
+    if not vocabulary or intent == FALLBACK_INTENT:
+        return False
+    if has_chinese(text):
+        return False  # Chinese wording is left to DIET and the confidence threshold
+    if entities:
+        return False  # a catalog name (the CatalogEntityRuler marks each), a number …
+    if asks_a_question(text):
+        return False  # a clear question, however new its other words
+    return known_share(tokens, vocabulary) < min_known_share
 
 
 @DefaultV1Recipe.register(
@@ -94,15 +124,11 @@ class UnknownWordsFallback(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if (
-                not self.vocabulary
-                or intent.get("name") == FALLBACK_INTENT
-                or message.get(ENTITIES)
-                or has_chinese(message.get(TEXT) or "")
-            ):
-                continue  # Chinese wording is left to DIET and the confidence threshold
             tokens = [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
-            if known_share(tokens, self.vocabulary) >= self.min_known_share:
+            if not forced_to_fallback(
+                message.get(TEXT) or "", tokens, message.get(ENTITIES) or [],
+                intent.get("name"), self.vocabulary, self.min_known_share,
+            ):
                 continue
             fallback = {"name": FALLBACK_INTENT, "confidence": 1.0}
             message.data[INTENT] = fallback
