@@ -240,8 +240,9 @@ class Turn:
         self.messages.append(message)
 
 
-def matter_mentions(entities: Iterable[Mapping[str, Any]]) -> List[str]:
-    """The matter spans NLU found, most trusted first, without repeats."""
+def matter_mentions(entities: Iterable[Mapping[str, Any]], text: str = "") -> List[str]:
+    """The matter spans NLU found, most trusted first, without repeats. With the text,
+    spans that stand next to each other in it are one name (`_joined`)."""
     found = [
         e
         for e in entities
@@ -255,6 +256,41 @@ def matter_mentions(entities: Iterable[Mapping[str, Any]]) -> List[str]:
         value = str(e["value"])
         if value not in out:
             out.append(value)
+    return _joined(out, prepare(text)) if text and len(out) > 1 else out
+
+
+#: Words that stand between two names, not inside one ("居住证和社保卡").
+_BETWEEN_NAMES = re.compile(r"[和与跟及或、，,。；;！!？?\s]|还有|以及")
+#: At most this many characters between two spans of one name (渔业|捕捞|许可证).
+_JOIN_GAP = 4
+
+
+def _joined(mentions: List[str], text: str) -> List[str]:
+    """DIET tags the known words of an unknown name apart: "渔业捕捞许可证" comes as 渔业
+    and 许可证, and 许可证 alone would offer every licence of the catalog. Spans a few
+    characters apart with nothing that separates names between them are one mention,
+    which takes the place of its parts (first where its most trusted part was)."""
+    located = sorted((text.find(m.lower()), m) for m in mentions if m.lower() in text)
+    groups: List[List[Tuple[int, str]]] = []
+    for start, mention in located:
+        if groups:
+            last_start, last = groups[-1][-1]
+            gap = text[last_start + len(last):start]
+            if 0 <= len(gap) <= _JOIN_GAP and not _BETWEEN_NAMES.search(gap):
+                groups[-1].append((start, mention))
+                continue
+        groups.append([(start, mention)])
+    whole = {}
+    for group in groups:
+        if len(group) > 1:
+            name = text[group[0][0]:group[-1][0] + len(group[-1][1])]
+            for _, part in group:
+                whole[part] = name
+    out: List[str] = []
+    for mention in mentions:
+        name = whole.get(mention, mention)
+        if name not in out:
+            out.append(name)
     return out
 
 
@@ -270,7 +306,7 @@ def understand_matter(
     The whole text is searched too because DIET may miss a typo'd or new name; its result
     is used only when confident, so "那要多久？" does not match some matter by accident.
     """
-    resolutions = [index.resolve(mention) for mention in matter_mentions(entities)]
+    resolutions = [index.resolve(mention) for mention in matter_mentions(entities, text)]
     for resolution in resolutions:
         if resolution.kind == "unique":
             return resolution
@@ -317,7 +353,7 @@ def read(
     """
     vocabulary = vocabulary or words()
     segments = vocabulary.segments(text)
-    mentions = tuple(matter_mentions(entities))
+    mentions = tuple(matter_mentions(entities, text))
     if not segments and not mentions:
         resolution = NONE
     elif strict and not (

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Tuple
 
-#: Longer input is cut before NLU: intent and entities are in the first few hundred
-#: characters, and a 2,000-character complaint must not make DIET slow for everyone.
-MAX_NLU_CHARS = 400
+#: Longer input is cut before NLU (its beginning and its end are kept): what is asked
+#: and about what is there, and a 2,000-character complaint must not make DIET slow for
+#: everyone (nor its training: a batch is as long as its longest example).
+MAX_NLU_CHARS = 120
+#: Of a text cut for the NLU, this part of the room goes to its end (1/3).
+TAIL_SHARE = 3
 #: No caller reads further into a text than this (search, application numbers, NLU):
 #: a 10 MB message costs what a 4,000-character one does.
 MAX_INPUT_CHARS = 4000
@@ -95,20 +98,9 @@ class Normalized:
         return inside[0], inside[-1] + 1
 
 
-def _bounded(text: str, max_chars: int | None) -> str:
-    """The raw prefix worth reading: removed characters (emoji, spaces, controls) may
-    shorten the text, so a few times `max_chars` is kept, never more than
-    MAX_INPUT_CHARS. Cutting first keeps every later step linear in a small bound."""
-    limit = MAX_INPUT_CHARS if max_chars is None else min(MAX_INPUT_CHARS, 4 * max_chars)
-    return text[:limit]
-
-
-def normalize(text: str, max_chars: int | None = None) -> Normalized:
-    """Full-width → half-width, Traditional → Simplified, emoji and control characters
-    dropped, whitespace collapsed (and removed between Chinese characters, where it is
-    only an input-method artefact), then cut to max_chars. Input beyond MAX_INPUT_CHARS
-    (or 4 × max_chars) is not read at all."""
-    text = _bounded(text or "", max_chars)
+def _normalized_chars(text: str, offset: int = 0) -> List[Tuple[str, int]]:
+    """Each kept character of `text`, normalised, with its index in the original
+    (`offset` + its index here). Linear: one pass per step."""
     chars: List[Tuple[str, int]] = []
     for i, ch in enumerate(text):
         ch = _half_width(ch)
@@ -118,7 +110,7 @@ def normalize(text: str, max_chars: int | None = None) -> Normalized:
             ch = " "
         elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
             continue
-        chars.append((ch, i))
+        chars.append((ch, offset + i))
 
     simplified = to_simplified("".join(c for c, _ in chars))
 
@@ -135,10 +127,37 @@ def normalize(text: str, max_chars: int | None = None) -> Normalized:
             out.append((" ", space_at))
         space_at = None
         out.append((ch, origin))
-        if max_chars is not None and len(out) >= max_chars:
-            break
-    if max_chars is not None:
-        out = out[:max_chars]
+    return out
+
+
+def _head_and_tail(text: str, max_chars: int) -> List[Tuple[str, int]]:
+    """At most max_chars normalised characters: the text's beginning and, of a longer
+    text, its end (TAIL_SHARE of the room). Citizens who tell their story first ask
+    their question last ("……请问要带什么材料？"). Only a few times max_chars of raw text
+    is read at either end (removed characters may shorten it)."""
+    tail_room = max_chars // TAIL_SHARE
+    head_room = max_chars - tail_room
+    window = 4 * max_chars
+    if len(text) <= 2 * window:
+        out = _normalized_chars(text)
+    else:
+        out = _normalized_chars(text[:window]) + _normalized_chars(text[-window:],
+                                                                   len(text) - window)
+    if len(out) <= max_chars:
+        return out
+    return out[:head_room] + out[-tail_room:] if tail_room else out[:max_chars]
+
+
+def normalize(text: str, max_chars: int | None = None) -> Normalized:
+    """Full-width → half-width, Traditional → Simplified, emoji and control characters
+    dropped, whitespace collapsed (and removed between Chinese characters, where it is
+    only an input-method artefact). With max_chars, a longer text keeps its beginning
+    and its end (`_head_and_tail`); without, input beyond MAX_INPUT_CHARS is not read."""
+    text = text or ""
+    if max_chars is None:
+        out = _normalized_chars(text[:MAX_INPUT_CHARS])
+    else:
+        out = _head_and_tail(text, max_chars)
     return Normalized("".join(c for c, _ in out), tuple(o for _, o in out))
 
 

@@ -75,6 +75,21 @@ def test_ruler_mentions_come_first():
     assert mentions == ["社保卡补办", "社保"]
 
 
+def test_spans_of_one_unknown_name_are_one_mention(index):
+    """DIET tags 渔业 and 许可证 of 渔业捕捞许可证 apart; 许可证 alone would offer every
+    licence of the catalog instead of the honest answer about the whole name."""
+    text = "渔业捕捞许可证需要什么条件"
+    entities = [ent("渔业"), ent("许可证")]
+    assert matter_mentions(entities, text) == ["渔业捕捞许可证"]
+    turn = answer_question(index, "ask_eligibility", entities, text, None, None)
+    assert "没有找到「渔业捕捞许可证」" in turn.messages[0]["text"]
+
+
+def test_names_joined_by_a_conjunction_stay_apart():
+    assert matter_mentions([ent("居住证"), ent("社保卡")], "居住证和社保卡要带什么") == [
+        "居住证", "社保卡"]
+
+
 def test_district_picks_local_windows(index):
     matter = next(
         m for m in index.matters if any(w.district for w in m.windows)

@@ -21,6 +21,7 @@ def test_emoji_and_spaces_between_chinese_removed():
 def test_control_characters_dropped_and_length_cut():
     assert normalize_text("a\u200bb\x00c") == "abc"
     assert len(normalize_text("投诉" * 2000, max_chars=400)) == 400
+    assert len(normalize_text("投诉" * 2000, max_chars=120)) == 120
 
 
 def test_entity_spans_follow_the_text():
@@ -57,10 +58,27 @@ def test_text_beyond_the_input_bound_is_never_read():
     assert len(normalize(head).origin) <= MAX_INPUT_CHARS
 
 
-def test_nlu_cut_reads_only_a_bounded_prefix():
-    """With max_chars (the NLU's 400), only a few times that much raw text is read."""
-    text = "a " * 1_000 + "护照" * 10
-    assert normalize_text(text, max_chars=400) == normalize_text("a " * 1_000, max_chars=400)
+def test_nlu_cut_keeps_the_beginning_and_the_end():
+    """A long story first, the question last: the NLU sees both, in at most max_chars."""
+    story = "我家小区门口那条路" + "一直在修，" * 200
+    cut = normalize_text(story + "请问居住证要带什么材料？", max_chars=120)
+    assert len(cut) == 120
+    assert cut.startswith("我家小区门口") and cut.endswith("请问居住证要带什么材料?")
+
+
+def test_nlu_cut_reads_only_a_bounded_head_and_tail():
+    """Only a few times max_chars of raw text is read at either end."""
+    middle_a, middle_b = "甲" * 100_000, "乙" * 100_000
+    text = "头" * 600 + "{}" + "尾" * 600
+    assert normalize_text(text.format(middle_a), 120) == normalize_text(text.format(middle_b), 120)
+
+
+def test_cut_text_keeps_its_origin_indices():
+    original = "开头" + "中" * 5_000 + "结尾问题"
+    result = normalize(original, max_chars=30)
+    assert result.text.startswith("开头") and result.text.endswith("结尾问题")
+    assert all(original[o] == original[o] for o in result.origin)
+    assert result.origin[-1] == len(original) - 1 and list(result.origin) == sorted(result.origin)
 
 
 @pytest.mark.timeout(20)

@@ -17,7 +17,17 @@ from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 
 
 @pytest.fixture
-async def client(tmp_path):
+async def client(tmp_path, monkeypatch):
+    # The desk starts with the app: its databases and key-value store are this test's
+    # own (a Redis client made in another test's event loop would hang this one's end).
+    import bot.kv
+    from bot import settings
+
+    for name in ("DATABASE_URL", "BOT_DATABASE_URL", "TRACKER_DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    monkeypatch.setattr(bot.kv, "_default", None)
+    monkeypatch.setattr(bot.kv, "_durable", None)
     store = CatalogStore(engine_for(f"sqlite:///{tmp_path / 'web.db'}"))
     import_catalog(CATALOG_DIR, store)
     app = create_app(Catalog(store, REFERENCE_DIR))

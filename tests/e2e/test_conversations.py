@@ -61,11 +61,8 @@ def test_ambiguous_matter_gets_buttons_and_button_answers(stack):
 
 def test_unknown_matter_is_honest_and_offers_a_person(stack):
     citizen = Citizen(stack)
-    replies = citizen.say("火星移民签证要什么材料")
-    if not any(b["payload"] == "/request_human" for r in replies for b in r.get("buttons", [])):
-        # the bot asked which matter; naming it again gets the honest answer
-        assert "哪个事项" in replies[0]["text"]
-        replies = citizen.say("火星移民签证")
+    # a real government matter the catalog does not hold (a Mars visa is out of scope)
+    replies = citizen.say("渔船登记要带什么材料")
     text = "\n".join(r.get("text", "") for r in replies)
     buttons = [b["payload"] for r in replies for b in r.get("buttons", [])]
     assert "没有找到" in text and "/request_human" in buttons
