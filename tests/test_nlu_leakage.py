@@ -35,75 +35,7 @@ TRAINING_DIR = ROOT / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 DEV = ROOT / "tests" / "nlu" / "dev.yml"
 OUTSIDE = ROOT / "tests" / "nlu" / "outside" / "messages.jsonl"
-MIN_FUZZY_CHARS = 4
-
-
-def canonical(text: str) -> str:
-    """The form in which two messages count as the same: normalised, case-folded, with
-    punctuation, symbols and whitespace removed."""
-    from bot.text import normalize_text
-
-    return "".join(
-        ch
-        for ch in normalize_text(text).casefold()
-        if not ch.isspace() and unicodedata.category(ch)[0] not in "PSZ"
-    )
-
-
-@dataclass(frozen=True)
-class Hit:
-    text: str  # the evaluation message
-    training: str  # the training example it equals or nearly equals
-    file: str  # where the training example is
-    exact: bool
-
-
-class TrainingIndex:
-    """Exact and one-edit look-up of canonical texts."""
-
-    def __init__(self, items: Iterable[Tuple[str, str, str]]):
-        # canonical -> (original text, file)
-        self.exact: Dict[str, Tuple[str, str]] = {}
-        # (text with one character deleted) -> originals; for insertions into training texts
-        self.deleted: Dict[str, List[str]] = defaultdict(list)
-        # (text with one character deleted, position) -> originals; for substitutions
-        self.deleted_at: Dict[Tuple[str, int], List[str]] = defaultdict(list)
-        for key, text, file in items:
-            if not key or key in self.exact:
-                continue
-            self.exact[key] = (text, file)
-            for i in range(len(key)):
-                shorter = key[:i] + key[i + 1 :]
-                self.deleted[shorter].append(key)
-                self.deleted_at[(shorter, i)].append(key)
-
-    def __len__(self) -> int:
-        return len(self.exact)
-
-    def find(self, text: str) -> Optional[Hit]:
-        key = canonical(text)
-        if not key:
-            return None
-        if key in self.exact:
-            return self._hit(text, key, exact=True)
-        if len(key) < MIN_FUZZY_CHARS:
-            return None
-        # The training text is this one with one character more.
-        for other in self.deleted.get(key, ()):
-            return self._hit(text, other, exact=False)
-        for i in range(len(key)):
-            shorter = key[:i] + key[i + 1 :]
-            # The training text is this one with one character less.
-            if shorter in self.exact:
-                return self._hit(text, shorter, exact=False)
-            # The training text has another character at position i.
-            for other in self.deleted_at.get((shorter, i), ()):
-                return self._hit(text, other, exact=False)
-        return None
-
-    def _hit(self, text: str, key: str, exact: bool) -> Hit:
-        original, file = self.exact[key]
-        return Hit(text=text, training=original, file=file, exact=exact)
+from bot.nlu.leakage import Hit, TrainingIndex, canonical  # noqa: E402
 
 
 def training_files() -> List[str]:
@@ -123,6 +55,12 @@ def training_index() -> TrainingIndex:
         for message in load_data(path).training_examples:
             text = message.get("text")
             if text:
+                items.append((canonical(text), text, relative))
+    # The domain gate's corpora are training data too (bot/nlu/domain_gate.py).
+    for path in sorted((ROOT / "data" / "gate").glob("*.txt")):
+        relative = str(path.relative_to(ROOT))
+        for text in path.read_text(encoding="utf-8").splitlines():
+            if text.strip():
                 items.append((canonical(text), text, relative))
     return TrainingIndex(items)
 
