@@ -3,5 +3,8 @@
 - `connectors.wechat`: WeChat Official Account (`wechat_oa`) and Mini Program
   customer-service messages (`wechat_mp`), plain and safe mode.
 - `connectors.alipay`: Alipay life account (`alipay_life`).
-- `connectors.platforms`: the outbound clients (send APIs, tokens) the desk can reuse.
+- `connectors.widget`: the web widget's socket.io channel and its signed sessions.
+- `connectors.rest`: the development REST channel (off in production).
+- `connectors.common`: what the platforms share: the turn runner and de-duplication,
+  button options, safe XML, text fitting, the outbound HTTP session.
 """

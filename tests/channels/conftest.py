@@ -13,9 +13,9 @@ import pytest
 from sanic import Sanic
 from sanic.touchup import TouchUp
 
-from connectors.alipay import AlipayLifeInput
-from connectors.platforms import http
-from connectors.wechat import WeChatMiniProgramInput, WeChatOfficialAccountInput
+from connectors.alipay.channel import AlipayLifeInput
+from connectors.common import http
+from connectors.wechat.channel import WeChatMiniProgramInput, WeChatOfficialAccountInput
 from tests.channels.platforms import (
     WECHAT_AES_KEY, AlipaySide, FakeAlipay, FakeWeChat, KeyPair, WeChatSide, start_site,
 )

@@ -8,7 +8,7 @@ import time
 import pytest
 from alipay.aop.api.util.SignatureUtils import get_sign_content, sign_with_rsa2
 
-from connectors.alipay import AlipayLifeInput, parse_form
+from connectors.alipay.channel import AlipayLifeInput, parse_form
 from tests.channels.conftest import BUTTONS, new_id
 from tests.channels.platforms import wait_until
 
@@ -172,7 +172,7 @@ async def test_notification_replayed_after_the_window_is_refused(harness, monkey
     side, user = harness.ali_side, f"2088{new_id()[:12]}"
     captured = side.form(NOTIFY, side.biz_text(user, "hi", new_id()))
     later = time.time() + harness.ali.config.replay_window + 60
-    monkeypatch.setattr("connectors.alipay.time.time", lambda: later)
+    monkeypatch.setattr("connectors.alipay.channel.time.time", lambda: later)
     status, _ = await side.post(harness.session, captured)
     await _refused(harness, status)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from alipay.aop.api.util.SignatureUtils import get_sign_content, sign_with_rsa2, verify_with_rsa
 
-from connectors import alipay_sign
+from connectors.alipay import sign as alipay_sign
 from tests.channels.platforms import KeyPair
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from bot.kv import MemoryStore
-from connectors import options
-from connectors.platforms.text import links_as_anchors, links_as_plain, split_bytes
+from connectors.common import options
+from connectors.common.text import links_as_anchors, links_as_plain, split_bytes
 
 BUTTONS = [{"title": "社会保障卡申领", "payload": '/ask_materials{"matter": "社会保障卡申领"}'},
            {"title": "社会保障卡补换", "payload": '/ask_materials{"matter": "社会保障卡补换"}'},
@@ -80,7 +80,7 @@ def test_links():
 async def test_turns_of_one_user_run_in_order_and_are_bounded():
     import asyncio
 
-    from connectors.platforms.background import TurnRunner
+    from connectors.common.background import TurnRunner
 
     runner = TurnRunner("test", max_running=2, max_waiting=3)
     log, running, peak = [], [0], [0]

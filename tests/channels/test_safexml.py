@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.platforms.safexml import UnsafeXML, parse_flat
+from connectors.common.safexml import UnsafeXML, parse_flat
 
 BOMB = """<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

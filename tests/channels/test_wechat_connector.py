@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from connectors.wechat import WeChatOfficialAccountInput
+from connectors.wechat.channel import WeChatOfficialAccountInput
 from tests.channels.conftest import BUTTONS, new_id
 from tests.channels.platforms import text_xml, wait_until
 

@@ -8,7 +8,7 @@ import pytest
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import check_signature as wechatpy_check_signature
 
-from connectors.wechat_crypto import (
+from connectors.wechat.crypto import (
     MessageCrypto, WeChatCryptoError, aes_key, check_signature, pad, signature,
 )
 

@@ -26,7 +26,7 @@ import aiohttp
 
 from bot.kv import KeyValueStore, store_from_env
 from bot.privacy import mask_text
-from connectors.platforms import http
+from connectors.common import http
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.privacy import mask_text
-from connectors import alipay_sign
-from connectors.platforms import http
+from connectors.alipay import sign as alipay_sign
+from connectors.common import http
 
 logger = logging.getLogger(__name__)
 

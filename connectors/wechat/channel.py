@@ -6,7 +6,7 @@ the replay window, safe-mode msg_signature, AES and appid, openid), parsed as XM
 without DTDs, its nonce used by one message only, de-duplicated by MsgId (events by
 sender and CreateTime) in the shared store, answered `success` at once, and its turn
 runs in the background; the bot's messages go out through the customer-service API
-(connectors.platforms.wechat_api).
+(connectors.wechat.api).
 
 With an EncodingAESKey configured the connector is in safe mode only: a plaintext body
 is refused (its content would be covered by no signature). Without one, plain mode only.
@@ -32,18 +32,18 @@ from sanic.request import Request
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot.kv import KeyValueStore, store_from_env
-from connectors import options
-from connectors.platforms import text as fit
-from connectors.platforms.background import TurnRunner, first_delivery, nonce_unused
-from connectors.platforms.turn import (
+from connectors.common import options
+from connectors.common import text as fit
+from connectors.common.background import TurnRunner, first_delivery, nonce_unused
+from connectors.common.turn import (
     Incoming,
     PlatformMessage,
     conversation_turn,
     submit_turn,
 )
-from connectors.platforms.safexml import MAX_BYTES, UnsafeXML, parse_flat
-from connectors.platforms.wechat_api import WeChatSender
-from connectors.wechat_crypto import MessageCrypto, WeChatCryptoError, check_signature
+from connectors.common.safexml import MAX_BYTES, UnsafeXML, parse_flat
+from connectors.wechat.api import WeChatSender
+from connectors.wechat.crypto import MessageCrypto, WeChatCryptoError, check_signature
 
 logger = logging.getLogger(__name__)
 

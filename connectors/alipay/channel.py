@@ -33,17 +33,18 @@ from sanic.request import Request
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot.kv import KeyValueStore, store_from_env
-from connectors import alipay_sign, options
-from connectors.platforms import text as fit
-from connectors.platforms.alipay_api import AlipayClient
-from connectors.platforms.background import TurnRunner, first_delivery
-from connectors.platforms.turn import (
+from connectors.alipay import sign as alipay_sign
+from connectors.common import options
+from connectors.common import text as fit
+from connectors.alipay.api import AlipayClient
+from connectors.common.background import TurnRunner, first_delivery
+from connectors.common.turn import (
     Incoming,
     PlatformMessage,
     conversation_turn,
     submit_turn,
 )
-from connectors.platforms.safexml import MAX_BYTES, UnsafeXML, parse_flat
+from connectors.common.safexml import MAX_BYTES, UnsafeXML, parse_flat
 
 logger = logging.getLogger(__name__)
 

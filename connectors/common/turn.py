@@ -14,8 +14,8 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import UserMessage
 
 from bot.kv import KeyValueStore
-from connectors import options
-from connectors.platforms.background import TurnRunner, forget_delivery
+from connectors.common import options
+from connectors.common.background import TurnRunner, forget_delivery
 
 FAILURE_REPLY = "抱歉，系统刚才出了点问题，没能回答您。请稍后再发一次。"
 
