@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # No telemetry or error reports leave the machine (citizens' messages must not).
 export RASA_TELEMETRY_ENABLED := false
 
-TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate bot/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
 
 .PHONY: install browser run train test test-fast eval bench lock clean
 CHROMIUM ?= /usr/bin/chromium
@@ -41,7 +41,7 @@ browser:
 	  { echo "missing: apt-get install $(APT_NEEDED)" >&2; exit 1; }; }
 
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
-	$(PY) -m bot.nlu.vocabulary build/jieba
+	$(PY) -m rasa_ext.nlu.vocabulary build/jieba
 
 # Retrains only when an input changed since the last model (make compares times); the
 # model appears in models/ in one rename, so a starting server never reads half a file.
@@ -66,7 +66,7 @@ test-fast: $(STAMP)
 # Held-out set, dev split (fallback sweep) and outside set from one model load; the
 # whole report with every error goes to results/nlu/report.json.
 eval: $(MODEL)
-	$(PY) -m bot.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml \
+	$(PY) -m rasa_ext.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml \
 	  --dev tests/nlu/dev.yml --outside tests/nlu/outside/messages.jsonl \
 	  --noise tests/nlu/noise.txt --out results/nlu
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.matters import context_of, emit, end_of_turn
 from bot.catalog import default_catalog
 from bot.chitchat import chitchat_answer
-from bot.matter_dialogue import fallback_streak, fallback_turn
+from bot.catalog.dialogue import fallback_streak, fallback_turn
 
 
 class ActionFallback(Action):

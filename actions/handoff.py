@@ -1,6 +1,6 @@
 """Handoff to a person, work orders and the satisfaction rating (logic in bot/handoff/).
 
-action_handoff asks the desk (bot/webapp/desk.py) for an agent. Queued: the citizen
+action_handoff asks the desk (web/desk.py) for an agent. Queued: the citizen
 hears their place and the expected wait, and the conversation pauses
 (ConversationPaused): Rasa keeps storing their messages, the agent reads them in the desk,
 and the desk resumes the bot when the agent ends. No agent online: work_order_form takes
@@ -9,7 +9,7 @@ a message and a callback number. Every complaint becomes a work order first.
 Full texts and numbers go to the desk in the turn the citizen gives them (a message
 becomes its work order as soon as it is validated, the callback number joins it in the
 next turn); the slots keep only masked copies, and the tracker store keeps the slots
-masked at rest too (bot/tracker_store.py MASKED_SLOTS), so no later turn needs a value
+masked at rest too (rasa_ext/tracker_store.py MASKED_SLOTS), so no later turn needs a value
 the store no longer has.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The permit intake interview (一业一证) as a Rasa form; logic in bot.intake_dialogue.
+"""The permit intake interview (一业一证) as a Rasa form; logic in bot.intake.dialogue.
 
 `permit_intake_form` has one required slot, `intake_reply`, filled from the message text
 only while the form is active and asking for it (domain.yml mapping conditions). The
@@ -22,13 +22,13 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.matters import end_of_turn
-from bot.backend_client import BackendClient
+from bot.backend.client import BackendClient
 from bot.catalog import default_catalog
-from bot.documents_store import DOWNLOAD_PLACEHOLDER, DocumentsStore, public_base_url
+from bot.intake.store import DOWNLOAD_PLACEHOLDER, DocumentsStore, public_base_url
 from bot.intake import build_documents, render_html, render_markdown, render_summary
 from bot.intake.prefill import choose_enterprise, fetch_enterprises, form_values, should_prefill
 from bot.intake.schema import Industry, load_industries
-from bot.intake_dialogue import (
+from bot.intake.dialogue import (
     ASKING,
     CONFIRMED,
     HANDOFF,

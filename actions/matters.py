@@ -1,4 +1,4 @@
-"""Actions answering questions about service matters (logic in bot.matter_dialogue)."""
+"""Actions answering questions about service matters (logic in bot.catalog.dialogue)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import default_catalog
 from bot.chitchat import chitchat_answer
-from bot.matter_dialogue import Context, Turn, answer_question, handle_inform, social_turn
+from bot.catalog.dialogue import Context, Turn, answer_question, handle_inform, social_turn
 
 
 # Build the search index when the action server starts, not on a citizen's first question.
@@ -34,7 +34,7 @@ def end_of_turn() -> List[Dict[Text, Any]]:
 
 
 def context_of(tracker: Tracker) -> Context:
-    """The matter slots of the conversation (bot.matter_dialogue.Context)."""
+    """The matter slots of the conversation (bot.catalog.dialogue.Context)."""
     return Context.from_slots(tracker.get_slot)
 
 

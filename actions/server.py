@@ -36,7 +36,7 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     from sanic import response
 
     token = token or settings.action_server_token()
-    from bot.backend_client import BackendClient
+    from bot.backend.client import BackendClient
 
     # The clients' credentials are checked now (production refuses development ones),
     # not at a citizen's first status check; actions/handoff.py checks the desk's.

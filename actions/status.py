@@ -11,7 +11,7 @@ from actions.conversation import ActionFallback
 from actions.matters import ActionHandleInform, end_of_turn
 from bot import settings
 from bot.audit import AuditLog
-from bot.backend_client import BackendClient
+from bot.backend.client import BackendClient
 from bot.catalog import default_catalog
 from bot.db import engine_for
 from bot.kv import durable_store_from_env

@@ -1,7 +1,7 @@
 """Matter search at the scale of a real city catalog.
 
 In process: the index over the real catalog plus the 1,1xx real matter names of the shared
-sample (tests/catalog_factory.scale_entries), queried the way citizens type: real names,
+sample (bot/catalog/factory.scale_entries), queried the way citizens type: real names,
 colloquial questions around aliases, one-character typos and Traditional characters.
 Over HTTP: GET /api/matters/search of the running web app (which holds the catalog it
 imported, so its matter count is reported next to the figure).
@@ -45,7 +45,7 @@ def scale_documents(catalog_dir: Path | None = None) -> Tuple[List[Dict], List[D
     """(the catalog's documents, one minimal entry per further real matter name)."""
     _ensure_path()
     from bot.catalog.loader import read_catalog
-    from tests.catalog_factory import scale_entries
+    from bot.catalog.factory import scale_entries
 
     entries, problems = read_catalog(catalog_dir or ROOT / "data" / "catalog")
     if problems:

@@ -1,5 +1,5 @@
-"""JSON for the per-turn hot paths: stored events (bot/tracker_store.py) and the calls to
-the action server (bot/rasa_server.py).
+"""JSON for the per-turn hot paths: stored events (rasa_ext/tracker_store.py) and the calls to
+the action server (rasa_ext/patches/endpoint_sessions.py).
 
 orjson reads and writes these event dicts several times faster than the standard
 library; profiling a loaded Rasa server put a tenth of a turn into `json` there. Output

@@ -42,7 +42,7 @@ print(f"{sys.argv[1]}={value}")' "$name" >> "$secrets_file"
 fi
 
 $PY -m bot.catalog import "${CATALOG_DIR:-data/catalog}"
-$PY -m bot.runtime "$BOT_VAR_DIR/endpoints.yml"
+$PY -m rasa_ext.endpoints "$BOT_VAR_DIR/endpoints.yml"
 
 pids=()
 stop() {
@@ -52,10 +52,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$PY -m bot.backend.app --host "$BIND_HOST" --port "$BACKEND_PORT" & pids+=($!)
+$PY -m standins.gov_backend.app --host "$BIND_HOST" --port "$BACKEND_PORT" & pids+=($!)
 $PY -m actions.server --host "$BIND_HOST" --port "$ACTION_PORT" & pids+=($!)
-$PY -m bot.webapp.app --host "$BIND_HOST" --port "$WEB_PORT" & pids+=($!)
-$PY -m bot.rasa_server run --enable-api --interface "$BIND_HOST" --port "$RASA_PORT" \
+$PY -m web.app --host "$BIND_HOST" --port "$WEB_PORT" & pids+=($!)
+$PY -m rasa_ext.server run --enable-api --interface "$BIND_HOST" --port "$RASA_PORT" \
   --model "$MODEL" --endpoints "$BOT_VAR_DIR/endpoints.yml" --credentials credentials.yml & pids+=($!)
 
 echo "assistant starting on $BIND_HOST: Rasa :$RASA_PORT  web :$WEB_PORT  actions :$ACTION_PORT  backend :$BACKEND_PORT"

@@ -104,8 +104,8 @@ def domain():
 def tracker_store(request, domain, tmp_path):
     """The windowed SQL tracker store (4-turn windows) on SQLite, and on PostgreSQL when
     DATABASE_URL points there, configured as `make run` configures it."""
-    from bot.runtime import tracker_store as tracker_store_config
-    from bot.tracker_store import WindowedSQLTrackerStore
+    from rasa_ext.endpoints import tracker_store as tracker_store_config
+    from rasa_ext.tracker_store import WindowedSQLTrackerStore
 
     if request.param == "sqlite":
         store = WindowedSQLTrackerStore(domain, window_turns=4, dialect="sqlite",

@@ -46,7 +46,7 @@ async def test_dead_and_hung_action_servers_get_a_busy_answer_and_keep_the_messa
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_server import apply_patches
+    from rasa_ext.server import apply_patches
     from rasa_ext.patches import action_failure
 
     apply_patches()

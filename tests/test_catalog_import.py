@@ -10,7 +10,7 @@ import yaml
 from bot.catalog import Catalog, CatalogNotValid, import_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
-from tests.catalog_factory import minimal_entry
+from bot.catalog.factory import minimal_entry
 from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 
 REQUIRED_NAMES = [

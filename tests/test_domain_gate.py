@@ -1,8 +1,8 @@
-"""The domain gate's decision (bot/nlu/domain_gate.py), and the gate itself on a small
+"""The domain gate's decision (rasa_ext/nlu/domain_gate.py), and the gate itself on a small
 corpus: no model of ours needed."""
 from __future__ import annotations
 
-from bot.nlu.domain_gate import changed_intent, fit, substantive, verdict, world_of
+from rasa_ext.nlu.domain_gate import changed_intent, fit, substantive, verdict, world_of
 
 RANKING = [{"name": "ask_procedure"}, {"name": "greet"}, {"name": "chitchat"}]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.catalog.answers import answer
-from bot.matter_dialogue import answer_question, fallback_streak, handle_inform, matter_mentions
+from bot.catalog.dialogue import answer_question, fallback_streak, handle_inform, matter_mentions
 
 
 def ent(value, kind="matter", extractor="DIETClassifier"):
@@ -137,7 +137,7 @@ import pytest  # noqa: E402
 
 from bot.catalog.answers import TOPIC_LABELS, materials, overview  # noqa: E402
 from bot.catalog.search import build_index  # noqa: E402
-from bot.matter_dialogue import (  # noqa: E402
+from bot.catalog.dialogue import (  # noqa: E402
     Context,
     fallback_turn,
     narrow,

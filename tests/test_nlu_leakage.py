@@ -35,7 +35,7 @@ TRAINING_DIR = ROOT / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 DEV = ROOT / "tests" / "nlu" / "dev.yml"
 OUTSIDE = ROOT / "tests" / "nlu" / "outside" / "messages.jsonl"
-from bot.nlu.leakage import Hit, TrainingIndex, canonical  # noqa: E402
+from rasa_ext.nlu.leakage import Hit, TrainingIndex, canonical  # noqa: E402
 
 
 def training_files() -> List[str]:
@@ -56,7 +56,7 @@ def training_index() -> TrainingIndex:
             text = message.get("text")
             if text:
                 items.append((canonical(text), text, relative))
-    # The domain gate's corpora are training data too (bot/nlu/domain_gate.py).
+    # The domain gate's corpora are training data too (rasa_ext/nlu/domain_gate.py).
     for path in sorted((ROOT / "data" / "gate").glob("*.txt")):
         relative = str(path.relative_to(ROOT))
         for text in path.read_text(encoding="utf-8").splitlines():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.evaluate import OUTSIDE_TARGETS, evaluate, outside_measures
+from rasa_ext.nlu.evaluate import OUTSIDE_TARGETS, evaluate, outside_measures
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "govbot.tar.gz"

@@ -5,7 +5,8 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot.rasa_server import _validate_action_result, apply_patches
+from rasa_ext.patches.action_response import _validate_action_result
+from rasa_ext.server import apply_patches
 
 
 def test_valid_response_passes_and_invalid_is_rejected():
@@ -25,7 +26,7 @@ def test_event_types_resolve_as_in_rasa():
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event, SlotSet, UserUttered
 
-    from bot.rasa_server import _resolve_by_type
+    from rasa_ext.patches.event_types import _resolve_by_type
 
     assert _resolve_by_type("user") is UserUttered
     assert _resolve_by_type("slot") is SlotSet
@@ -40,7 +41,7 @@ def test_event_types_resolve_as_in_rasa():
 async def test_endpoint_sessions_are_kept_open_and_reused():
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_server import _endpoint_session
+    from rasa_ext.patches.endpoint_sessions import _endpoint_session
 
     endpoint = EndpointConfig(url="http://127.0.0.1:9/webhook")
     async with _endpoint_session(endpoint) as first:
@@ -63,7 +64,7 @@ def _rasa_verdict(response) -> bool:
 
 
 def _our_verdict(response) -> bool:
-    from bot.rasa_server import _action_response_validator
+    from rasa_ext.patches.action_response import _action_response_validator
 
     try:
         _action_response_validator().validate(response)
@@ -73,7 +74,7 @@ def _our_verdict(response) -> bool:
 
 
 def test_the_check_by_event_type_is_the_one_used():
-    from bot.rasa_server import _ActionResponseValidator, _action_response_validator
+    from rasa_ext.patches.action_response import _ActionResponseValidator, _action_response_validator
 
     assert isinstance(_action_response_validator(), _ActionResponseValidator)
 
@@ -153,7 +154,7 @@ def test_past_states_are_remembered_until_an_event_is_added(domain):
     from rasa.shared.core.events import ActionExecuted
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.rasa_server import _remembering_past_states
+    from rasa_ext.patches.past_states import _remembering_past_states
 
     compute = DialogueStateTracker.past_states
     compute = getattr(compute, "__wrapped__", compute)  # Rasa's own, patched or not
@@ -207,7 +208,7 @@ async def test_action_calls_send_and_read_json_through_fast_json():
 
 def test_a_loaded_model_is_frozen_out_of_the_garbage_collector(monkeypatch):
     """Unfreeze (a reload frees the old model), load, collect, freeze, in that order."""
-    import bot.rasa_server as server
+    import rasa_ext.patches.model_memory as server
 
     calls = []
 
@@ -235,20 +236,16 @@ def test_a_loaded_model_is_frozen_out_of_the_garbage_collector(monkeypatch):
     assert settle._settles
 
 
-def test_freezing_moves_objects_out_of_the_collected_generations():
-    """What the settling relies on: frozen objects are no longer among those a
-    collection walks."""
-    import gc
+def test_each_patch_refuses_a_rasa_it_was_not_written_for(monkeypatch):
+    import importlib
 
-    class Model:
-        pass
+    import rasa
 
-    model = Model()
-    try:
-        gc.collect()
-        gc.freeze()
-        assert gc.get_freeze_count() > 0
-        assert not any(o is model for o in gc.get_objects())
-    finally:
-        gc.unfreeze()
-    assert any(o is model for o in gc.get_objects())
+    from rasa_ext.patches import UnsupportedRasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    for name in ("action_response", "event_types", "endpoint_sessions", "past_states",
+                 "model_memory", "action_failure"):
+        module = importlib.import_module(f"rasa_ext.patches.{name}")
+        with pytest.raises(UnsupportedRasa):
+            module.apply()

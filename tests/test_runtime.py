@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot import runtime
+from rasa_ext import endpoints as runtime
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_rasa_sends_the_action_server_token_without_it_on_disk(tmp_path, monkeyp
     """The written file names ${ACTION_SERVER_TOKEN}; Rasa expands it when it reads."""
     from rasa.utils.endpoints import read_endpoint_config
 
-    from bot import runtime
+    from rasa_ext import endpoints as runtime
 
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "t" * 40)
     target = tmp_path / "endpoints.yml"
@@ -52,7 +52,8 @@ def test_rasa_sends_the_action_server_token_without_it_on_disk(tmp_path, monkeyp
 
 
 def test_production_refuses_to_write_endpoints_without_the_action_token(monkeypatch):
-    from bot import runtime, settings
+    from bot import settings
+    from rasa_ext import endpoints as runtime
 
     monkeypatch.setenv("GOVBOT_ENV", "production")
     monkeypatch.delenv("ACTION_SERVER_TOKEN", raising=False)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from bot.catalog.search import build_index, clean
-from tests.catalog_factory import real_world_names, scale_entries
+from bot.catalog.factory import real_world_names, scale_entries
 from tests.conftest import REFERENCE_DIR
 
 # (query, expected canonical name) — what citizens type, not catalog wording.

@@ -64,7 +64,7 @@ async def test_saving_twice_stores_events_once(tracker_store):
 async def test_young_conversation_is_read_from_its_first_event(tracker_store):
     import sqlalchemy as sa
 
-    from bot.tracker_store import _snapshots
+    from rasa_ext.tracker_store import _snapshots
 
     sender = f"s-{uuid.uuid4().hex[:8]}"
     tracker = await tracker_store.get_or_create_tracker(sender)
@@ -235,7 +235,7 @@ def _everything(engine) -> str:
 async def test_no_full_number_or_code_at_rest_after_a_scripted_flow(tracker_store, monkeypatch):
     import actions.handoff as handoff_actions
     from actions.handoff import ActionHandoff, ActionSubmitWorkOrder
-    from bot.tracker_store import conversation_events, sealed_text
+    from bot.conversations import conversation_events, sealed_text
 
     desk = StandInDesk()
     monkeypatch.setattr(handoff_actions, "_desk", desk)
@@ -277,7 +277,7 @@ async def test_no_full_number_or_code_at_rest_after_a_scripted_flow(tracker_stor
 def test_the_window_prefix_keeps_typed_slots_masked(domain):
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.tracker_store import state_prefix
+    from rasa_ext.tracker_store import state_prefix
 
     tracker = DialogueStateTracker.from_events("p", [
         SlotSet("callback_phone", CALLBACK), SlotSet("work_order_message", f"身份证{ID_NUMBER}"),
@@ -290,7 +290,8 @@ def test_the_window_prefix_keeps_typed_slots_masked(domain):
 async def test_texts_kept_in_clear_by_an_earlier_version_are_sealed_at_start(tracker_store, domain):
     import sqlalchemy as sa
 
-    from bot.tracker_store import WindowedSQLTrackerStore, _sealed, sealed_text
+    from bot.conversations import sealed_text
+    from rasa_ext.tracker_store import WindowedSQLTrackerStore, _sealed
 
     with tracker_store.engine.begin() as conn:
         conn.execute(_sealed.insert().values(sender_id="old", timestamp=1.0,
@@ -307,7 +308,7 @@ def _same_database(store) -> dict:
     """The arguments the `tracker_store` fixture (tests/conftest.py) built `store` with."""
     import os
 
-    from bot.runtime import tracker_store as tracker_store_config
+    from rasa_ext.endpoints import tracker_store as tracker_store_config
 
     if store.engine.url.get_backend_name() == "sqlite":
         return {"dialect": "sqlite", "db": store.engine.url.database}
@@ -337,7 +338,7 @@ async def test_scrub_masks_typed_slots_an_earlier_version_stored(tracker_store):
 
     import sqlalchemy as sa
 
-    from bot.tracker_store import _snapshots, scrub_at_rest
+    from rasa_ext.tracker_store import _snapshots, scrub_at_rest
 
     events = tracker_store.SQLEvent.__table__
     slot = {"event": "slot", "name": "callback_phone", "value": CALLBACK, "timestamp": 1.0}

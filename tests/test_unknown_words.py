@@ -1,4 +1,4 @@
-"""The unknown-words gate (bot/nlu/unknown_words.py) without a model: what it forces to
+"""The unknown-words gate (rasa_ext/nlu/unknown_words.py) without a model: what it forces to
 nlu_fallback, and that it never swallows a clear question or a catalog name."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.unknown_words import UnknownWordsFallback, forced_to_fallback
+from rasa_ext.nlu.unknown_words import UnknownWordsFallback, forced_to_fallback
 
 #: Words of the training data, as the component learns them.
 VOCABULARY = {"居住证", "要", "什么", "材料", "护照", "多少钱", "sh", "hello", "hi"}

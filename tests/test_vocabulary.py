@@ -1,12 +1,12 @@
-"""The jieba words generated from the catalog (bot/nlu/vocabulary.py), and the training
+"""The jieba words generated from the catalog (rasa_ext/nlu/vocabulary.py), and the training
 data's entity spans on them: DIET learns nothing from a span that does not start and
 end on token boundaries (Rasa's "Misaligned entity annotation" warning)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.nlu.alignment import misaligned
-from bot.nlu.vocabulary import word_list
+from rasa_ext.nlu.alignment import misaligned
+from rasa_ext.nlu.vocabulary import word_list
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +31,6 @@ def test_districts_and_industries_are_kept_whole():
 
 
 def test_every_training_entity_lines_up_with_tokens():
-    """Run `python -m bot.nlu.alignment data/nlu` for the list with tokens."""
+    """Run `python -m rasa_ext.nlu.alignment data/nlu` for the list with tokens."""
     found = [(intent, text, bad) for intent, text, bad, _ in misaligned([str(ROOT / "data" / "nlu")])]
     assert found == [], found[:10]

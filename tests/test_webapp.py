@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.catalog import Catalog, import_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
-from bot.webapp.app import create_app
+from web.app import create_app
 from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 
 
@@ -134,13 +134,13 @@ def test_desk_pages_work_under_their_csp(page):
 
 def test_the_web_app_listens_on_loopback_by_default(monkeypatch):
     from bot import settings
-    from bot.webapp import app as webapp
+    from web import app as webapp
 
     seen = {}
     monkeypatch.delenv("BIND_HOST", raising=False)
     monkeypatch.setattr(webapp, "create_app", lambda: {webapp.CATALOG_KEY: _NoIndex()})
     monkeypatch.setattr(webapp.web, "run_app", lambda app, **kw: seen.update(kw))
-    monkeypatch.setattr("sys.argv", ["bot.webapp.app"])
+    monkeypatch.setattr("sys.argv", ["web.app"])
     webapp.main()
     assert seen["host"] == settings.bind_host() == "127.0.0.1"
     monkeypatch.setenv("BIND_HOST", "10.0.0.5")
@@ -160,7 +160,7 @@ async def test_an_oversize_body_is_refused_from_its_headers():
 
     from aiohttp import web
 
-    from bot.webapp.app import create_app
+    from web.app import create_app
 
     async def reads_json(request: web.Request) -> web.Response:
         return web.json_response(await request.json())

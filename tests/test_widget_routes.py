@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.catalog import Catalog, import_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
-from bot.webapp import widget
-from bot.webapp.app import create_app
+from web import widget
+from web.app import create_app
 from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 
 VENDOR = "vendor/socket.io-4.8.4.min.js"

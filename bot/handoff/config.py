@@ -37,7 +37,7 @@ def _float(name: str, default: float) -> float:
 
 
 def tracker_database_url() -> str:
-    """The tracker store's database, chosen as bot/runtime.py chooses it for Rasa."""
+    """The tracker store's database, chosen as rasa_ext/endpoints.py chooses it for Rasa."""
     url = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
     if url.startswith(("postgres://", "postgresql")):
         return url

@@ -22,7 +22,7 @@ from bot.handoff.records import Records
 from bot.handoff.summary import channel_label
 from bot.kv import KeyValueStore
 from bot.privacy import MaskingFilter, mask_personal
-from bot.tracker_store import conversation_event, conversation_events, sealed_text
+from bot.conversations import conversation_event, conversation_events, sealed_text
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from bot.backend_client import BackendClient, BackendError
+from bot.backend.client import BackendClient, BackendError
 
 logger = logging.getLogger(__name__)
 ACTIVE_STATUSES = ("存续", "在业", "开业")

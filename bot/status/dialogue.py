@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from bot.audit import AuditLog
-from bot.backend_client import (BackendClient, BackendError, BadRequest, NotFound,
+from bot.backend.client import (BackendClient, BackendError, BadRequest, NotFound,
                                 RateLimited)
-from bot.matter_dialogue import Turn
+from bot.catalog.dialogue import Turn
 from bot.privacy import MaskingFilter
 from bot.status import parse, render
 from bot.status.bindings import BindingStore

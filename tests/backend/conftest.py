@@ -14,7 +14,7 @@ import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator, RefResolver
 
-from bot.backend.app import STATE, MaskedAccessLogger, create_app
+from standins.gov_backend.app import STATE, MaskedAccessLogger, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = ROOT / "docs" / "backend-openapi.yaml"

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.backend import models as m
-from bot.backend import seed as demo
-from bot.backend.sms import last_code, last_message
+from standins.gov_backend import models as m
+from standins.gov_backend import seed as demo
+from standins.gov_backend.sms import last_code, last_message
 from tests.backend.conftest import TOKEN, call
 
 LIU_YANG_APP = "SH20261105000123"  # applicant 刘洋, 510107199502140515, 13810000004
@@ -404,7 +404,7 @@ async def test_unknown_routes_and_methods_answer_json(backend, http):
 
 
 async def test_internal_errors_never_show_a_traceback(backend, http, monkeypatch, caplog):
-    from bot.backend import app as backend_app
+    from standins.gov_backend import app as backend_app
 
     def broken(engine, number):
         raise RuntimeError(f"database exploded near {demo.LIU_YANG} / 13810000004")

@@ -1,4 +1,4 @@
-"""bot/backend_client.py against a real backend on a loopback port (SQLite): every
+"""bot/backend/client.py against a real backend on a loopback port (SQLite): every
 endpoint, distinct errors, one retry for GETs, deadlines, and the circuit breaker."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.backend import seed as demo
-from bot.backend.app import STATE
-from bot.backend_client import (
+from standins.gov_backend import seed as demo
+from standins.gov_backend.app import STATE
+from bot.backend.client import (
     BackendClient,
     BackendError,
     BackendUnavailable,
@@ -32,7 +32,7 @@ async def client(sqlite_backend):
 
 
 async def test_every_endpoint(client, sqlite_backend):
-    from bot.backend.sms import last_code
+    from standins.gov_backend.sms import last_code
 
     assert (await client.health())["status"] == "ok"
     application = await client.get_application(APP)
@@ -109,7 +109,7 @@ async def test_get_is_retried_once_on_a_port_with_nothing_listening():
 
 
 async def test_get_succeeds_when_the_server_starts_after_the_first_attempt(tmp_path):
-    from bot.backend.app import create_app
+    from standins.gov_backend.app import create_app
 
     port = free_port()
     app = create_app(f"sqlite:///{tmp_path / 'late.db'}", [TOKEN], sms_outbox=tmp_path / "o.jsonl",
@@ -197,7 +197,7 @@ async def test_breaker_opens_fails_fast_and_recovers_half_open(make_backend):
 
 
 async def test_breaker_counts_server_errors_not_client_errors(make_backend, monkeypatch):
-    from bot.backend import app as backend_app
+    from standins.gov_backend import app as backend_app
 
     backend = await make_backend()
     async with BackendClient(backend.url, TOKEN, timeout=1.0, cooldown=30) as client:

@@ -9,10 +9,10 @@ import aiohttp
 import pytest
 
 from bot import settings
-from bot.backend import DEV_TOKEN
-from bot.backend import app as backend_app
-from bot.backend.app import STATE, create_app
-from bot.backend_client import BackendClient
+from standins.gov_backend import DEV_TOKEN
+from standins.gov_backend import app as backend_app
+from standins.gov_backend.app import STATE, create_app
+from bot.backend.client import BackendClient
 from tests.backend.conftest import start_server
 
 REAL = "prod-token-7f3a9c2e5b8d1f4a6c0e"
@@ -101,7 +101,7 @@ def test_development_defaults_to_the_development_token_on_loopback_only(developm
 def _run_main(monkeypatch, *argv: str) -> dict:
     """main() with web.run_app replaced: returns how it would have served."""
     served: dict = {}
-    monkeypatch.setattr(sys, "argv", ["bot.backend.app", *argv])
+    monkeypatch.setattr(sys, "argv", ["standins.gov_backend.app", *argv])
     monkeypatch.setattr(backend_app.web, "run_app",
                         lambda app, **kwargs: served.update(kwargs, app=app))
     backend_app.main()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.backend.app import create_app
+from standins.gov_backend.app import create_app
 from tests.backend.conftest import OPENAPI_PATH, _deref
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -67,8 +67,8 @@ def test_openapi_is_self_consistent():
 
 
 def test_backend_doc_lists_the_demo_data_credential_and_outbox():
-    from bot.backend import DEV_TOKEN
-    from bot.backend import seed as demo
+    from standins.gov_backend import DEV_TOKEN
+    from standins.gov_backend import seed as demo
 
     text = (OPENAPI_PATH.parent / "backend.md").read_text(encoding="utf-8")
     assert DEV_TOKEN in text and "var/sms-outbox.jsonl" in text

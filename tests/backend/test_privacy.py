@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from bot.backend.ids import (
+from standins.gov_backend.ids import (
     holder_kind,
     make_credit_code,
     make_id_number,

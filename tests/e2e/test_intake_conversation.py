@@ -11,7 +11,7 @@ import pytest
 
 from tests.stack import rasa_api, rest_conversation, verified_person_id
 
-from bot.backend.seed import SHENCHENG
+from standins.gov_backend.seed import SHENCHENG
 from tests.e2e.test_conversations import Citizen, post
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.webapp import widget
-from bot.webapp.app import STATIC
+from web import widget
+from web.app import STATIC
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

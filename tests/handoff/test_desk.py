@@ -21,7 +21,7 @@ from bot.db import engine_for
 from bot.handoff.config import HandoffConfig
 from bot.handoff.queue import MemoryQueue, RedisQueue
 from bot.kv import MemoryStore, RedisStore
-from bot.webapp.desk import setup_desk
+from web.desk import setup_desk
 
 TOKEN = "test-service-token"
 RASA_TOKEN = "test-rasa-api-token"

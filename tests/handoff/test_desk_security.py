@@ -14,7 +14,7 @@ from aiohttp import web
 from bot import settings
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient
-from bot.webapp.desk import setup_desk
+from web.desk import setup_desk
 from tests.conftest import ROOT
 from tests.handoff.test_desk import (  # noqa: F401 - fixtures are used by name
     RASA_TOKEN, citizen_says, desk, desk_client, dev_accounts, login, make_config, rasa, shared,
@@ -75,7 +75,7 @@ async def test_no_development_accounts_without_the_flag(database_url, tracker_ur
 
 async def test_development_accounts_with_the_flag_are_logged_loudly(
         database_url, tracker_url, rasa, shared, caplog):
-    with caplog.at_level(logging.WARNING, logger="bot.webapp.desk"):
+    with caplog.at_level(logging.WARNING, logger="web.desk"):
         client = await desk_client(make_config(database_url, tracker_url, rasa.url), shared)
     try:
         await login(client, "supervisor1", "supervisor1-pass")
@@ -203,13 +203,13 @@ async def test_without_a_trusted_proxy_forwarded_for_is_ignored(
     (None, ["198.51.100.1"], "unknown"),
 ])
 def test_client_address(peer, chain, expected):
-    from bot.webapp.desk import client_address, parse_trusted_proxies
+    from web.desk import client_address, parse_trusted_proxies
 
     assert client_address(peer, chain, parse_trusted_proxies("10.0.0.0/8")) == expected
 
 
 def test_bad_trusted_proxies_refuse_the_start():
-    from bot.webapp.desk import parse_trusted_proxies
+    from web.desk import parse_trusted_proxies
 
     assert parse_trusted_proxies("") == ()
     with pytest.raises(settings.InsecureConfiguration, match="TRUSTED_PROXIES"):

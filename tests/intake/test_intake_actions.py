@@ -11,9 +11,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.intake as intake_actions
-from bot.backend.seed import CHEN_JING, SHENCHENG, ZHAO_LEI
+from standins.gov_backend.seed import CHEN_JING, SHENCHENG, ZHAO_LEI
 from bot.db import engine_for
-from bot.documents_store import DocumentsStore
+from bot.intake.store import DocumentsStore
 from tests.backend.conftest import TOKEN, free_port
 from tests.intake.conftest import complete
 

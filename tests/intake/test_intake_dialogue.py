@@ -1,4 +1,4 @@
-"""The interview as a conversation (bot.intake_dialogue), without Rasa: a citizen's
+"""The interview as a conversation (bot.intake.dialogue), without Rasa: a citizen's
 messages in, the bot's questions and the recorded answers out."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import List
 import pytest
 
 from bot.intake import engine
-from bot.intake_dialogue import (
+from bot.intake.dialogue import (
     ASK_CONFIRM,
     ASK_INDUSTRY,
     ASKING,

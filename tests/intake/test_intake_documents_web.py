@@ -11,10 +11,10 @@ from sqlalchemy import select
 from bot.catalog import Catalog, import_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
-from bot.documents_store import DOWNLOAD_PLACEHOLDER, DocumentsStore, documents, ttl_from_env
+from bot.intake.store import DOWNLOAD_PLACEHOLDER, DocumentsStore, documents, ttl_from_env
 from bot.intake import build_documents, render_html, render_markdown
-from bot.webapp import documents as routes
-from bot.webapp.app import create_app
+from web import documents as routes
+from web.app import create_app
 from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 from tests.intake.conftest import complete
 

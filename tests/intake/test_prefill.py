@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 import actions.intake as intake_actions
-from bot.backend.seed import SHENCHENG, ZHAO_LEI
-from bot.backend_client import BackendClient, NotFound
+from standins.gov_backend.seed import SHENCHENG, ZHAO_LEI
+from bot.backend.client import BackendClient, NotFound
 from bot.db import engine_for
-from bot.documents_store import DocumentsStore
+from bot.intake.store import DocumentsStore
 from bot.intake.prefill import fetch_enterprises
 from tests.backend.conftest import TOKEN, call
 from tests.intake.test_intake_actions import _confirmed, _token, run, tracker

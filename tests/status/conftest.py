@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from bot.audit import AuditLog
-from bot.backend.sms import last_code
-from bot.backend_client import BackendClient
+from standins.gov_backend.sms import last_code
+from bot.backend.client import BackendClient
 from bot.db import engine_for
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, Said, State, StatusDialogue, StatusTurn

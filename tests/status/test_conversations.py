@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from bot.audit import AuditLog
-from bot.backend.sms import last_code
+from standins.gov_backend.sms import last_code
 from bot.db import engine_for
 from bot.status.bindings import BindingStore
 from bot.status.guard import Limits

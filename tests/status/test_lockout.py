@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.backend.sms import last_code, messages_to
+from standins.gov_backend.sms import last_code, messages_to
 from bot.status.guard import Limits
 from bot.status.render import TEXTS
 from tests.backend.conftest import _backend

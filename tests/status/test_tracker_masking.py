@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.tracker_store import masked_copy
+from rasa_ext.tracker_store import masked_copy
 ID, PHONE = "510107199502140515", "13810000004"
 
 
@@ -55,7 +55,7 @@ async def test_stored_messages_are_masked(tracker_store):
 
 
 async def test_original_is_sealed_apart_for_the_desks_audited_reveal(tracker_store):
-    from bot.tracker_store import conversation_events, sealed_text
+    from bot.conversations import conversation_events, sealed_text
 
     sender = f"s-{uuid.uuid4().hex[:8]}"
     tracker = await tracker_store.get_or_create_tracker(sender)

@@ -1,0 +1,350 @@
+"""The permit intake interview as a conversation: what to ask, and what a reply does.
+
+The Rasa form (actions/intake.py) keeps three things in slots — the industry code, the
+answers dict and the id of the question it asked last — and calls two functions here:
+`prompt` (what to ask now) and `handle_reply` (what the citizen's message does). Both are
+plain functions of that state, so every path of the interview is tested without Rasa.
+
+A reply is only ever applied to the question that was asked (`IntakeState.asked`), except
+when the citizen names another question on purpose: a correction ("刚才说错了，我们卖酒"),
+or an answer that names a different question's subject ("我们卖酒" while asked about
+tobacco), found through the question's `keywords` in the industry file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from bot.catalog.answers import TOPIC_BY_INTENT
+from bot.catalog.search import MatterIndex
+from bot.chitchat import chitchat_answer
+from bot.intake import engine
+from bot.intake.schema import Industry, Question, find_industry
+from bot.intake.yesno import parse_yes_no
+from bot.catalog.dialogue import answer_question, first_entity
+from bot.text import normalize_text
+
+#: `asked` values that are not question ids.
+ASK_INDUSTRY = "__industry__"
+ASK_CONFIRM = "__confirm__"
+
+ASKING, CONFIRMED, STOPPED = "asking", "confirmed", "stopped"
+#: The citizen asked for a person: the interview ends and the handoff begins.
+HANDOFF = "handoff"
+
+# What citizens say to steer the interview (checked in this order, before answers).
+RESTART_CUES = ("重新开始", "重新来", "重来", "从头开始", "从头来", "重新填", "重新回答", "再来一遍")
+STOP_CUES = (
+    "不办了", "不弄了", "不问了", "不想办了", "不开了", "不用办了", "先不办", "暂时不办", "取消",
+    "退出", "停止", "结束问答", "别问了", "不要问了", "算了吧不", "算了不",
+)
+BACK_CUES = ("上一题", "上一个问题", "上个问题", "上一步", "返回上", "回到上", "退回上", "退回去")
+CHANGE_CUES = (
+    "说错", "搞错", "弄错", "写错", "答错", "选错", "点错", "按错", "改成", "改为", "改一下",
+    "改下", "修改", "更正", "纠正", "更改", "改一改", "要改",
+)
+#: Words around a correction that carry no answer: removed before the answer is read.
+CHANGE_FILLERS = ("刚才", "刚刚", "之前", "前面", "上面", "其实", "应该是", "应该", "我要", "我想", "帮我", "那个")
+CONFIRM_WORDS = ("确认", "无误", "没问题", "正确", "生成", "可以了", "没错")
+_ORDINAL = re.compile(r"第?\s*(\d{1,2})\s*(?:项|个|题|条|号)")
+BUTTON_INTENTS = {"/affirm": "是", "/deny": "否"}
+
+HUMAN_TEXT = "好的，先停下开店问答，为您转人工客服。您刚才的回答可以讲给工作人员听。"
+
+
+@dataclass(frozen=True)
+class IntakeState:
+    """What the form keeps in slots."""
+
+    industry: Optional[str] = None  # industry code
+    answers: Dict[str, Any] = field(default_factory=dict)
+    asked: Optional[str] = None  # question id, ASK_INDUSTRY or ASK_CONFIRM
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The citizen's message as NLU saw it."""
+
+    text: str
+    intent: str = ""
+    entities: Tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass
+class Outcome:
+    """What a message did: the new state, what to say first, and whether it ended."""
+
+    state: IntakeState
+    status: str = ASKING
+    messages: List[Dict[str, Any]] = field(default_factory=list)
+    slots: Dict[str, Any] = field(default_factory=dict)  # other slots (matter_code …)
+
+    def say(self, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> "Outcome":
+        message: Dict[str, Any] = {"text": text}
+        if buttons:
+            message["buttons"] = buttons
+        self.messages.append(message)
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Asking
+
+
+def _button(title: str) -> Dict[str, str]:
+    """Buttons send their title back as text, so the same parser reads typed and
+    clicked answers."""
+    return {"title": title, "payload": title}
+
+
+def industry_buttons(industries: Mapping[str, Industry]) -> List[Dict[str, str]]:
+    return [_button(i.name) for i in industries.values()]
+
+
+def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
+    """The answers numbered as the citizen refers to them ("第3项改成否")."""
+    return [
+        f"{n}. {q.text} —— {engine.answer_label(q, v)}"
+        for n, (q, v) in enumerate(engine.answered(industry, answers), 1)
+    ]
+
+
+def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[List[Dict[str, Any]], str]:
+    """(messages, asked): the one thing to ask now, with buttons."""
+    industry = industries.get(state.industry or "")
+    if industry is None:
+        names = "、".join(i.name for i in industries.values())
+        text = f"请问您想开什么店？目前可以为{names}梳理“一业一证”要办的审批和材料。"
+        return [{"text": text, "buttons": industry_buttons(industries)}], ASK_INDUSTRY
+    question = engine.next_question(industry, state.answers)
+    if question is None:
+        lines = ["请核对您的回答："] + read_back(industry, state.answers) + [
+            "确认无误的话，我就生成告知单、申请表和材料清单。要改的话直接说，"
+            "比如“第3项改成否”或“刚才说错了，我们卖酒”。"
+        ]
+        buttons = [_button("确认无误"), _button("我要修改"), _button("重新开始")]
+        return [{"text": "\n".join(lines), "buttons": buttons}], ASK_CONFIRM
+    number = len(engine.answered(industry, state.answers)) + 1
+    text = f"（第{number}题）{question.text}"
+    if question.hint:
+        text += f"\n{question.hint}"
+    buttons = [_button(title) for title, _ in engine.choices(question)]
+    return [{"text": text, "buttons": buttons}], question.id
+
+
+def introduction(industry: Industry, answers: Mapping[str, Any]) -> str:
+    count = len(engine.remaining_questions(industry, answers))
+    return (
+        f"好的，开{industry.name}可以走“一业一证”：一张行业综合许可证涵盖要办的各项审批。"
+        f"我先问您{count}个左右的问题，根据回答合并审批事项和材料。"
+        "中途可以说“上一题”“刚才说错了…”“重新开始”或“不办了”。"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Starting
+
+
+def _industry_named(
+    industries: Mapping[str, Industry], text: str, entities: Sequence[Mapping[str, Any]]
+) -> Optional[Industry]:
+    values = [str(e.get("value") or "") for e in entities if e.get("entity") == "industry"]
+    for value in [*values, text]:
+        found = find_industry(industries.values(), value)
+        if found is not None:
+            return found
+    return None
+
+
+def start(industries: Mapping[str, Industry], reply: Reply) -> Outcome:
+    """A new interview from "我想开个便利店": the industry if named, no answers."""
+    industry = _industry_named(industries, reply.text, reply.entities)
+    outcome = Outcome(IntakeState(industry.code if industry else None, {}, None))
+    if industry is not None:
+        outcome.say(introduction(industry, {}))
+    return outcome
+
+
+# ---------------------------------------------------------------------------
+# Reading a reply
+
+
+def _has(text: str, cues: Sequence[str]) -> bool:
+    return any(c in text for c in cues)
+
+
+def _named_questions(industry: Industry, text: str) -> List[Question]:
+    """Questions whose keywords occur in text, the longest keyword first."""
+    hits: List[Tuple[int, int, Question]] = []
+    for question in industry.questions:
+        lengths = [len(k) for k in question.keywords if k in text]
+        if lengths:
+            hits.append((-max(lengths), question.order, question))
+    return [q for _, _, q in sorted(hits, key=lambda h: (h[0], h[1]))]
+
+
+def _strip_correction(text: str) -> str:
+    for word in (*CHANGE_CUES, *CHANGE_FILLERS):
+        text = text.replace(word, " ")
+    text = _ORDINAL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip(" ，,。了的")
+
+
+def _value_for(question: Question, text: str) -> Any:
+    return engine.parse_answer(question, text) if text else None
+
+
+def _apply(industry: Industry, state: IntakeState, question: Question, value: Any) -> Optional[IntakeState]:
+    try:
+        answers = engine.change_answer(industry, state.answers, question.id, value)
+    except engine.InvalidAnswer:
+        return None
+    return replace(state, answers=answers)
+
+
+def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Reply) -> Outcome:
+    named = _industry_named(industries, reply.text, reply.entities)
+    code = named.code if named else state.industry
+    outcome = Outcome(IntakeState(code, {}, None))
+    industry = industries.get(code or "")
+    if industry is None:
+        return outcome.say("好的，我们重新开始。")
+    return outcome.say("好的，我们重新开始。" + introduction(industry, {}))
+
+
+def _stop(state: IntakeState) -> Outcome:
+    return Outcome(IntakeState(state.industry, {}, None), STOPPED).say(
+        "好的，这次办证问答先停下，您的回答不会保留。需要时说“我想开便利店”（换成您的行业）就能重新开始。"
+    )
+
+
+def _back(industry: Industry, state: IntakeState) -> Outcome:
+    done = engine.answered(industry, state.answers)
+    if not done:
+        return Outcome(state).say("已经是第一题了。")
+    last, _ = done[-1]
+    answers = engine.forget_answer(industry, state.answers, last.id)
+    return Outcome(replace(state, answers=answers)).say("好的，回到上一题。")
+
+
+def _correction(industry: Industry, state: IntakeState, text: str) -> Outcome:
+    """“刚才说错了，我们卖酒” / “第3项改成否” / “我要修改”."""
+    done = engine.answered(industry, state.answers)
+    target: Optional[Question] = None
+    ordinal = _ORDINAL.search(text)
+    if ordinal and 1 <= int(ordinal.group(1)) <= len(done):
+        target = done[int(ordinal.group(1)) - 1][0]
+    else:
+        named = [q for q in _named_questions(industry, text) if engine.applies(q, state.answers)]
+        target = named[0] if named else None
+    if target is None:
+        return Outcome(state).say(
+            "请告诉我要改哪一项，比如“第3项改成否”，或者“刚才说错了，我们卖酒”。"
+        )
+    value = _value_for(target, _strip_correction(text))
+    if value is None:
+        # Which question is clear, the new answer is not: ask that question again.
+        answers = engine.forget_answer(industry, state.answers, target.id)
+        return Outcome(replace(state, answers=answers)).say(f"好的，我们重新回答这一项：{target.text}")
+    changed = _apply(industry, state, target, value)
+    if changed is None:
+        return Outcome(state).say(f"按您前面的回答，“{target.text}”这一项不用回答。")
+    return Outcome(changed).say(f"好的，已把“{target.text}”改为：{engine.answer_label(target, value)}。")
+
+
+def _aside(
+    industry: Optional[Industry], state: IntakeState, reply: Reply, index: Optional[MatterIndex],
+    context_code: Optional[str],
+) -> Outcome:
+    """A message that is not an answer: answer what can be answered, then go on."""
+    outcome = Outcome(state)
+    if reply.intent in TOPIC_BY_INTENT and index is not None:
+        context = context_code or (industry.permit if industry else None)
+        turn = answer_question(
+            index, reply.intent, list(reply.entities), reply.text, context, None
+        )
+        outcome.messages.extend(turn.messages)
+        if turn.slots.get("matter_code"):
+            outcome.slots["matter_code"] = turn.slots["matter_code"]
+        return outcome.say("我们接着刚才的问题：")
+    if reply.intent == "chitchat":
+        return outcome.say(chitchat_answer(reply.text) + "\n我们接着刚才的问题：")
+    if reply.intent == "bot_challenge":
+        return outcome.say("我是一网通办的智能客服（机器人）。我们接着刚才的问题：")
+    if state.asked == ASK_INDUSTRY:
+        return outcome.say("抱歉，这个行业的“一业一证”问答暂时还没有上线，或者我没听明白。")
+    if state.asked == ASK_CONFIRM:
+        return outcome.say("抱歉，我没听明白。")
+    return outcome.say(
+        "抱歉，我没听明白您的回答。请回答“是”或“否”（说“有/没有”“卖/不卖”也可以），或点下面的按钮。"
+    )
+
+
+def handle_reply(
+    industries: Mapping[str, Industry],
+    state: IntakeState,
+    reply: Reply,
+    index: Optional[MatterIndex] = None,
+    context_code: Optional[str] = None,
+) -> Outcome:
+    """What the citizen's message does to the interview.
+
+    Order: restart, stop, a person, back, an explicit correction, an answer naming another
+    question, the answer to the question asked, and otherwise an aside (a question of
+    their own, small talk, a person) after which the same question is asked again.
+    """
+    text = normalize_text(BUTTON_INTENTS.get(reply.text.strip(), reply.text))
+    industry = industries.get(state.industry or "")
+    if _has(text, RESTART_CUES):
+        return _restart(industries, state, reply)
+    if _has(text, STOP_CUES):
+        return _stop(state)
+    if reply.intent == "request_human":  # before answers: "我要找人工" is no "yes"
+        return Outcome(state, HANDOFF).say(HUMAN_TEXT)
+    # Another industry named mid-way ("我想开药店"): start over with it.
+    named_industry = _industry_named(industries, reply.text, reply.entities)
+    if named_industry is not None and named_industry.code != state.industry and (
+        industry is None or reply.intent == "start_permit_intake"
+    ):
+        outcome = Outcome(IntakeState(named_industry.code, {}, None))
+        return outcome.say(introduction(named_industry, {}))
+    if industry is None:
+        return _aside(None, replace(state, asked=ASK_INDUSTRY), reply, index, context_code)
+    if _has(text, BACK_CUES):
+        return _back(industry, state)
+    if _has(text, CHANGE_CUES):
+        return _correction(industry, state, text)
+
+    asked = industry.question(state.asked) if state.asked and industry.has_question(state.asked) else None
+    if asked is not None and state.asked in engine.prune(industry, state.answers):
+        asked = None  # answered meanwhile (e.g. by a correction): nothing pending
+    if asked is not None and not engine.applies(asked, state.answers):
+        asked = None
+
+    # An answer that names another question's subject ("我们卖酒" while asked about
+    # tobacco) answers that question, provided it applies and the text answers it.
+    named = [q for q in _named_questions(industry, text) if engine.applies(q, state.answers)]
+    if named and (asked is None or not any(k in text for k in asked.keywords)) and named[0] != asked:
+        other = named[0]
+        value = _value_for(other, text)
+        if value is not None:
+            changed = _apply(industry, state, other, value)
+            if changed is not None:
+                return Outcome(changed).say(
+                    f"好的，记下了：{other.text}{engine.answer_label(other, value)}。"
+                )
+
+    if asked is not None:
+        value = _value_for(asked, text)
+        if value is not None:
+            changed = _apply(industry, state, asked, value)
+            if changed is not None:
+                return Outcome(changed)
+    elif state.asked == ASK_CONFIRM and engine.is_complete(industry, state.answers):
+        verdict = parse_yes_no(text, CONFIRM_WORDS)
+        if verdict is True or _has(text, CONFIRM_WORDS):
+            return Outcome(state, CONFIRMED)
+        if verdict is False:
+            return _correction(industry, state, text)
+    return _aside(industry, state, reply, index, context_code)

@@ -1,0 +1,48 @@
+"""`rasa` with our guards and patches, then Rasa's own CLI.
+
+    python -m rasa_ext.server run --enable-api ...   (same arguments as `rasa`)
+
+Guards: the API token, CORS origins and body cap (rasa_ext/api_guard.py), and a failed
+or slow action server said to the citizen (rasa_ext/patches/action_failure.py).
+
+Patches for per-turn costs found by profiling a loaded server (py-spy, 50 concurrent
+conversations), one module each in rasa_ext/patches/ with the measurement that made
+it worth it: action_response (the action server's reply validated with validators built
+once), event_types (event classes looked up in a table), endpoint_sessions (one kept
+HTTP session per endpoint), past_states (RulePolicy's states remembered on the
+tracker), model_memory (freed memory handed back, the model frozen out of the GC).
+Each checks the Rasa version it was written for and refuses another.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+PATCHES = ("action_response", "event_types", "endpoint_sessions", "past_states")
+
+
+def apply_patches() -> None:
+    """The per-turn patches (not the model-memory one, which starts a thread)."""
+    import importlib
+
+    for name in PATCHES:
+        importlib.import_module(f"rasa_ext.patches.{name}").apply()
+
+
+def main() -> None:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    from rasa_ext import api_guard
+    from rasa_ext.patches import action_failure, model_memory
+
+    apply_patches()
+    model_memory.apply()
+    api_guard.install()  # the API token, CORS origins and the body cap (before any app)
+    action_failure.apply()  # a failed or slow action server is said, not swallowed
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
