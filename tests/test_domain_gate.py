@@ -41,7 +41,8 @@ def test_the_gate_tells_the_worlds_apart():
 
 
 def test_marks_repeats_and_fragments_are_not_judged():
-    for noise in ("。。。", "？？？？", "zzzzzz", "发发发发", "呃我想想", "11111", "hmm", "…"):
+    for noise in ("。。。", "？？？？", "zzzzzz", "发发发发", "呃我想想", "11111", "hmm", "…",
+                  "asdkjh qwe zzxv", "asdfghjkl"):
         assert not substantive(noise), noise
-    for text in ("给我放一首歌", "导航去万象城", "asdfghjkl"):
+    for text in ("给我放一首歌", "导航去万象城"):
         assert substantive(text), text

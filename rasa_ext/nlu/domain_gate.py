@@ -19,8 +19,9 @@ It changes an intent only when all of these hold:
   matter the catalog may not hold, "渔船登记要带什么材料") needs `min_confidence_cue`;
 - the intent is not a bare value or yes/no (inform, affirm, deny: short answers the gate
   cannot read without the question asked);
-- the message has some substance: at least MIN_DISTINCT_LETTERS different letters or
-  characters ("？？？？", "zzzzzz", "呃我想想" stay the fallback's: chat for them is a guess).
+- the message has some substance: at least MIN_DISTINCT_LETTERS different Chinese
+  characters ("？？？？", "zzzzzz", "asdkjh qwe", "呃我想想" stay the fallback's: chat for
+  them would be a guess).
 Social messages get the social intent DIET ranked highest (chitchat by default).
 """
 from __future__ import annotations
@@ -48,9 +49,10 @@ MIN_DISTINCT_LETTERS = 4
 
 
 def substantive(text: str) -> bool:
-    """Whether a text holds enough different letters (CJK or Latin, not digits or marks)
-    for the gate's verdict to mean something."""
-    return len({ch for ch in text[:200] if ch.isalpha()}) >= MIN_DISTINCT_LETTERS
+    """Whether a text holds enough different Chinese characters for the gate's verdict to
+    mean something: its corpora are Chinese, and of Latin letters it knows only that
+    they are rare ("asdkjh qwe" would be "chat" for no reason)."""
+    return len({ch for ch in text[:200] if "\u4e00" <= ch <= "\u9fff"}) >= MIN_DISTINCT_LETTERS
 
 
 def world_of(intent: Optional[str]) -> Optional[str]:

@@ -102,6 +102,8 @@ async function loadMessages() {
   const h = data.handoff;
   $("conversation-head").textContent = `${h.topic} · ${h.channel_label}${h.matter_name ? " · " + h.matter_name : ""} · ${h.summary}`;
   for (const m of data.messages) {
+    // Two loads can overlap (a reply's reload and the timer's): each message once.
+    if (m.id <= state.lastId) continue;
     const who = { citizen: "市民", bot: "机器人", agent: `坐席 ${m.agent}`, system: "" }[m.from];
     const item = el("li", { className: `msg ${m.from}`, dataset: { id: m.id } },
       el("span", { className: "who", textContent: who }), el("span", { className: "text", textContent: m.text }));
