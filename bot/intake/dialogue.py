@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.catalog.answers import TOPIC_BY_INTENT
 from bot.catalog.search import MatterIndex
-from bot.chitchat import chitchat_answer
+from bot.chitchat import known_chitchat
 from bot.intake import engine
 from bot.intake.schema import Industry, Question, find_industry
 from bot.intake.yesno import parse_yes_no
@@ -268,8 +268,9 @@ def _aside(
         if turn.slots.get("matter_code"):
             outcome.slots["matter_code"] = turn.slots["matter_code"]
         return outcome.say("我们接着刚才的问题：")
-    if reply.intent == "chitchat":
-        return outcome.say(chitchat_answer(reply.text) + "\n我们接着刚才的问题：")
+    small_talk = known_chitchat(reply.text) if reply.intent == "chitchat" else None
+    if small_talk:
+        return outcome.say(small_talk + "\n我们接着刚才的问题：")
     if reply.intent == "bot_challenge":
         return outcome.say("我是一网通办的智能客服（机器人）。我们接着刚才的问题：")
     if state.asked == ASK_INDUSTRY:

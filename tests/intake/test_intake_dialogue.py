@@ -109,6 +109,18 @@ def test_neither_yes_nor_no_is_asked_again_with_buttons(industries):
     assert talk.buttons == ["是", "否"]
 
 
+def test_unsure_answers_read_as_small_talk_are_asked_again_not_chatted_with(industries):
+    """The NLU may call "这个我也说不好" chitchat; in an interview it is an answer the bot
+    did not understand. Small talk it knows ("你真聪明") is answered, then the question."""
+    talk = Interview(industries)
+    talk.say("这个我也说不好", intent="chitchat")
+    assert "没听明白" in talk.said and "闲聊" not in talk.said
+    assert talk.state.asked == "has_licence" and talk.buttons == ["是", "否"]
+    talk.say("你真聪明", intent="chitchat")
+    assert "谢谢夸奖" in talk.said and "我们接着刚才的问题" in talk.said
+    assert talk.state.asked == "has_licence"
+
+
 def test_question_in_the_middle_is_answered_and_the_interview_resumes(industries, index):
     talk = Interview(industries, index=index)
     talk.say("已经办好了")
