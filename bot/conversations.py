@@ -26,7 +26,8 @@ sealed_texts = sa.Table(
 )
 
 
-_events_view = sa.table(
+# Rasa's own events table, the columns read here (Rasa creates and writes it).
+events_view = sa.table(
     "events", sa.column("id"), sa.column("sender_id"), sa.column("type_name"), sa.column("data")
 )
 
@@ -37,7 +38,7 @@ def conversation_events(
     """A conversation's stored events with id > after_id, oldest first, each as its event
     dict plus "_id" (read-only; the agent desk follows a conversation with it). The
     newest `limit` events when more are stored; none while Rasa has not created the table."""
-    table = _events_view
+    table = events_view
     query = (
         sa.select(table.c.id, table.c.data)
         .where(table.c.sender_id == sender_id, table.c.id > after_id)
@@ -58,7 +59,7 @@ def conversation_event(
     """One stored event of a conversation by its id (as `conversation_events` gives it),
     None if that id is not this conversation's: the desk reveals any message of a
     conversation the agent may read, and only of that one."""
-    table = _events_view
+    table = events_view
     query = sa.select(table.c.id, table.c.data).where(
         table.c.sender_id == sender_id, table.c.id == event_id
     )

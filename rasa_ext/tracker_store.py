@@ -28,6 +28,7 @@ from rasa.shared.core.events import ActiveLoop, ConversationPaused, Event, SlotS
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import fast_json
+from bot.conversations import events_view
 from bot.conversations import metadata as _metadata
 from bot.conversations import sealed_texts as _sealed
 from bot.privacy import SEALED_PREFIX, blank_six, mask_personal, sealer
@@ -312,7 +313,7 @@ def scrub_at_rest(engine: sa.engine.Engine) -> int:
     clear (and seals clear texts); returns how many rows changed. A one-off for an
     existing database (`python -m rasa_ext.tracker_store scrub`), not part of any turn: it
     reads every stored SlotSet of those slots."""
-    events = sa.table("events", sa.column("id"), sa.column("type_name"), sa.column("data"))
+    events = events_view
     names = [events.c.data.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
     prefixes = [_snapshots.c.prefix.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
     _metadata.create_all(engine)
