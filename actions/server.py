@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from typing import Any, Optional
 
 from bot import settings
@@ -27,7 +26,6 @@ from rasa_ext.api_guard import bearer_matches
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY = 2 * 1024 * 1024
 OPEN_PATHS = ("/health",)
 
 
@@ -42,7 +40,7 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     # not at a citizen's first status check; actions/handoff.py checks the desk's.
     BackendClient.from_env()
     app = create_sdk_app(package, cors_origins=None)
-    app.config.REQUEST_MAX_SIZE = int(os.environ.get("ACTION_MAX_BODY", "") or DEFAULT_MAX_BODY)
+    app.config.REQUEST_MAX_SIZE = settings.load().action_max_body
 
     async def only_rasa(request: Any) -> Optional[Any]:
         if request.path in OPEN_PATHS or bearer_matches(request.headers.get("authorization"),

@@ -18,7 +18,6 @@ Keys are namespaced by the caller ("wechat:msg:…"); values are strings.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from typing import Callable, Dict, Optional, Protocol, Tuple
@@ -27,6 +26,8 @@ from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, 
                         delete, func, insert, select, update)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+from bot import settings
 
 
 class KeyValueStore(Protocol):
@@ -265,10 +266,11 @@ _durable: Optional[KeyValueStore] = None
 
 
 def store_from_env() -> KeyValueStore:
-    """The process's store: Redis at REDIS_URL, else one in-process MemoryStore."""
+    """The process's store: Redis at REDIS_URL (bot/settings.py), else one in-process
+    MemoryStore."""
     global _default
     if _default is None:
-        url = os.environ.get("REDIS_URL")
+        url = settings.load().redis_url
         _default = RedisStore(url) if url else MemoryStore()
     return _default
 
@@ -279,10 +281,9 @@ def durable_store_from_env() -> KeyValueStore:
     bot's database (`settings.load().database_url`)."""
     global _durable
     if _durable is None:
-        if os.environ.get("REDIS_URL"):
+        if settings.load().redis_url:
             _durable = store_from_env()
         else:
-            from bot import settings
             from bot.db import engine_for
 
             _durable = SQLStore(engine_for(settings.load().database_url))

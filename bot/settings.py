@@ -3,21 +3,36 @@
 Everything that differs between a laptop and production is an environment variable, so
 one code base serves both; nothing secret has a default that works in production.
 
+This module is the one place where an environment variable becomes a value: `Settings`
+declares every variable of the bot, the Rasa extensions and the actions with its type
+and default, and `load()` reads them once per process (the first call) and hands the
+same object to everyone after. A variable set to blanks counts as unset, and a value
+that is not of its type (a port that is no number) stops the process at the first
+`load()`, not at the first citizen who needs it. Tests change the environment and then
+`reset()` (tests/conftest.py does it after every `monkeypatch.setenv`), or build their
+own `Settings(field=value, ...)`.
+
 Production is the default: a process is in development only when `GOVBOT_ENV=development`
 says so (`make run` and the tests set it). A deployment that forgets the variable
 therefore gets the strict behaviour: every credential must be set, none may be a
-development value, and development accounts are never created.
+development value, and development accounts are never created. Credentials are checked
+when a process asks for one (`secret`), so a tool that needs none of them (the catalog
+import) starts without them.
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from pydantic import BaseSettings, Field, PositiveFloat, SecretStr, root_validator, validator
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("BOT_VAR_DIR", ROOT / "var"))
+#: Where SQLite files and other local state live (BOT_VAR_DIR). Read at import: it is
+#: where this process keeps its files and does not change while it runs.
+VAR_DIR = Path(os.environ.get("BOT_VAR_DIR", "").strip() or ROOT / "var")
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +46,181 @@ class InsecureConfiguration(SystemExit):
     """A process refuses to start: a credential is missing or a development value."""
 
 
-def _port(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+def _environment_values(settings: BaseSettings) -> Dict[str, str]:
+    """Each field's value from the first of its variables that is set and not blank
+    (stripped): `X=` in an env file, or `X=${X:-}` in a script, means "unset", so the
+    next variable or the default applies, as the `os.environ.get(...) or ...` reads this
+    replaces did."""
+    values: Dict[str, str] = {}
+    for field in settings.__fields__.values():
+        for name in field.field_info.extra["env_names"]:
+            value = os.environ.get(name, "").strip()
+            if value:
+                values[field.alias] = value
+                break
+    return values
+
+
+def _local_url(port: int, path: str = "") -> str:
+    return f"http://127.0.0.1:{port}{path}"
+
+
+class Settings(BaseSettings):
+    """Every environment variable of bot/, rasa_ext/ and actions/, typed; one object per
+    process (`load()`). Credentials are kept as `SecretStr`, so printing the settings
+    shows no secret; `secret(NAME, dev_value)` checks and returns one."""
+
+    # -- the deployment
+    #: 'development' turns on development conveniences; anything else is production.
+    govbot_env: str = Field("", env="GOVBOT_ENV")
+    #: Where Rasa, actions, web app and backend listen (loopback unless a private network).
+    bind_host: str = Field(LOOPBACK, env="BIND_HOST")
+    #: Portal origins allowed to call Rasa and the web app from a browser (spaces or commas).
+    cors_origins: Tuple[str, ...] = Field((), env="CORS_ORIGINS")
+
+    # -- where the parts are
+    rasa_port: int = Field(5005, env="RASA_PORT")
+    action_port: int = Field(5055, env="ACTION_PORT")
+    web_port: int = Field(8800, env="WEB_PORT")
+    backend_port: int = Field(8700, env="BACKEND_PORT")
+    #: Rasa's HTTP API as the desk reaches it (default: this machine's RASA_PORT).
+    rasa_url: str = Field("", env="RASA_URL")
+    #: The desk (web app) as the action server reaches it (default: this machine's WEB_PORT).
+    desk_url: str = Field("", env="DESK_URL")
+    #: The government backend (default: this machine's BACKEND_PORT).
+    backend_url: str = Field("", env="BACKEND_URL")
+    #: The action server as Rasa reaches it (default: this machine's ACTION_PORT).
+    action_endpoint_url: str = Field("", env="ACTION_ENDPOINT_URL")
+    #: The web app as citizens reach it, for links (default: this machine's WEB_PORT).
+    public_base_url: str = Field("", env="PUBLIC_BASE_URL")
+
+    # -- storage
+    #: The bot's database as configured; `database_url` adds the SQLite default.
+    bot_database_url: Optional[str] = Field(None, env=["BOT_DATABASE_URL", "DATABASE_URL"])
+    #: The conversations' database as configured (a PostgreSQL URL, else SQLite under
+    #: var/: bot/handoff/config.py and rasa_ext/endpoints.py choose alike).
+    tracker_database_url: Optional[str] = Field(
+        None, env=["TRACKER_DATABASE_URL", "DATABASE_URL"])
+    redis_url: Optional[str] = Field(None, env="REDIS_URL")
+    catalog_dir: Path = Field(ROOT / "data" / "catalog", env="CATALOG_DIR")
+
+    # -- credentials between the parts (checked when asked for: `secret`)
+    rasa_api_token: SecretStr = Field(SecretStr(""), env="RASA_API_TOKEN")
+    action_server_token: SecretStr = Field(SecretStr(""), env="ACTION_SERVER_TOKEN")
+    handoff_service_token: SecretStr = Field(SecretStr(""), env="HANDOFF_SERVICE_TOKEN")
+    backend_service_token: SecretStr = Field(SecretStr(""), env="BACKEND_SERVICE_TOKEN")
+    #: The tokens the backend accepts (comma-separated); the client sends the first
+    #: when BACKEND_SERVICE_TOKEN is unset.
+    backend_service_tokens: Tuple[SecretStr, ...] = Field((), env="BACKEND_SERVICE_TOKENS")
+    widget_session_secret: SecretStr = Field(SecretStr(""), env="WIDGET_SESSION_SECRET")
+    seal_key: SecretStr = Field(SecretStr(""), env="SEAL_KEY")
+
+    # -- limits and timeouts
+    #: Seconds every call to the backend may take, a retry included.
+    backend_timeout: float = Field(2.0, env="BACKEND_TIMEOUT")
+    #: Bytes of a request body Rasa reads (1 MB: a pasted 100 KB complaint still arrives).
+    rasa_max_body: int = Field(1024 * 1024, env="RASA_MAX_BODY")
+    #: Bytes of a request body the action server reads (2 MB: the windowed tracker).
+    action_max_body: int = Field(2 * 1024 * 1024, env="ACTION_MAX_BODY")
+    #: Seconds Rasa waits for the action server before saying the system is busy.
+    action_timeout: float = Field(8.0, env="ACTION_TIMEOUT")
+    #: Hours a produced intake documents link works.
+    intake_documents_ttl_hours: PositiveFloat = Field(24.0, env="INTAKE_DOCUMENTS_TTL_HOURS")
+
+    # -- the handoff queue and desk
+    handoff_accept_timeout: float = Field(180.0, env="HANDOFF_ACCEPT_TIMEOUT")
+    handoff_minutes_per_citizen: float = Field(3.0, env="HANDOFF_MINUTES_PER_CITIZEN")
+    handoff_presence_ttl: float = Field(30.0, env="HANDOFF_PRESENCE_TTL")
+    #: DESK_DEV_ACCOUNTS=1 (and only "1") asks for the development desk accounts.
+    desk_dev_accounts: bool = Field(False, env="DESK_DEV_ACCOUNTS")
+
+    # -- the status check's limits (unset: the defaults of bot.status.guard.Limits)
+    status_code_ttl: Optional[float] = Field(None, env="STATUS_CODE_TTL")
+    status_code_attempts: Optional[int] = Field(None, env="STATUS_CODE_ATTEMPTS")
+    status_failure_window: Optional[float] = Field(None, env="STATUS_FAILURE_WINDOW")
+    status_failures_per_user: Optional[int] = Field(None, env="STATUS_FAILURES_PER_USER")
+    status_failures_per_number: Optional[int] = Field(None, env="STATUS_FAILURES_PER_NUMBER")
+    status_resend_gap: Optional[float] = Field(None, env="STATUS_RESEND_GAP")
+    status_sends_per_window: Optional[int] = Field(None, env="STATUS_SENDS_PER_WINDOW")
+
+    class Config:
+        case_sensitive = True
+        allow_mutation = False
+        extra = "forbid"  # a misspelt field in `Settings(...)` is an error, not ignored
+
+        @classmethod
+        def customise_sources(cls, init_settings: Any, env_settings: Any,
+                              file_secret_settings: Any) -> Tuple[Any, ...]:
+            return init_settings, _environment_values
+
+    @validator("cors_origins", "backend_service_tokens", pre=True)
+    def _split_list(cls, value: Any) -> Any:  # noqa: N805 - pydantic validator
+        """'a, b c' → ('a', 'b', 'c'): lists are written with commas or spaces."""
+        if isinstance(value, str):
+            return tuple(value.replace(",", " ").split())
+        return value
+
+    @validator("desk_dev_accounts", pre=True)
+    def _only_one_means_yes(cls, value: Any) -> Any:  # noqa: N805 - pydantic validator
+        return value.strip() == "1" if isinstance(value, str) else value
+
+    @root_validator(skip_on_failure=True)
+    def _addresses_on_this_machine(cls, values: Dict[str, Any]) -> Dict[str, Any]:  # noqa: N805
+        """The parts' addresses default to this machine's ports (`make run`)."""
+        values["rasa_url"] = (values["rasa_url"] or _local_url(values["rasa_port"])).rstrip("/")
+        values["desk_url"] = (values["desk_url"] or _local_url(values["web_port"])).rstrip("/")
+        values["backend_url"] = values["backend_url"] or _local_url(values["backend_port"])
+        values["action_endpoint_url"] = (values["action_endpoint_url"]
+                                         or _local_url(values["action_port"], "/webhook"))
+        values["public_base_url"] = (values["public_base_url"]
+                                     or _local_url(values["web_port"])).rstrip("/")
+        return values
+
+    @property
+    def environment(self) -> str:
+        """'development' only when GOVBOT_ENV says exactly so; anything else is production."""
+        return "development" if self.govbot_env == "development" else "production"
+
+    @property
+    def database_url(self) -> str:
+        """The bot's database: BOT_DATABASE_URL, else DATABASE_URL, else SQLite under var/."""
+        return self.bot_database_url or default_database_url()
+
+    @property
+    def reference_dir(self) -> Path:
+        return ROOT / "data" / "reference"
+
+    def credential(self, name: str) -> str:
+        """The credential read from environment variable `name` ("" when unset), as
+        configured: `secret` is what checks it."""
+        for field in self.__fields__.values():
+            if name in field.field_info.extra["env_names"] and field.outer_type_ is SecretStr:
+                value = getattr(self, field.name)
+                return value.get_secret_value() if isinstance(value, SecretStr) else ""
+        raise KeyError(f"{name} is not a credential of bot.settings.Settings: declare it there")
+
+
+_loaded: Optional[Settings] = None
+
+
+def load() -> Settings:
+    """The process's settings, read from the environment at the first call."""
+    global _loaded
+    if _loaded is None:
+        _loaded = Settings()
+    return _loaded
+
+
+def reset() -> None:
+    """Forgets the settings read, so the next `load()` reads the environment again (for
+    tests that change it)."""
+    global _loaded
+    _loaded = None
 
 
 def environment() -> str:
     """'development' only when GOVBOT_ENV says so; anything else is production."""
-    return "development" if os.environ.get("GOVBOT_ENV", "").strip() == "development" \
-        else "production"
+    return load().environment
 
 
 def is_development() -> bool:
@@ -50,7 +231,7 @@ def bind_host() -> str:
     """The address internal services (Rasa, actions, web app, backend) listen on:
     loopback unless BIND_HOST names a private-network address (or 0.0.0.0 in a
     container whose network is private)."""
-    return os.environ.get("BIND_HOST", "").strip() or LOOPBACK
+    return load().bind_host
 
 
 def is_loopback(host: str) -> bool:
@@ -66,14 +247,14 @@ def cors_origins() -> list[str]:
     """The portal origins whose pages may talk to Rasa and the web app from a browser
     (CORS_ORIGINS, separated by spaces or commas; "*" is refused in production). In
     development the web app's own origin (the demo portal page) is the default."""
-    raw = os.environ.get("CORS_ORIGINS", "").replace(",", " ").split()
-    if not is_development() and "*" in raw:
+    cfg = load()
+    configured = list(cfg.cors_origins)
+    if not is_development() and "*" in configured:
         raise InsecureConfiguration("CORS_ORIGINS must name the portal origins, not '*'")
-    if raw:
-        return raw
+    if configured:
+        return configured
     if is_development():
-        port = _port("WEB_PORT", 8800)
-        return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        return [f"http://127.0.0.1:{cfg.web_port}", f"http://localhost:{cfg.web_port}"]
     return []
 
 
@@ -81,13 +262,13 @@ _warned: set = set()
 
 
 def secret(name: str, dev_value: str) -> str:
-    """The credential in environment variable `name`.
+    """The credential in environment variable `name` (a `SecretStr` field of `Settings`).
 
     Production: it must be set, at least MIN_SECRET_CHARS long and not the development
     value, or the process refuses to start. Development: unset means `dev_value`, but
     only while the services listen on loopback (a development secret is never served
     on a network), with a warning once per process."""
-    value = os.environ.get(name, "").strip()
+    value = load().credential(name)
     if not is_development():
         if not value:
             raise InsecureConfiguration(f"{name} must be set in production (GOVBOT_ENV is "
@@ -122,35 +303,6 @@ def action_server_token() -> str:
     return secret("ACTION_SERVER_TOKEN", DEV_ACTION_SERVER_TOKEN)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Process-wide configuration (read once per process)."""
-
-    database_url: str
-    redis_url: str | None
-    rasa_port: int
-    action_port: int
-    web_port: int
-    backend_port: int
-    catalog_dir: Path
-    reference_dir: Path
-
-
 def default_database_url() -> str:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / 'bot.db'}"
-
-
-def load() -> Settings:
-    return Settings(
-        database_url=os.environ.get("BOT_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or default_database_url(),
-        redis_url=os.environ.get("REDIS_URL") or None,
-        rasa_port=_port("RASA_PORT", 5005),
-        action_port=_port("ACTION_PORT", 5055),
-        web_port=_port("WEB_PORT", 8800),
-        backend_port=_port("BACKEND_PORT", 8700),
-        catalog_dir=Path(os.environ.get("CATALOG_DIR", ROOT / "data" / "catalog")),
-        reference_dir=ROOT / "data" / "reference",
-    )

@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from typing import Any, Callable, Optional
 
 from bot import settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY = 1024 * 1024
 SOCKETIO_PATH = "/socket.io"
 
 
 def max_body() -> int:
-    value = os.environ.get("RASA_MAX_BODY", "").strip()
-    return int(value) if value else DEFAULT_MAX_BODY
+    """RASA_MAX_BODY (bot/settings.py; 1 MB unless set)."""
+    return settings.load().rasa_max_body
 
 
 def is_public(method: str, path: str, development: bool) -> bool:

@@ -1,4 +1,4 @@
-"""Rasa endpoint configuration from the environment.
+"""Rasa endpoint configuration from the environment (bot/settings.py).
 
 endpoints.yml in the repository is the embedded default (SQLite tracker store, in-process
 lock store). With DATABASE_URL (PostgreSQL) and REDIS_URL set, several Rasa processes share
@@ -7,7 +7,6 @@ switch store types on an environment variable, so `make run` writes the file it 
 """
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Dict
 from urllib.parse import unquote, urlparse
@@ -57,17 +56,15 @@ def lock_store(redis_url: str | None) -> Dict[str, Any] | None:
 
 def _action_token_reference() -> str:
     token = settings.action_server_token()  # refuses a development value in production
-    return "${ACTION_SERVER_TOKEN}" if os.environ.get("ACTION_SERVER_TOKEN") else token
+    configured = load().credential("ACTION_SERVER_TOKEN")
+    return "${ACTION_SERVER_TOKEN}" if configured else token
 
 
 def endpoints() -> Dict[str, Any]:
     cfg = load()
-    tracker_db = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL")
     out: Dict[str, Any] = {
         "action_endpoint": {
-            "url": os.environ.get(
-                "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{cfg.action_port}/webhook"
-            ),
+            "url": cfg.action_endpoint_url,
             # Rasa sends the whole domain (every response text) with each action call
             # unless told otherwise; only actions marked `send_domain: true` in
             # domain.yml (form validation) need it.
@@ -77,7 +74,7 @@ def endpoints() -> Dict[str, Any]:
             # never written to disk; the development value (loopback only) may be.
             "headers": {"Authorization": "Bearer " + _action_token_reference()},
         },
-        "tracker_store": tracker_store(tracker_db),
+        "tracker_store": tracker_store(cfg.tracker_database_url),
     }
     locks = lock_store(cfg.redis_url)
     if locks:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot import settings
 from bot.catalog.loader import read_catalog
 from bot.catalog.search import build_index
 from bot.db import engine_for
@@ -27,6 +28,33 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 # Tests run as a development machine (bot/settings.py: production is the default and
 # refuses development credentials); the production checks have tests of their own.
 os.environ.setdefault("GOVBOT_ENV", "development")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the environment as it finds it (bot/settings.py reads it once
+    per process)."""
+    settings.reset()
+    yield
+    settings.reset()
+
+
+@pytest.fixture
+def monkeypatch(monkeypatch):
+    """pytest's monkeypatch, whose `setenv` and `delenv` also make the next
+    `settings.load()` read the changed environment (as a process started with it would)."""
+    setenv, delenv = monkeypatch.setenv, monkeypatch.delenv
+
+    def setenv_and_reread(*args, **kwargs):
+        setenv(*args, **kwargs)
+        settings.reset()
+
+    def delenv_and_reread(*args, **kwargs):
+        delenv(*args, **kwargs)
+        settings.reset()
+
+    monkeypatch.setenv, monkeypatch.delenv = setenv_and_reread, delenv_and_reread
+    yield monkeypatch
 
 
 def pytest_collection_modifyitems(config, items):

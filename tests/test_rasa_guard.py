@@ -53,17 +53,17 @@ def test_rest_senders_live_in_their_own_namespace():
 
 def test_production_refuses_missing_short_and_development_secrets(monkeypatch):
     monkeypatch.setenv("GOVBOT_ENV", "production")
-    monkeypatch.delenv("SOME_TOKEN", raising=False)
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
     with pytest.raises(settings.InsecureConfiguration):
-        settings.secret("SOME_TOKEN", "dev-value")
-    monkeypatch.setenv("SOME_TOKEN", "dev-value")
+        settings.secret("RASA_API_TOKEN", "dev-value")
+    monkeypatch.setenv("RASA_API_TOKEN", "dev-value")
     with pytest.raises(settings.InsecureConfiguration):
-        settings.secret("SOME_TOKEN", "dev-value")
-    monkeypatch.setenv("SOME_TOKEN", "short")
+        settings.secret("RASA_API_TOKEN", "dev-value")
+    monkeypatch.setenv("RASA_API_TOKEN", "short")
     with pytest.raises(settings.InsecureConfiguration):
-        settings.secret("SOME_TOKEN", "dev-value")
-    monkeypatch.setenv("SOME_TOKEN", "k" * 40)
-    assert settings.secret("SOME_TOKEN", "dev-value") == "k" * 40
+        settings.secret("RASA_API_TOKEN", "dev-value")
+    monkeypatch.setenv("RASA_API_TOKEN", "k" * 40)
+    assert settings.secret("RASA_API_TOKEN", "dev-value") == "k" * 40
 
 
 def test_production_is_the_default(monkeypatch):
@@ -75,12 +75,12 @@ def test_production_is_the_default(monkeypatch):
 
 def test_development_secrets_stay_on_loopback(monkeypatch):
     monkeypatch.setenv("GOVBOT_ENV", "development")
-    monkeypatch.delenv("SOME_TOKEN", raising=False)
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
     monkeypatch.delenv("BIND_HOST", raising=False)
-    assert settings.secret("SOME_TOKEN", "dev-value") == "dev-value"
+    assert settings.secret("RASA_API_TOKEN", "dev-value") == "dev-value"
     monkeypatch.setenv("BIND_HOST", "0.0.0.0")
     with pytest.raises(settings.InsecureConfiguration):
-        settings.secret("SOME_TOKEN", "dev-value")
+        settings.secret("RASA_API_TOKEN", "dev-value")
 
 
 def test_production_cors_names_origins(monkeypatch):

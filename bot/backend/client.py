@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -211,23 +210,22 @@ class BackendClient:
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> "BackendClient":
-        """BACKEND_URL (default http://127.0.0.1:$BACKEND_PORT), BACKEND_SERVICE_TOKEN
-        (else the first of BACKEND_SERVICE_TOKENS) and BACKEND_TIMEOUT (seconds, default
-        2). The token has `bot.settings.secret` semantics: in production a missing or
-        development token raises `InsecureConfiguration` (the process must not start);
-        in development it defaults to the development token, on loopback only."""
+        """From the process's settings: BACKEND_URL (default http://127.0.0.1:$BACKEND_PORT),
+        BACKEND_SERVICE_TOKEN (else the first of BACKEND_SERVICE_TOKENS) and BACKEND_TIMEOUT
+        (seconds, default 2). The token has `bot.settings.secret` semantics: in production a
+        missing or development token raises `InsecureConfiguration` (the process must not
+        start); in development it defaults to the development token, on loopback only."""
         from bot import settings
         from bot.backend.credentials import checked_token, default_token
 
-        url = os.environ.get("BACKEND_URL") or f"http://127.0.0.1:{settings.load().backend_port}"
-        listed = next((t.strip() for t in os.environ.get("BACKEND_SERVICE_TOKENS", "").split(",")
-                       if t.strip()), "")
-        if os.environ.get("BACKEND_SERVICE_TOKEN", "").strip() or not listed:
+        cfg = settings.load()
+        listed = next((t.get_secret_value() for t in cfg.backend_service_tokens), "")
+        if cfg.backend_service_token.get_secret_value() or not listed:
             token = default_token()
         else:
             token = checked_token(listed, "BACKEND_SERVICE_TOKENS")
-        kwargs.setdefault("timeout", float(os.environ.get("BACKEND_TIMEOUT", "") or 2.0))
-        return cls(url, token, **kwargs)
+        kwargs.setdefault("timeout", cfg.backend_timeout)
+        return cls(cfg.backend_url, token, **kwargs)
 
     # -- session ------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import re
 import sys
 from typing import Optional
@@ -47,7 +46,7 @@ DEV_FLAG = "DESK_DEV_ACCOUNTS"
 def development_accounts_wanted() -> bool:
     """True when DESK_DEV_ACCOUNTS=1 on a development machine. Set in production it is
     a mistake that would publish working passwords, so the desk refuses to start."""
-    if os.environ.get(DEV_FLAG, "").strip() != "1":
+    if not settings.load().desk_dev_accounts:
         return False
     if not settings.is_development():
         raise settings.InsecureConfiguration(

@@ -1,4 +1,5 @@
-"""Handoff settings from the environment, with development defaults for `make run`.
+"""Handoff settings from the process's settings (bot/settings.py), with development
+defaults for `make run`.
 
 The two credentials go through `bot.settings.secret`: in production they must be set
 (and not the development values) or the process refuses to start; on a development
@@ -6,7 +7,6 @@ machine the values below are used, and only while everything listens on loopback
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from bot import settings
@@ -28,17 +28,12 @@ def rasa_api_token() -> str:
 
 
 def desk_url() -> str:
-    return os.environ.get("DESK_URL", f"http://127.0.0.1:{settings.load().web_port}").rstrip("/")
-
-
-def _float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+    return settings.load().desk_url
 
 
 def tracker_database_url() -> str:
     """The tracker store's database, chosen as rasa_ext/endpoints.py chooses it for Rasa."""
-    url = os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    url = settings.load().tracker_database_url or ""
     if url.startswith(("postgres://", "postgresql")):
         return url
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -65,13 +60,13 @@ class HandoffConfig:
 def load() -> HandoffConfig:
     cfg = settings.load()
     return HandoffConfig(
-        desk_url=desk_url(),
-        rasa_url=os.environ.get("RASA_URL", f"http://127.0.0.1:{cfg.rasa_port}").rstrip("/"),
+        desk_url=cfg.desk_url,
+        rasa_url=cfg.rasa_url,
         service_token=service_token(),
         rasa_token=rasa_api_token(),
-        accept_timeout=_float("HANDOFF_ACCEPT_TIMEOUT", 180.0),
-        minutes_per_citizen=_float("HANDOFF_MINUTES_PER_CITIZEN", 3.0),
-        presence_ttl=_float("HANDOFF_PRESENCE_TTL", 30.0),
+        accept_timeout=cfg.handoff_accept_timeout,
+        minutes_per_citizen=cfg.handoff_minutes_per_citizen,
+        presence_ttl=cfg.handoff_presence_ttl,
         database_url=cfg.database_url,
         tracker_database_url=tracker_database_url(),
     )

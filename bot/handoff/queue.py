@@ -10,9 +10,10 @@ loses nobody. bot/kv.py has no sorted sets, hence this small second Redis user.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from typing import Callable, Dict, List, Optional, Protocol, Tuple
+
+from bot import settings
 
 
 class HandoffQueue(Protocol):
@@ -109,10 +110,11 @@ class RedisQueue:
 
 
 def queue_from_env(database_url: str, presence_ttl: float = 30.0) -> HandoffQueue:
-    """Redis at REDIS_URL, else memory. The queue indexes one database's handoffs, so its
-    keys carry a digest of that database's URL: desks of other deployments (or test
-    stacks) on the same Redis never see each other's handoff ids."""
-    url = os.environ.get("REDIS_URL")
+    """Redis at REDIS_URL (bot/settings.py), else memory. The queue indexes one
+    database's handoffs, so its keys carry a digest of that database's URL: desks of
+    other deployments (or test stacks) on the same Redis never see each other's
+    handoff ids."""
+    url = settings.load().redis_url
     if not url:
         return MemoryQueue(presence_ttl)
     digest = hashlib.sha1(database_url.encode()).hexdigest()[:10]

@@ -11,7 +11,6 @@ they were shown, so a later catalog import never changes what a citizen received
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,7 +22,6 @@ from sqlalchemy.engine import Engine
 from bot import settings
 from bot.db import engine_for
 
-DEFAULT_TTL_HOURS = 24.0
 #: Stands in the stored page for the download link, which needs the token; the web app
 #: puts the link in when serving, so the token itself is never stored.
 DOWNLOAD_PLACEHOLDER = "__DOWNLOAD_HREF__"
@@ -65,18 +63,13 @@ def _utc(value: datetime) -> datetime:
 
 
 def ttl_from_env() -> timedelta:
-    """INTAKE_DOCUMENTS_TTL_HOURS (default 24)."""
-    raw = os.environ.get("INTAKE_DOCUMENTS_TTL_HOURS", "").strip()
-    hours = float(raw) if raw else DEFAULT_TTL_HOURS
-    if hours <= 0:
-        raise ValueError("INTAKE_DOCUMENTS_TTL_HOURS must be positive")
-    return timedelta(hours=hours)
+    """INTAKE_DOCUMENTS_TTL_HOURS (default 24; bot/settings.py refuses one not positive)."""
+    return timedelta(hours=settings.load().intake_documents_ttl_hours)
 
 
 def public_base_url() -> str:
     """Where citizens reach the web app: PUBLIC_BASE_URL, else this machine's web port."""
-    configured = os.environ.get("PUBLIC_BASE_URL", "").strip()
-    return (configured or f"http://127.0.0.1:{settings.load().web_port}").rstrip("/")
+    return settings.load().public_base_url
 
 
 class DocumentsStore:

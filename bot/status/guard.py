@@ -49,11 +49,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
+from bot import settings
 from bot.kv import KeyValueStore
 
 
@@ -72,15 +72,10 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
-        values = {}
-        for name, kind in (("code_ttl", float), ("code_attempts", int),
-                           ("failure_window", float), ("failures_per_user", int),
-                           ("failures_per_number", int), ("resend_gap", float),
-                           ("sends_per_window", int)):
-            raw = os.environ.get(f"STATUS_{name.upper()}", "").strip()
-            if raw:
-                values[name] = kind(raw)
-        return cls(**values)
+        """These numbers with the STATUS_* overrides of the process's settings."""
+        cfg = settings.load()
+        overrides = {f.name: getattr(cfg, f"status_{f.name}") for f in fields(cls)}
+        return cls(**{name: value for name, value in overrides.items() if value is not None})
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any, List
 
+from bot import settings
 from rasa_ext.patches import require_rasa
 
 logger = logging.getLogger(__name__)
@@ -24,12 +24,11 @@ logger = logging.getLogger(__name__)
 BUSY_RESPONSE = "utter_system_busy"
 #: Said when the domain has no `utter_system_busy` (it should have).
 BUSY_TEXT = "系统繁忙，您的消息已收到，请稍后再发一次；急事请拨打12345热线。"
-DEFAULT_TIMEOUT = 8.0
 
 
 def action_timeout() -> float:
-    value = os.environ.get("ACTION_TIMEOUT", "").strip()
-    return float(value) if value else DEFAULT_TIMEOUT
+    """ACTION_TIMEOUT (bot/settings.py; 8 s unless set)."""
+    return settings.load().action_timeout
 
 
 async def busy_events(nlg: Any, tracker: Any, output_channel: Any) -> List[Any]:
