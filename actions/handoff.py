@@ -29,10 +29,9 @@ from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
 from bot.handoff.summary import summarize
-from bot.privacy import MaskingFilter, mask_personal, mask_phone
+from bot.privacy import mask_personal, mask_phone
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 HOTLINE = "如需帮助，也可拨打12345市民服务热线（24小时）。"
 CANCEL_WORDS = ("算了", "不用了", "取消", "不留了", "不需要了")

@@ -22,6 +22,7 @@ import logging
 from typing import Any, Optional
 
 from bot import settings
+from bot.logs import configure_logging
 from rasa_ext.api_guard import bearer_matches
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings.load().action_port)
     parser.add_argument("--host", default=settings.bind_host())
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging("actions")
     from rasa_sdk import utils
 
     utils.update_sanic_log_level()

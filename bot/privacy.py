@@ -125,11 +125,18 @@ def sealer() -> Sealer:
     return _sealers[keys]
 
 
-class MaskingFilter(logging.Filter):
-    """Masks ID and mobile numbers in a record's message, arguments and traceback.
+#: The attributes every log record has; any other was passed as `extra` (Sanic's access
+#: log puts the request line, URL and query included, in `request`).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
-    Attach it to a logger (applies to records logged there) or to a handler (applies to
-    everything the handler writes, including records propagated from other loggers).
+
+class MaskingFilter(logging.Filter):
+    """Masks ID and mobile numbers in a record's message, arguments, traceback and the
+    text fields passed as `extra`.
+
+    Attach it to a handler: it then applies to everything the handler writes, including
+    records propagated from other loggers (bot/logs.py puts it on every handler). On a
+    logger it applies only to records logged on that very logger.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
@@ -145,12 +152,20 @@ class MaskingFilter(logging.Filter):
             record.exc_text = mask_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, name, mask_text(value))
         return True
 
 
+def add_masking_filter(target: logging.Filterer) -> None:
+    """One `MaskingFilter` on a handler (or logger), however often it is asked."""
+    if not any(isinstance(f, MaskingFilter) for f in target.filters):
+        target.addFilter(MaskingFilter())
+
+
 def install_log_masking(*loggers: logging.Logger) -> None:
-    """Adds one `MaskingFilter` to the root logger's handlers and to the given loggers."""
-    targets = list(logging.getLogger().handlers) + list(loggers)
-    for target in targets:
-        if not any(isinstance(f, MaskingFilter) for f in target.filters):
-            target.addFilter(MaskingFilter())
+    """Adds one `MaskingFilter` to the root logger's handlers and to the given loggers
+    (a process masks every handler with `bot.logs.configure_logging`)."""
+    for target in list(logging.getLogger().handlers) + list(loggers):
+        add_masking_filter(target)

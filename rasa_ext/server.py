@@ -2,8 +2,10 @@
 
     python -m rasa_ext.server run --enable-api ...   (same arguments as `rasa`)
 
-Guards: the API token, CORS origins and body cap (rasa_ext/api_guard.py), and a failed
-or slow action server said to the citizen (rasa_ext/patches/action_failure.py).
+Guards: the API token, CORS origins and body cap (rasa_ext/api_guard.py), a failed or
+slow action server said to the citizen (rasa_ext/patches/action_failure.py), and
+citizens' numbers masked in every log line, Rasa's and Sanic's included (bot/logs.py,
+kept over the handlers Rasa makes as it starts by rasa_ext/patches/log_masking.py).
 
 Patches for per-turn costs found by profiling a loaded server (py-spy, 50 concurrent
 conversations), one module each in rasa_ext/patches/ with the measurement that made
@@ -29,15 +31,25 @@ def apply_patches() -> None:
         importlib.import_module(f"rasa_ext.patches.{name}").apply()
 
 
-def main() -> None:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+def prepare_process() -> None:
+    """Everything this process sets up before Rasa's CLI takes over: masked logging,
+    the patches and the guards."""
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # (for Rasa, which reads it)
+    from bot.logs import configure_logging
+
+    configure_logging("rasa")
     from rasa_ext import api_guard
-    from rasa_ext.patches import action_failure, model_memory
+    from rasa_ext.patches import action_failure, log_masking, model_memory
 
     apply_patches()
     model_memory.apply()
     api_guard.install()  # the API token, CORS origins and the body cap (before any app)
     action_failure.apply()  # a failed or slow action server is said, not swallowed
+    log_masking.apply()  # the handlers Rasa and Sanic make as Rasa starts mask too
+
+
+def main() -> None:
+    prepare_process()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -42,10 +42,9 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from bot.privacy import MaskingFilter, mask_text
+from bot.privacy import mask_text
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 API_PREFIX = "/api/v1"
 

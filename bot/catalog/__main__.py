@@ -16,6 +16,7 @@ from bot.catalog import CatalogNotValid, default_catalog, import_catalog
 from bot.catalog.loader import read_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
+from bot.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,4 +62,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging("catalog")
     sys.exit(main())
