@@ -26,6 +26,14 @@ _APPLICATION_RE = re.compile(r"^SH([0-9]{4})([0-9]{2})([0-9]{2})[0-9]{6}$")
 _LAST6_RE = re.compile(r"^[0-9]{5}[0-9X]$")
 
 
+def _canonical(value: object, pattern: re.Pattern) -> Optional[str]:
+    """`value` stripped and upper-cased when it is a string of `pattern`'s form, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().upper()
+    return value if pattern.fullmatch(value) else None
+
+
 def _valid_date(year: str, month: str, day: str) -> bool:
     try:
         date(int(year), int(month), int(day))
@@ -40,16 +48,10 @@ def id_check_char(first17: str) -> str:
 
 def normalize_id_number(value: object) -> Optional[str]:
     """The ID number in canonical form (upper-case X), or None when it is not valid."""
-    if not isinstance(value, str):
+    value = _canonical(value, _ID_RE)
+    if value is None or not _valid_date(value[6:10], value[10:12], value[12:14]):
         return None
-    value = value.strip().upper()
-    if not _ID_RE.fullmatch(value):
-        return None
-    if not _valid_date(value[6:10], value[10:12], value[12:14]):
-        return None
-    if id_check_char(value[:17]) != value[17]:
-        return None
-    return value
+    return value if id_check_char(value[:17]) == value[17] else None
 
 
 def make_id_number(region: str, birth: str, sequence: str) -> str:
@@ -72,14 +74,8 @@ def credit_check_char(first17: str) -> str:
 
 def normalize_credit_code(value: object) -> Optional[str]:
     """The unified social credit code upper-cased, or None when it is not valid."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    if not _CREDIT_RE.fullmatch(value):
-        return None
-    if credit_check_char(value[:17]) != value[17]:
-        return None
-    return value
+    value = _canonical(value, _CREDIT_RE)
+    return value if value is not None and credit_check_char(value[:17]) == value[17] else None
 
 
 def make_credit_code(authority_type: str, region: str, org_base: str) -> str:
@@ -92,21 +88,15 @@ def make_credit_code(authority_type: str, region: str, org_base: str) -> str:
 
 def normalize_application_number(value: object) -> Optional[str]:
     """'sh20261105000123 ' → 'SH20261105000123'; None unless 'SH' + valid date + 6 digits."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    match = _APPLICATION_RE.fullmatch(value)
-    if not match or not _valid_date(*match.groups()):
+    value = _canonical(value, _APPLICATION_RE)
+    if value is None or not _valid_date(*_APPLICATION_RE.fullmatch(value).groups()):
         return None
     return value
 
 
 def normalize_last6(value: object) -> Optional[str]:
     """The last six characters of an ID number ('12345x' → '12345X'), or None."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    return value if _LAST6_RE.fullmatch(value) else None
+    return _canonical(value, _LAST6_RE)
 
 
 def holder_kind(value: object) -> Optional[str]:
@@ -116,3 +106,4 @@ def holder_kind(value: object) -> Optional[str]:
     if normalize_credit_code(value):
         return "enterprise"
     return None
+

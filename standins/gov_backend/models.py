@@ -92,31 +92,36 @@ applications = Table(
     Index("ix_backend_applications_applicant", "applicant_id"),
 )
 
-missing_materials = Table(
+def _application_part(name: str, index: str, *columns: Column) -> Table:
+    """A table of rows that belong to one application in order (its missing materials,
+    its step history): the application's number and the row's position, `columns`, and
+    a note."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("application_number", String(16), ForeignKey("backend_applications.number"),
+               nullable=False),
+        Column("position", Integer, nullable=False),
+        *columns,
+        Column("note", Text),
+        Index(index, "application_number"),
+    )
+
+
+missing_materials = _application_part(
     "backend_missing_materials",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_number", String(16), ForeignKey("backend_applications.number"),
-           nullable=False),
-    Column("position", Integer, nullable=False),
+    "ix_backend_missing_app",
     Column("name", String(200), nullable=False),
     Column("matter_code", String(40), nullable=False),
-    Column("note", Text),
-    Index("ix_backend_missing_app", "application_number"),
 )
 
-application_steps = Table(
+application_steps = _application_part(
     "backend_application_steps",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_number", String(16), ForeignKey("backend_applications.number"),
-           nullable=False),
-    Column("position", Integer, nullable=False),
+    "ix_backend_steps_app",
     Column("step", String(30), nullable=False),
     Column("department", String(200), nullable=False),
     Column("at", DateTime, nullable=False),
-    Column("note", Text),
-    Index("ix_backend_steps_app", "application_number"),
 )
 
 sms_messages = Table(
