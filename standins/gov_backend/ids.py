@@ -6,10 +6,13 @@
   one a MOD 31 check character. (The 9-character organisation code inside it has its own
   GB 11714 check character, which `make_credit_code` computes too.)
 - 办件编号: 'SH' + submission date (YYYYMMDD) + 6 digits, e.g. SH20261105000123.
+- person_id: 'P' + 24 random hex digits, the backend's opaque id of a citizen who passed
+  an identity check (it reveals nothing; an ID number never has its form).
 """
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from typing import Optional
 
@@ -24,6 +27,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _APPLICATION_RE = re.compile(r"^SH([0-9]{4})([0-9]{2})([0-9]{2})[0-9]{6}$")
 _LAST6_RE = re.compile(r"^[0-9]{5}[0-9X]$")
+PERSON_ID_RE = re.compile(r"P[0-9a-f]{24}")
 
 
 def _canonical(value: object, pattern: re.Pattern) -> Optional[str]:
@@ -107,3 +111,12 @@ def holder_kind(value: object) -> Optional[str]:
         return "enterprise"
     return None
 
+
+def is_person_id(value: object) -> bool:
+    """Whether `value` (stripped) has the form of a person_id: 'P' + 24 hex digits."""
+    return isinstance(value, str) and PERSON_ID_RE.fullmatch(value.strip()) is not None
+
+
+def new_person_id() -> str:
+    """A fresh person_id: random, so it tells nothing about the person."""
+    return "P" + secrets.token_hex(12)
