@@ -154,3 +154,29 @@ def load() -> Settings:
         catalog_dir=Path(os.environ.get("CATALOG_DIR", ROOT / "data" / "catalog")),
         reference_dir=ROOT / "data" / "reference",
     )
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the web app (web/) takes from the environment, read once when it starts, so
+    a handler never reads os.environ and a wrong value stops the start, not a request."""
+
+    host: str  # BIND_HOST: loopback unless set
+    port: int  # WEB_PORT
+    development: bool  # GOVBOT_ENV=development
+    rasa_port: int  # RASA_PORT: where browsers find Rasa on this host without RASA_PUBLIC_URL
+    rasa_public_url: str  # RASA_PUBLIC_URL as set, '' when unset (checked by web/widget.py)
+    public_base_url: str  # PUBLIC_BASE_URL: an https address makes the desk's cookie Secure
+    trusted_proxies: str  # TRUSTED_PROXIES as set (parsed, or refused, by web/desk/auth.py)
+
+
+def load_web() -> WebSettings:
+    return WebSettings(
+        host=bind_host(),
+        port=_port("WEB_PORT", 8800),
+        development=is_development(),
+        rasa_port=_port("RASA_PORT", 5005),
+        rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "").strip(),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip(),
+        trusted_proxies=os.environ.get("TRUSTED_PROXIES", ""),
+    )
