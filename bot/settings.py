@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -66,8 +67,8 @@ def _local_url(port: int, path: str = "") -> str:
 
 
 class Settings(BaseSettings):
-    """Every environment variable of bot/, rasa_ext/ and actions/, typed; one object per
-    process (`load()`). Credentials are kept as `SecretStr`, so printing the settings
+    """Every environment variable of bot/, rasa_ext/, actions/ and web/, typed; one object
+    per process (`load()`). Credentials are kept as `SecretStr`, so printing the settings
     shows no secret; `secret(NAME, dev_value)` checks and returns one."""
 
     # -- the deployment
@@ -91,8 +92,13 @@ class Settings(BaseSettings):
     backend_url: str = Field("", env="BACKEND_URL")
     #: The action server as Rasa reaches it (default: this machine's ACTION_PORT).
     action_endpoint_url: str = Field("", env="ACTION_ENDPOINT_URL")
-    #: The web app as citizens reach it, for links (default: this machine's WEB_PORT).
+    #: The web app as citizens reach it, as set ('' when unset: bot/intake/store.py links
+    #: to this machine's WEB_PORT; an https address makes the desk's cookie Secure).
     public_base_url: str = Field("", env="PUBLIC_BASE_URL")
+    #: Where browsers reach Rasa's socket.io, as set (web/widget.py checks it).
+    rasa_public_url: str = Field("", env="RASA_PUBLIC_URL")
+    #: Proxies whose X-Forwarded-For the desk believes, as set (web/desk/auth.py parses it).
+    trusted_proxies: str = Field("", env="TRUSTED_PROXIES")
 
     # -- storage
     #: The bot's database as configured; `database_url` adds the SQLite default.
@@ -172,8 +178,6 @@ class Settings(BaseSettings):
         values["backend_url"] = values["backend_url"] or _local_url(values["backend_port"])
         values["action_endpoint_url"] = (values["action_endpoint_url"]
                                          or _local_url(values["action_port"], "/webhook"))
-        values["public_base_url"] = (values["public_base_url"]
-                                     or _local_url(values["web_port"])).rstrip("/")
         return values
 
     @property
@@ -306,3 +310,30 @@ def action_server_token() -> str:
 def default_database_url() -> str:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / 'bot.db'}"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the web app (web/) takes of the settings, once when it starts, so a handler
+    never reads the environment and a wrong value stops the start, not a request."""
+
+    host: str  # BIND_HOST: loopback unless set
+    port: int  # WEB_PORT
+    development: bool  # GOVBOT_ENV=development
+    rasa_port: int  # RASA_PORT: where browsers find Rasa on this host without RASA_PUBLIC_URL
+    rasa_public_url: str  # RASA_PUBLIC_URL as set, '' when unset (checked by web/widget.py)
+    public_base_url: str  # PUBLIC_BASE_URL: an https address makes the desk's cookie Secure
+    trusted_proxies: str  # TRUSTED_PROXIES as set (parsed, or refused, by web/desk/auth.py)
+
+
+def load_web() -> WebSettings:
+    cfg = load()
+    return WebSettings(
+        host=cfg.bind_host,
+        port=cfg.web_port,
+        development=is_development(),
+        rasa_port=cfg.rasa_port,
+        rasa_public_url=cfg.rasa_public_url,
+        public_base_url=cfg.public_base_url,
+        trusted_proxies=cfg.trusted_proxies,
+    )

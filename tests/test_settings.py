@@ -36,10 +36,9 @@ def test_blank_variables_count_as_unset(monkeypatch, tmp_path):
 
 def test_addresses_default_to_this_machines_ports():
     cfg = settings.Settings(rasa_port=1, action_port=2, web_port=3, backend_port=4)
-    assert (cfg.rasa_url, cfg.action_endpoint_url, cfg.desk_url, cfg.public_base_url,
-            cfg.backend_url) == ("http://127.0.0.1:1", "http://127.0.0.1:2/webhook",
-                                 "http://127.0.0.1:3", "http://127.0.0.1:3",
-                                 "http://127.0.0.1:4")
+    assert (cfg.rasa_url, cfg.action_endpoint_url, cfg.desk_url, cfg.backend_url) == (
+        "http://127.0.0.1:1", "http://127.0.0.1:2/webhook", "http://127.0.0.1:3",
+        "http://127.0.0.1:4")
     configured = settings.Settings(desk_url="https://desk.internal/", rasa_url="http://r:1/")
     assert (configured.desk_url, configured.rasa_url) == ("https://desk.internal", "http://r:1")
 

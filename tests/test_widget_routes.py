@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.catalog import Catalog, import_catalog
 from bot.catalog.store import CatalogStore
 from bot.db import engine_for
-from web import widget
+from web import templating, widget
 from web.app import create_app
 from tests.conftest import CATALOG_DIR, REFERENCE_DIR
 
@@ -18,14 +18,29 @@ VENDOR = "vendor/socket.io-4.8.4.min.js"
 
 
 @pytest.fixture
-async def client(tmp_path, monkeypatch):
+async def start(tmp_path, monkeypatch):
+    """Starts the web app with the environment as it is then (the settings are read
+    once, when the app is created)."""
     monkeypatch.delenv("RASA_PUBLIC_URL", raising=False)
     monkeypatch.setenv("RASA_PORT", "5005")
     store = CatalogStore(engine_for(f"sqlite:///{tmp_path / 'web.db'}"))
     import_catalog(CATALOG_DIR, store)
-    app = create_app(Catalog(store, REFERENCE_DIR))
-    async with TestClient(TestServer(app)) as client:
-        yield client
+    clients = []
+
+    async def started() -> TestClient:
+        client = TestClient(TestServer(create_app(Catalog(store, REFERENCE_DIR), desk=False)))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield started
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(start):
+    return await start()
 
 
 def script_tag(page: str) -> str:
@@ -49,8 +64,10 @@ async def test_portal_page_embeds_the_widget_pointing_at_rasa(client):
     assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005" in csp
 
 
-async def test_rasa_public_url_setting_reaches_page_and_policy(client, monkeypatch):
+async def test_rasa_public_url_setting_reaches_page_and_policy(start, monkeypatch):
     monkeypatch.setenv("RASA_PUBLIC_URL", "https://chat.example.gov.cn/rasa/")
+    client = await start()
+    monkeypatch.setenv("RASA_PUBLIC_URL", "https://elsewhere.example")  # read once: ignored
     response = await client.get("/")
     tag = script_tag(await response.text())
     assert 'data-rasa-url="https://chat.example.gov.cn/rasa"' in tag
@@ -64,8 +81,10 @@ def test_bad_rasa_public_url_is_refused_at_start(monkeypatch):
 
 
 def test_placeholders_are_escaped():
-    page = widget.render_portal('<x a="{{v}}">', {"v": '"><script>alert(1)</script>'})
-    assert "<script>" not in page and "&quot;&gt;&lt;script&gt;" in page
+    page = templating.environment().get_template("portal.html").render(
+        rasa_url='"><script>alert(1)</script>', widget_title="<b>客服</b>")
+    assert "<script>alert" not in page and "<b>客服" not in page
+    assert 'data-rasa-url="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
 
 
 @pytest.mark.parametrize(
@@ -77,7 +96,7 @@ def test_placeholders_are_escaped():
     ],
 )
 def test_default_rasa_url_is_this_host_on_the_rasa_port(host, expected):
-    assert widget.rasa_public_url({}, host, "http", 5005) == expected
+    assert widget.rasa_public_url("", host, "http", 5005) == expected
 
 
 async def test_search_page_moved_to_search(client):

@@ -1,1 +1,2 @@
-"""Our web app on :8800: the matter API (and later the widget and the agent desk)."""
+"""Our web app on :8800 (web/app.py): the matter API and search page, the chat widget and
+its demo portal, the citizens' documents, and the agent desk as a sub-application."""

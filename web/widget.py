@@ -3,7 +3,8 @@
 A government portal must not load third-party scripts, so the widget, its stylesheet and
 the vendored socket.io client come from this web app (`/widget/...`), and a portal embeds
 the widget with one script tag. `/` is a demo portal page showing that tag; it is told
-where Rasa's socket.io channel is (`RASA_PUBLIC_URL`, else this host on `RASA_PORT`).
+where Rasa's socket.io channel is (`RASA_PUBLIC_URL`, else this host on `RASA_PORT`, both
+read once at start into the app's settings) through the template web/templates/portal.html.
 
 Caching: the widget's own files change with deployments, so browsers may keep them for a
 few minutes and then revalidate (ETag); the vendored client carries its version in its
@@ -12,19 +13,17 @@ file name and is cached for a year.
 from __future__ import annotations
 
 import hashlib
-import html
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot import settings
+from web.keys import SETTINGS_KEY
+from web.templating import render
 
 WIDGET_DIR = settings.ROOT / "connectors" / "widget"
-PORTAL_PAGE = Path(__file__).parent / "static" / "portal.html"
 WIDGET_TITLE = "一网通办智能客服"
 
 SHORT_CACHE = "public, max-age=300, must-revalidate"
@@ -64,9 +63,9 @@ def widget_assets(directory: Path = WIDGET_DIR) -> dict[str, Asset]:
     return assets
 
 
-def rasa_public_url(env: Mapping[str, str], request_host: str, scheme: str, rasa_port: int) -> str:
-    """Where browsers reach Rasa's socket.io: RASA_PUBLIC_URL, else this host on RASA_PORT."""
-    configured = env.get("RASA_PUBLIC_URL", "").strip()
+def rasa_public_url(configured: str, request_host: str, scheme: str, rasa_port: int) -> str:
+    """Where browsers reach Rasa's socket.io: RASA_PUBLIC_URL (`configured`), else this
+    host on RASA_PORT."""
     if configured:
         return check_public_url(configured)
     hostname = urlsplit(f"//{request_host}").hostname or "127.0.0.1"
@@ -109,20 +108,12 @@ def content_security_policy(rasa_url: str) -> str:
     )
 
 
-def render_portal(template: str, values: Mapping[str, str]) -> str:
-    """Fills `{{name}}` placeholders with HTML-escaped values (attributes included)."""
-    page = template
-    for name, value in values.items():
-        page = page.replace("{{" + name + "}}", html.escape(value, quote=True))
-    return page
-
-
 def etag_for(body: bytes) -> str:
     # weak: the same entity may be sent compressed or not
     return 'W/"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-ASSETS_KEY = web.AppKey("widget_assets", dict)
+ASSETS_KEY = web.AppKey[dict[str, Asset]]("widget_assets")
 
 
 async def widget_file(request: web.Request) -> web.StreamResponse:
@@ -147,17 +138,15 @@ async def widget_file(request: web.Request) -> web.StreamResponse:
 
 
 async def portal_page(request: web.Request) -> web.Response:
+    config = request.config_dict[SETTINGS_KEY]
     rasa_url = rasa_public_url(
-        os.environ, request.host, request.scheme, settings.load().rasa_port
+        config.rasa_public_url, request.host, request.scheme, config.rasa_port
     )
-    page = render_portal(
-        PORTAL_PAGE.read_text(encoding="utf-8"),
-        {"rasa_url": rasa_url, "widget_title": WIDGET_TITLE},
-    )
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        charset="utf-8",
+    return render(
+        request,
+        "portal.html",
+        rasa_url=rasa_url,
+        widget_title=WIDGET_TITLE,
         headers={
             "Cache-Control": "no-cache",
             "Content-Security-Policy": content_security_policy(rasa_url),
@@ -168,9 +157,11 @@ async def portal_page(request: web.Request) -> web.Response:
 
 
 def register(app: web.Application) -> None:
-    """Adds `/` (demo portal) and `/widget/{name}`; fails at start on a bad RASA_PUBLIC_URL."""
-    if os.environ.get("RASA_PUBLIC_URL", "").strip():
-        check_public_url(os.environ["RASA_PUBLIC_URL"].strip())
+    """Adds `/` (demo portal) and `/widget/{name}`; fails at start on a bad RASA_PUBLIC_URL
+    (the app's settings, SETTINGS_KEY, and its templates, TEMPLATES_KEY, must be set)."""
+    configured = app[SETTINGS_KEY].rasa_public_url
+    if configured:
+        check_public_url(configured)
     app[ASSETS_KEY] = widget_assets()
     app.router.add_get("/", portal_page)
     app.router.add_get("/widget/{name:.+}", widget_file)

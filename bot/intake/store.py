@@ -69,7 +69,8 @@ def ttl_from_env() -> timedelta:
 
 def public_base_url() -> str:
     """Where citizens reach the web app: PUBLIC_BASE_URL, else this machine's web port."""
-    return settings.load().public_base_url
+    cfg = settings.load()
+    return (cfg.public_base_url or f"http://127.0.0.1:{cfg.web_port}").rstrip("/")
 
 
 class DocumentsStore:

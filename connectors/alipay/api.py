@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Optional
@@ -24,13 +23,8 @@ from connectors.common import http
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 SEND_METHOD = "alipay.open.public.message.custom.send"
 _CHINA = timezone(timedelta(hours=8))
-
-
-def gateway_url() -> str:
-    return os.environ.get("ALIPAY_GATEWAY", DEFAULT_GATEWAY)
 
 
 @dataclass(frozen=True)
@@ -74,12 +68,13 @@ class AlipayClient:
 
     def __init__(
         self, app_id: str, private_key: rsa.RSAPrivateKey, alipay_public_key: rsa.RSAPublicKey,
-        gateway: Optional[str] = None,
+        gateway: str,
     ) -> None:
+        """`gateway` is the OpenAPI gateway's URL (ALIPAY_GATEWAY: connectors.common.settings)."""
         self.app_id = app_id
         self._key = private_key
         self._alipay_key = alipay_public_key
-        self._gateway = gateway or gateway_url()
+        self._gateway = gateway
 
     def signed_params(self, method: str, biz_content: Dict[str, Any],
                       now: Optional[datetime] = None) -> Dict[str, str]:

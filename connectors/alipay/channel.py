@@ -12,39 +12,42 @@ other parameters in that charset, and `biz_content` (XML) is read without DTDs.
   through `alipay.open.public.message.custom.send`.
 Bodies over 64 KB are refused (413) before they are decoded, malformed ones with 400.
 
-Secrets from the environment (names overridable in credentials.yml): ALIPAY_APP_ID,
-ALIPAY_APP_PRIVATE_KEY, ALIPAY_PUBLIC_KEY; gateway ALIPAY_GATEWAY. Without them the
-webhook answers 503 saying what to set. The Rasa sender id is "alipay_life:<user id>".
+Secrets from the environment (connectors.common.settings; names overridable in
+credentials.yml): ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY, ALIPAY_PUBLIC_KEY; gateway
+ALIPAY_GATEWAY. Without them the webhook answers 503 saying what to set. The Rasa sender
+id is "alipay_life:<user id>". The flow all platforms share is connectors.common.platform's;
+this module holds Alipay's checks, message forms and replies.
 """
 from __future__ import annotations
 
 import codecs
 import logging
-import os
 import re
 import time
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, Tuple
 from urllib.parse import parse_qsl
 
-from sanic import Blueprint, response
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sanic import response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-
-from bot.kv import KeyValueStore, store_from_env
+from bot.kv import KeyValueStore
 from connectors.alipay import sign as alipay_sign
-from connectors.common import options
-from connectors.common import text as fit
 from connectors.alipay.api import AlipayClient
-from connectors.common.background import TurnRunner, first_delivery
-from connectors.common.turn import (
-    Incoming,
-    PlatformMessage,
-    conversation_turn,
-    submit_turn,
+from connectors.common import text as fit
+from connectors.common.platform import (
+    Answered,
+    Delivery,
+    NotConfigured,
+    PlatformInput,
+    PlatformOutput,
+    delivery_key,
+    refuse,
 )
 from connectors.common.safexml import MAX_BYTES, UnsafeXML, parse_flat
+from connectors.common.settings import ALIPAY_VARIABLES, AlipaySettings
+from connectors.common.turn import Incoming, PlatformMessage, event_incoming, said
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,6 @@ CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk",
             "gb18030": "gb18030"}
 DEFAULT_CHARSET = "gbk"  # Alipay's gateway default when none is declared
 TEXT_LIMIT = 2000  # characters per custom-send text
-WELCOME = "/greet"
 WELCOME_EVENTS = {"follow", "enter"}
 NOT_TEXT_REPLY = "收到。我暂时只能看懂文字消息，请用文字描述您的问题，比如“居住证要什么材料”。"
 _CHARSET_PARAM = re.compile(rb"(?:^|&)charset=([A-Za-z0-9_-]{1,20})(?:&|$)")
@@ -103,11 +105,16 @@ def parse_form(body: bytes, content_type: str = "") -> Tuple[Dict[str, str], str
     return params, charset
 
 
+def declared_name(charset: str) -> str:
+    """The charset as an answer declares it (Alipay's own form: GBK, UTF-8)."""
+    return "GBK" if charset == "gbk" else charset.upper()
+
+
 def signed_response(key, inner: str, charset: str) -> bytes:
     """The synchronous answer: `<response>` signed with the app's private key."""
     signed = f"<response>{inner}</response>"
     sign = alipay_sign.sign(key, signed, charset)
-    declared = "GBK" if charset == "gbk" else charset.upper()
+    declared = declared_name(charset)
     document = (f'<?xml version="1.0" encoding="{declared}"?><alipay>{signed}'
                 f"<sign>{sign}</sign><sign_type>RSA2</sign_type></alipay>")
     return document.encode(charset)
@@ -127,15 +134,10 @@ def interpret(biz: Dict[str, str]) -> Incoming:
     """What a life-account message asks of the bot (a pure function)."""
     kind = (biz.get("MsgType") or "").lower()
     if kind == "text":
-        content = fit.bounded(biz.get("Text/Content") or biz.get("Content") or "")
-        return Incoming(text=content) if content else Incoming()
+        return said(biz.get("Text/Content") or biz.get("Content") or "")
     if kind == "event":
-        event = (biz.get("EventType") or "")[:64].lower()
-        if event in WELCOME_EVENTS:
-            return Incoming(text=WELCOME)
-        if event == "click" and fit.bounded(biz.get("ActionParam") or ""):
-            return Incoming(text=fit.bounded(biz["ActionParam"]))
-        return Incoming()
+        return event_incoming(biz.get("EventType") or "", WELCOME_EVENTS,
+                              biz.get("ActionParam") or "")
     return Incoming(reply=NOT_TEXT_REPLY)
 
 
@@ -149,193 +151,103 @@ def for_another_app(biz: Dict[str, str], service: str, app_id: str) -> bool:
 
 
 def dedup_key(biz: Dict[str, str]) -> str:
-    if biz.get("MsgId"):
-        return f"{CHANNEL}:msg:{biz['MsgId']}"
-    return f"{CHANNEL}:evt:{user_of(biz)}:{biz.get('CreateTime', '')}"
+    return delivery_key(CHANNEL, biz.get("MsgId"), user_of(biz), biz.get("CreateTime", ""))
 
 
-@dataclass(frozen=True)
-class AlipayConfig:
-    app_id: str
-    private_key: str
-    alipay_public_key: str
-    replay_window: float
+class AlipayOutput(PlatformOutput):
+    """Sends the bot's messages to life-account users through custom.send;
+    `{"alipay": {...}}` is sent as a native custom.send body."""
 
-    @classmethod
-    def from_env(cls, names: Dict[str, str]) -> "AlipayConfig":
-        value = lambda field: os.environ.get(names[field], "").strip()  # noqa: E731
-        return cls(value("app_id"), value("private_key"), value("alipay_public_key"),
-                   float(os.environ.get("ALIPAY_REPLAY_WINDOW", "3600")))
-
-    def missing(self, names: Dict[str, str]) -> List[str]:
-        return [names[f] for f in ("app_id", "private_key", "alipay_public_key")
-                if not getattr(self, f)]
-
-
-class AlipayOutput(OutputChannel):
-    """Sends the bot's messages to life-account users through custom.send."""
+    channel = CHANNEL
+    native_key = "alipay"
 
     def __init__(self, client: AlipayClient, store: KeyValueStore) -> None:
+        super().__init__(store)
         self.client = client
-        self.store = store
-        self.offered_options = False
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    @staticmethod
-    def user_id(recipient_id: str) -> str:
-        prefix = f"{CHANNEL}:"
-        return recipient_id[len(prefix):] if recipient_id.startswith(prefix) else recipient_id
+    async def send_native(self, user_id: str, body: Dict[str, Any]) -> None:
+        await self.client.custom_send(user_id, body)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         user = self.user_id(recipient_id)
         for piece in fit.split_bytes(fit.links_as_plain(text), limit=TEXT_LIMIT * 3):
-            await self.client.custom_send(user, {"msg_type": "text", "text": {"content": piece}})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        if options.choosable(buttons):
-            self.offered_options = True
-            await options.remember(self.store, CHANNEL, self.user_id(recipient_id), buttons)
-        await self.send_text_message(recipient_id, options.numbered_text(text, buttons))
+            await self.send_native(user, {"msg_type": "text", "text": {"content": piece}})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.client.custom_send(self.user_id(recipient_id), {
+        await self.send_native(self.user_id(recipient_id), {
             "msg_type": "image-text",
             "articles": [{"title": "查看图片", "desc": "", "image_url": image, "url": image}],
         })
 
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
 
-    async def send_custom_json(
-        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
-    ) -> None:
-        """`{"alipay": {...}}` is sent as a native custom.send body; `{"text": …}` as text."""
-        if isinstance(json_message.get("alipay"), dict):
-            await self.client.custom_send(self.user_id(recipient_id), json_message["alipay"])
-        elif json_message.get("text"):
-            await self.send_text_message(recipient_id, str(json_message["text"]))
+class AlipayLifeInput(PlatformInput):
+    """The life account's gateway."""
 
+    channel = CHANNEL
+    settings_class = AlipaySettings
+    variables = ALIPAY_VARIABLES
+    settings: AlipaySettings
 
-class AlipayLifeInput(InputChannel):
-    env_defaults = {"app_id": "ALIPAY_APP_ID", "private_key": "ALIPAY_APP_PRIVATE_KEY",
-                    "alipay_public_key": "ALIPAY_PUBLIC_KEY"}
+    def connect(self) -> None:
+        settings = self.settings
+        try:
+            self.private_key: rsa.RSAPrivateKey = alipay_sign.load_private_key(
+                settings.private_key)
+            self.alipay_key: rsa.RSAPublicKey = alipay_sign.load_public_key(
+                settings.alipay_public_key)
+        except alipay_sign.AlipayKeyError as error:
+            raise NotConfigured(f"valid keys ({error})") from error
+        self.client = AlipayClient(settings.app_id, self.private_key, self.alipay_key,
+                                   settings.api_url)
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+    def output(self) -> AlipayOutput:
+        return AlipayOutput(self.client, self.store)
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]],
-                         store: Optional[KeyValueStore] = None) -> "AlipayLifeInput":
-        """credentials.yml may rename the variables (`app_id_env: MY_APP_ID`)."""
-        credentials = credentials or {}
-        names = {f: str(credentials.get(f"{f}_env") or default)
-                 for f, default in cls.env_defaults.items()}
-        return cls(AlipayConfig.from_env(names), names, store)
-
-    def __init__(self, config: AlipayConfig, names: Dict[str, str],
-                 store: Optional[KeyValueStore] = None) -> None:
-        self.config = config
-        self.missing = config.missing(names)
-        self._store = store
-        self.runner = TurnRunner(CHANNEL, max_running=int(os.environ.get(
-            "CHANNEL_MAX_RUNNING_TURNS", "8")))
-        self.client: Optional[AlipayClient] = None
-        if not self.missing:
-            try:
-                self.private_key = alipay_sign.load_private_key(config.private_key)
-                self.alipay_key = alipay_sign.load_public_key(config.alipay_public_key)
-            except alipay_sign.AlipayKeyError as error:
-                self.missing = [f"valid keys ({error})"]
-            else:
-                self.client = AlipayClient(config.app_id, self.private_key, self.alipay_key)
-        if self.missing:
-            logger.warning("%s not configured (set %s): its webhook answers 503", CHANNEL,
-                           ", ".join(self.missing))
-
-    @property
-    def store(self) -> KeyValueStore:
-        if self._store is None:
-            self._store = store_from_env()
-        return self._store
-
-    def get_output_channel(self) -> Optional[OutputChannel]:
-        return AlipayOutput(self.client, self.store) if self.client else None
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint(f"{CHANNEL}_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok" if not self.missing else "not configured"})
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request):
-            if self.missing:
-                return response.text(
-                    f"{CHANNEL} is not configured on this server: set {', '.join(self.missing)}",
-                    status=503)
-            return await self._receive(request, on_new_message)
-
-        return hook
-
-    def _xml(self, inner: str, charset: str):
-        declared = "GBK" if charset == "gbk" else charset.upper()
+    def _xml(self, inner: str, charset: str) -> HTTPResponse:
+        declared = declared_name(charset)
         return response.raw(signed_response(self.private_key, inner, charset),
                             content_type=f"text/xml;charset={declared}")
 
-    async def _receive(self, request: Request, on_new_message) -> Any:
+    def _signed_form(self, request: Request) -> Tuple[Dict[str, str], Dict[str, str], str]:
+        """The form's parameters, its biz_content and charset once the signature holds."""
         try:
             params, charset = parse_form(request.body or b"",
                                          request.headers.get("content-type", ""))
         except TooLarge as error:
-            logger.warning("%s: refused a request: %s", CHANNEL, error)
-            return response.text("body too large", status=413)
+            raise refuse(413, "body too large", log=f"refused a request: {error}") from error
         except BadRequest as error:
-            logger.warning("%s: malformed request: %s", CHANNEL, error)
-            return response.text("malformed request", status=400)
+            raise refuse(400, "malformed request", log=f"malformed request: {error}") from error
         if not alipay_sign.verify_params(self.alipay_key, params, charset):
-            logger.warning("%s: refused a request with a bad signature", CHANNEL)
-            return response.text("bad signature", status=403)
+            raise refuse(403, "bad signature", log="refused a request with a bad signature")
         try:
             biz = parse_flat(params.get("biz_content", ""))
         except UnsafeXML as error:
-            logger.warning("%s: malformed biz_content: %s", CHANNEL, error)
-            return response.text("malformed biz_content", status=400)
-        service = params.get("service", "")
-        if for_another_app(biz, service, self.config.app_id):
-            return response.text("wrong app", status=403)
+            raise refuse(400, "malformed biz_content",
+                         log=f"malformed biz_content: {error}") from error
+        return params, biz, charset
 
+    async def verify(self, request: Request) -> Delivery:
+        params, biz, charset = self._signed_form(request)
+        service = params.get("service", "")
+        if for_another_app(biz, service, self.settings.app_id):
+            raise refuse(403, "wrong app")
         if service == "alipay.service.check":
             inner = (f"<biz_content>{alipay_sign.public_key_base64(self.private_key)}"
                      f"</biz_content><success>true</success>")
-            return self._xml(inner, charset)
+            raise Answered(self._xml(inner, charset))
         if service != NOTIFY:
-            return response.text(f"unknown service {service[:60]}", status=400)
+            raise refuse(400, f"unknown service {service[:60]}")
 
         user = user_of(biz)
         if not user:
-            return response.text("no sender", status=400)
+            raise refuse(400, "no sender")
         try:
             age = abs(time.time() - int(biz.get("CreateTime", "0")) / 1000)
-        except ValueError:
-            return response.text("bad CreateTime", status=400)
-        if age > self.config.replay_window:
-            return response.text("stale message", status=403)
-        key = dedup_key(biz)
-        if not await first_delivery(self.store, key, max(600.0, 2 * self.config.replay_window)):
-            return self._xml(ack_inner(user, self.config.app_id), charset)
-        incoming = interpret(biz)
-        if incoming.text is not None or incoming.reply is not None:
-            output = AlipayOutput(self.client, self.store)
-            platform_message = PlatformMessage(CHANNEL, user, incoming, biz.get("MsgId"),
-                                               biz.get("MsgType", ""))
-            turn = conversation_turn(on_new_message, output, self.store, platform_message)
-            if not await submit_turn(self.runner, self.store, key, output, platform_message, turn):
-                return response.text("busy, retry", status=503)
-        return self._xml(ack_inner(user, self.config.app_id), charset)
+        except ValueError as error:
+            raise refuse(400, "bad CreateTime") from error
+        if age > self.settings.replay_window:
+            raise refuse(403, "stale message")
+        message = PlatformMessage(CHANNEL, user, interpret(biz), biz.get("MsgId"),
+                                  biz.get("MsgType", ""))
+        return Delivery(message, dedup_key(biz),
+                        self._xml(ack_inner(user, self.settings.app_id), charset))

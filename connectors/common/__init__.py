@@ -1,5 +1,8 @@
-"""Talking to the platforms outside a webhook request: WeChat's and Alipay's send APIs,
-the shared HTTP session, safe XML, text fitting and the bounded background turns.
+"""What the platform connectors share: the platform-input base (platform.py) and the
+turn it runs (turn.py, background.py), the settings read from the environment
+(settings.py), numbered options, safe XML, text fitting and the outbound HTTP session.
 
-Nothing here depends on Rasa, so an agent desk can reuse the senders directly.
+platform.py and turn.py are Rasa channels' parts; the rest depends on no Rasa, so an
+agent desk can reuse the senders (connectors/wechat/api.py, connectors/alipay/api.py)
+with settings.py directly.
 """

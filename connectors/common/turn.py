@@ -9,15 +9,18 @@ that fails gets an apology instead of silence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Collection, Optional
 
 from rasa.core.channels.channel import UserMessage
 
 from bot.kv import KeyValueStore
 from connectors.common import options
+from connectors.common import text as fit
 from connectors.common.background import TurnRunner, forget_delivery
 
 FAILURE_REPLY = "抱歉，系统刚才出了点问题，没能回答您。请稍后再发一次。"
+#: What following the account or entering the chat says to the bot.
+WELCOME = "/greet"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,28 @@ class Incoming:
 
     text: Optional[str] = None
     reply: Optional[str] = None
+
+    @property
+    def asks_nothing(self) -> bool:
+        """An event such as unsubscribing: acknowledged, no turn."""
+        return self.text is None and self.reply is None
+
+
+def said(text: str) -> Incoming:
+    """The citizen's text for Rasa, bounded (MAX_MESSAGE_CHARS); nothing when it is blank."""
+    content = fit.bounded(text)
+    return Incoming(text=content) if content else Incoming()
+
+
+def event_incoming(event: str, welcome_events: Collection[str], click_value: str) -> Incoming:
+    """A platform event: following or entering is greeted, a menu click says its key,
+    anything else (unsubscribing, reports) asks nothing."""
+    event = event[:64].lower()
+    if event in welcome_events:
+        return Incoming(text=WELCOME)
+    if event == "click":
+        return said(click_value)
+    return Incoming()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -30,7 +29,6 @@ from connectors.common import http
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://api.weixin.qq.com"
 BAD_TOKEN = {40001, 40014, 42001}
 NOT_RETRYABLE = {
     45015: "user has not written within 48 hours",
@@ -38,10 +36,6 @@ NOT_RETRYABLE = {
     45009: "daily API quota reached",
 }
 TOKEN_MARGIN = 300  # seconds before expiry at which a token counts as stale
-
-
-def api_base() -> str:
-    return os.environ.get("WECHAT_API_BASE", DEFAULT_API_BASE).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -109,12 +103,12 @@ class WeChatSender:
     """Sends customer-service messages (`cgi-bin/message/custom/send`) for one appid."""
 
     def __init__(
-        self, appid: str, secret: str, base: Optional[str] = None,
-        store: Optional[KeyValueStore] = None,
+        self, appid: str, secret: str, base: str, store: Optional[KeyValueStore] = None,
     ) -> None:
+        """`base` is the API's base URL (WECHAT_API_BASE: connectors.common.settings)."""
         self.appid = appid
         self._secret = secret
-        self._base = (base or api_base()).rstrip("/")
+        self._base = base.rstrip("/")
         self._store = store or store_from_env()
         self.tokens = AccessTokens(self._store, self._base)
 

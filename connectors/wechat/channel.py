@@ -11,43 +11,43 @@ runs in the background; the bot's messages go out through the customer-service A
 With an EncodingAESKey configured the connector is in safe mode only: a plaintext body
 is refused (its content would be covered by no signature). Without one, plain mode only.
 
-Secrets come from the environment; credentials.yml names the variables (defaults
-WECHAT_OA_TOKEN/APPID/SECRET/AES_KEY and WECHAT_MP_…). A connector without its token,
-appid and secret still registers, so `make run` works, and answers 503 saying what to set.
-The Rasa sender id is "<channel>:<openid>" (an openid belongs to one appid).
+Secrets come from the environment (connectors.common.settings); credentials.yml names
+the variables (defaults WECHAT_OA_TOKEN/APPID/SECRET/AES_KEY and WECHAT_MP_…). A connector
+without its token, appid and secret still registers, so `make run` works, and answers 503
+saying what to set. The Rasa sender id is "<channel>:<openid>" (an openid belongs to one
+appid). The flow all platforms share is connectors.common.platform's; this module holds
+WeChat's checks, message forms and replies.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import time
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-
-from bot.kv import KeyValueStore, store_from_env
-from connectors.common import options
+from bot.kv import KeyValueStore
 from connectors.common import text as fit
-from connectors.common.background import TurnRunner, first_delivery, nonce_unused
-from connectors.common.turn import (
-    Incoming,
-    PlatformMessage,
-    conversation_turn,
-    submit_turn,
+from connectors.common.background import nonce_unused
+from connectors.common.platform import (
+    Delivery,
+    PlatformInput,
+    PlatformOutput,
+    delivery_key,
+    refuse,
 )
 from connectors.common.safexml import MAX_BYTES, UnsafeXML, parse_flat
+from connectors.common.settings import WECHAT_MP_VARIABLES, WECHAT_OA_VARIABLES, WeChatSettings
+from connectors.common.turn import Incoming, PlatformMessage, event_incoming, said
 from connectors.wechat.api import WeChatSender
 from connectors.wechat.crypto import MessageCrypto, WeChatCryptoError, check_signature
 
 logger = logging.getLogger(__name__)
 
-WELCOME = "/greet"
 NOT_TEXT_REPLY = {
     "image": "收到您的图片。我暂时还看不懂图片，请用文字描述您的问题，比如“居住证要什么材料”。",
     "voice": "收到您的语音。我暂时还听不懂语音，请用文字描述您的问题，比如“社保卡怎么补办”。",
@@ -60,52 +60,24 @@ NOT_TEXT_REPLY = {
 }
 OTHER_REPLY = "我暂时只能看懂文字消息，请用文字描述您的问题。"
 WELCOME_EVENTS = {"subscribe", "user_enter_tempsession"}
-DEDUP_MIN_TTL = 600.0
-
-
-@dataclass(frozen=True)
-class WeChatConfig:
-    token: str
-    appid: str
-    secret: str
-    aes_key: str  # empty: plain mode only
-    replay_window: float
-
-    @classmethod
-    def from_env(cls, names: Dict[str, str]) -> "WeChatConfig":
-        value = lambda field: os.environ.get(names[field], "").strip()  # noqa: E731
-        return cls(
-            token=value("token"), appid=value("appid"), secret=value("secret"),
-            aes_key=value("aes_key"),
-            replay_window=float(os.environ.get("CHANNEL_REPLAY_WINDOW", "300")),
-        )
-
-    def missing(self, names: Dict[str, str]) -> List[str]:
-        return [names[f] for f in ("token", "appid", "secret") if not getattr(self, f)]
 
 
 def interpret(message: Dict[str, str]) -> Incoming:
     """Maps a parsed WeChat message to what the bot does with it (a pure function)."""
     kind = (message.get("MsgType") or "").lower()
     if kind == "text":
-        content = fit.bounded(message.get("Content") or "")
-        return Incoming(text=content) if content else Incoming()
+        return said(message.get("Content") or "")
     if kind == "voice" and fit.bounded(message.get("Recognition") or ""):
-        return Incoming(text=fit.bounded(message["Recognition"]))  # WeChat's transcription
-    if kind == "event":
-        event = (message.get("Event") or "")[:64].lower()
-        if event in WELCOME_EVENTS:
-            return Incoming(text=WELCOME)
-        if event == "click" and fit.bounded(message.get("EventKey") or ""):
-            return Incoming(text=fit.bounded(message["EventKey"]))
-        return Incoming()  # unsubscribe, VIEW, template-send reports …: nothing to say
+        return said(message["Recognition"])  # WeChat's transcription
+    if kind == "event":  # unsubscribe, VIEW, template-send reports …: nothing to say
+        return event_incoming(message.get("Event") or "", WELCOME_EVENTS,
+                              message.get("EventKey") or "")
     return Incoming(reply=NOT_TEXT_REPLY.get(kind, OTHER_REPLY))
 
 
 def dedup_key(channel: str, message: Dict[str, str]) -> str:
-    if message.get("MsgId"):
-        return f"{channel}:msg:{message['MsgId']}"
-    return f"{channel}:evt:{message.get('FromUserName', '')}:{message.get('CreateTime', '')}"
+    return delivery_key(channel, message.get("MsgId"), message.get("FromUserName", ""),
+                        message.get("CreateTime", ""))
 
 
 def nonce_key(appid: str, timestamp: str, nonce: str) -> str:
@@ -136,71 +108,41 @@ def parse_body(body: bytes) -> Dict[str, str]:
     return parse_flat(body)
 
 
-class WeChatOutput(OutputChannel):
+class WeChatOutput(PlatformOutput):
     """Sends the bot's messages to one WeChat app's users through the send API.
 
-    Buttons become numbered options (remembered for "回复1"), markdown links become what
-    the client shows, images a news card (Official Account) or link card (Mini Program),
-    long texts several messages of at most 2048 bytes.
+    Markdown links become what the client shows, images a news card (Official Account)
+    or link card (Mini Program), long texts several messages of at most 2048 bytes;
+    `{"wechat": {...}}` is sent as a native message body.
     """
 
     channel = "wechat"
+    native_key = "wechat"
     mini_program = False
 
     def __init__(self, sender: WeChatSender, store: KeyValueStore) -> None:
+        super().__init__(store)
         self.sender = sender
-        self.store = store
-        self.offered_options = False
-
-    @classmethod
-    def name(cls) -> str:
-        return cls.channel
-
-    def openid(self, recipient_id: str) -> str:
-        prefix = f"{self.channel}:"
-        return recipient_id[len(prefix):] if recipient_id.startswith(prefix) else recipient_id
 
     def _links(self, text: str) -> str:
         return fit.links_as_plain(text) if self.mini_program else fit.links_as_anchors(text)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        openid = self.openid(recipient_id)
-        for piece in fit.split_bytes(self._links(text)):
-            await self.sender.send(
-                {"touser": openid, "msgtype": "text", "text": {"content": piece}}
-            )
+    async def send_native(self, user_id: str, body: Dict[str, Any]) -> None:
+        await self.sender.send({"touser": user_id, **body})
 
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        if options.choosable(buttons):
-            self.offered_options = True
-            await options.remember(self.store, self.channel, self.openid(recipient_id), buttons)
-        await self.send_text_message(recipient_id, options.numbered_text(text, buttons))
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        openid = self.user_id(recipient_id)
+        for piece in fit.split_bytes(self._links(text)):
+            await self.send_native(openid, {"msgtype": "text", "text": {"content": piece}})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        openid = self.openid(recipient_id)
         if self.mini_program:
-            card = {"touser": openid, "msgtype": "link", "link": {
+            card = {"msgtype": "link", "link": {
                 "title": "查看图片", "description": "", "url": image, "thumb_url": image}}
         else:
-            card = {"touser": openid, "msgtype": "news", "news": {"articles": [
+            card = {"msgtype": "news", "news": {"articles": [
                 {"title": "查看图片", "description": "", "url": image, "picurl": image}]}}
-        await self.sender.send(card)
-
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
-    ) -> None:
-        """`{"wechat": {...}}` is sent as a native message body; `{"text": …}` as text."""
-        if isinstance(json_message.get("wechat"), dict):
-            await self.sender.send({"touser": self.openid(recipient_id), **json_message["wechat"]})
-        elif json_message.get("text"):
-            await self.send_text_message(recipient_id, str(json_message["text"]))
-        else:
-            logger.info("%s: custom message without a WeChat form not sent", self.channel)
+        await self.send_native(self.user_id(recipient_id), card)
 
 
 class WeChatOAOutput(WeChatOutput):
@@ -212,60 +154,35 @@ class WeChatMPOutput(WeChatOutput):
     mini_program = True
 
 
-class WeChatInput(InputChannel):
-    """The webhook for one WeChat app; subclasses fix the channel name and env names."""
+def query_args(request: Request) -> Dict[str, str]:
+    return {k: request.args.get(k, "") for k in request.args}
+
+
+class WeChatInput(PlatformInput):
+    """The webhook for one WeChat app; subclasses fix the channel name and variables."""
 
     channel = "wechat"
     output_class = WeChatOutput
-    env_defaults: Dict[str, str] = {}
+    settings_class = WeChatSettings
+    settings: WeChatSettings
+    crypto: Optional[MessageCrypto] = None  # set in safe mode
+    sender: Optional[WeChatSender] = None  # set once configured
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.channel
+    def connect(self) -> None:
+        settings = self.settings
+        if settings.aes_key:
+            self.crypto = MessageCrypto(settings.token, settings.aes_key, settings.appid)
+        self.sender = WeChatSender(settings.appid, settings.secret, settings.api_url,
+                                   store=self.store)
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]],
-                         store: Optional[KeyValueStore] = None) -> "WeChatInput":
-        """credentials.yml may rename the variables (`token_env: MY_TOKEN`); values never
-        come from the file itself. `store` defaults to bot.kv's (Redis or in-process)."""
-        credentials = credentials or {}
-        names = {f: str(credentials.get(f"{f}_env") or default)
-                 for f, default in cls.env_defaults.items()}
-        return cls(WeChatConfig.from_env(names), names, store)
-
-    def __init__(self, config: WeChatConfig, names: Dict[str, str],
-                 store: Optional[KeyValueStore] = None) -> None:
-        self.config = config
-        self.names = names
-        self.missing = config.missing(names)
-        self._store = store
-        self.runner = TurnRunner(self.channel, max_running=int(os.environ.get(
-            "CHANNEL_MAX_RUNNING_TURNS", "8")))
-        self.crypto: Optional[MessageCrypto] = None
-        self.sender: Optional[WeChatSender] = None
-        if self.missing:
-            logger.warning("%s not configured (set %s): its webhook answers 503",
-                           self.channel, ", ".join(self.missing))
-            return
-        if config.aes_key:
-            self.crypto = MessageCrypto(config.token, config.aes_key, config.appid)
-        self.sender = WeChatSender(config.appid, config.secret, store=self.store)
-
-    @property
-    def store(self) -> KeyValueStore:
-        if self._store is None:
-            self._store = store_from_env()
-        return self._store
-
-    def get_output_channel(self) -> Optional[OutputChannel]:
-        if self.sender is None:
-            return None
+    def output(self) -> WeChatOutput:
+        assert self.sender is not None, "only called once configured"
         return self.output_class(self.sender, self.store)
 
     # --- checks (each returns an error text or None) ---
 
     def _check_request(self, args: Dict[str, str]) -> Optional[str]:
-        token = self.config.token
+        token = self.settings.token
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         if not (timestamp and nonce) or not check_signature(
             args.get("signature"), token, timestamp, nonce
@@ -275,7 +192,7 @@ class WeChatInput(InputChannel):
             age = abs(time.time() - int(timestamp))
         except ValueError:
             return "bad timestamp"
-        if age > self.config.replay_window:
+        if age > self.settings.replay_window:
             return "stale timestamp"
         return None
 
@@ -300,7 +217,7 @@ class WeChatInput(InputChannel):
         encrypted = envelope.get("Encrypt")
         if not encrypted:
             raise PermissionError("safe-mode request without Encrypt")
-        if not check_signature(args.get("msg_signature"), self.config.token,
+        if not check_signature(args.get("msg_signature"), self.settings.token,
                                args["timestamp"], args["nonce"], encrypted):
             raise PermissionError("bad msg_signature")
         try:
@@ -308,94 +225,57 @@ class WeChatInput(InputChannel):
         except WeChatCryptoError as error:
             raise PermissionError(str(error)) from error
 
-    # --- the webhook ---
+    async def verify(self, request: Request) -> Delivery:
+        body = request.body or b""
+        if len(body) > MAX_BYTES:
+            raise refuse(413, "body too large")
+        args = query_args(request)
+        problem = self._check_request(args)
+        if problem:
+            raise refuse(403, problem, log=f"refused a request: {problem}")
+        try:
+            message = self._open(args, body)
+        except PermissionError as error:
+            raise refuse(403, "forbidden", log=f"refused a message: {error}") from error
+        except (UnsafeXML, ValueError, UnicodeDecodeError) as error:
+            raise refuse(400, "malformed message", log=f"malformed message: {error}") from error
+        openid = (message.get("FromUserName") or "").strip()
+        if not openid:
+            raise refuse(400, "malformed message: no FromUserName")
+        if args.get("openid") and args["openid"] != openid:
+            raise refuse(403, "sender does not match")
+        # a timestamp is good from window before to window after it: 2 windows apart
+        if not await nonce_unused(self.store, nonce_key(self.settings.appid, args["timestamp"],
+                                                        args["nonce"]),
+                                  fingerprint(message), 2 * self.settings.replay_window):
+            raise refuse(403, "replayed signature",
+                         log="refused a reused nonce carrying another message")
+        platform_message = PlatformMessage(self.channel, openid, interpret(message),
+                                           message.get("MsgId"), message.get("MsgType", ""))
+        return Delivery(platform_message, dedup_key(self.channel, message),
+                        response.text("success"))
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint(f"{self.channel}_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok" if not self.missing else "not configured"})
+    def add_routes(self, hook: Blueprint) -> None:
+        """The console's URL check: a signed GET echoing `echostr`."""
 
         @hook.route("/webhook", methods=["GET"])
-        async def url_check(request: Request):
+        async def url_check(request: Request) -> HTTPResponse:
             if self.missing:
-                return self._unconfigured()
-            args = {k: request.args.get(k, "") for k in request.args}
+                return self.unconfigured()
+            args = query_args(request)
             problem = self._check_request(args)
             if problem:
                 return response.text(problem, status=403)
             return response.text(args.get("echostr", ""))
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request):
-            if self.missing:
-                return self._unconfigured()
-            return await self._receive(request, on_new_message)
-
-        return hook
-
-    def _unconfigured(self):
-        return response.text(
-            f"{self.channel} is not configured on this server: set {', '.join(self.missing)}",
-            status=503,
-        )
-
-    async def _receive(self, request: Request, on_new_message) -> Any:
-        body = request.body or b""
-        if len(body) > MAX_BYTES:
-            return response.text("body too large", status=413)
-        args = {k: request.args.get(k, "") for k in request.args}
-        problem = self._check_request(args)
-        if problem:
-            logger.warning("%s: refused a request: %s", self.channel, problem)
-            return response.text(problem, status=403)
-        try:
-            message = self._open(args, body)
-        except PermissionError as error:
-            logger.warning("%s: refused a message: %s", self.channel, error)
-            return response.text("forbidden", status=403)
-        except (UnsafeXML, ValueError, UnicodeDecodeError) as error:
-            logger.warning("%s: malformed message: %s", self.channel, error)
-            return response.text("malformed message", status=400)
-        openid = (message.get("FromUserName") or "").strip()
-        if not openid:
-            return response.text("malformed message: no FromUserName", status=400)
-        if args.get("openid") and args["openid"] != openid:
-            return response.text("sender does not match", status=403)
-        # a timestamp is good from window before to window after it: 2 windows apart
-        if not await nonce_unused(self.store, nonce_key(self.config.appid, args["timestamp"],
-                                                        args["nonce"]),
-                                  fingerprint(message), 2 * self.config.replay_window):
-            logger.warning("%s: refused a reused nonce carrying another message", self.channel)
-            return response.text("replayed signature", status=403)
-
-        key = dedup_key(self.channel, message)
-        ttl = max(DEDUP_MIN_TTL, 2 * self.config.replay_window)
-        if not await first_delivery(self.store, key, ttl):
-            return response.text("success")  # WeChat's retry of a message being handled
-        incoming = interpret(message)
-        if incoming.text is None and incoming.reply is None:
-            return response.text("success")
-        output = self.output_class(self.sender, self.store)
-        platform_message = PlatformMessage(self.channel, openid, incoming,
-                                           message.get("MsgId"), message.get("MsgType", ""))
-        turn = conversation_turn(on_new_message, output, self.store, platform_message)
-        if not await submit_turn(self.runner, self.store, key, output, platform_message, turn):
-            return response.text("busy, retry", status=503)
-        return response.text("success")
-
 
 class WeChatOfficialAccountInput(WeChatInput):
     channel = "wechat_oa"
     output_class = WeChatOAOutput
-    env_defaults = {"token": "WECHAT_OA_TOKEN", "appid": "WECHAT_OA_APPID",
-                    "secret": "WECHAT_OA_SECRET", "aes_key": "WECHAT_OA_AES_KEY"}
+    variables = WECHAT_OA_VARIABLES
 
 
 class WeChatMiniProgramInput(WeChatInput):
     channel = "wechat_mp"
     output_class = WeChatMPOutput
-    env_defaults = {"token": "WECHAT_MP_TOKEN", "appid": "WECHAT_MP_APPID",
-                    "secret": "WECHAT_MP_SECRET", "aes_key": "WECHAT_MP_AES_KEY"}
-
+    variables = WECHAT_MP_VARIABLES

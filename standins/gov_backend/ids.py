@@ -6,10 +6,13 @@
   one a MOD 31 check character. (The 9-character organisation code inside it has its own
   GB 11714 check character, which `make_credit_code` computes too.)
 - 办件编号: 'SH' + submission date (YYYYMMDD) + 6 digits, e.g. SH20261105000123.
+- person_id: 'P' + 24 random hex digits, the backend's opaque id of a citizen who passed
+  an identity check (it reveals nothing; an ID number never has its form).
 """
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from typing import Optional
 
@@ -24,6 +27,15 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _APPLICATION_RE = re.compile(r"^SH([0-9]{4})([0-9]{2})([0-9]{2})[0-9]{6}$")
 _LAST6_RE = re.compile(r"^[0-9]{5}[0-9X]$")
+PERSON_ID_RE = re.compile(r"P[0-9a-f]{24}")
+
+
+def _canonical(value: object, pattern: re.Pattern) -> Optional[str]:
+    """`value` stripped and upper-cased when it is a string of `pattern`'s form, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().upper()
+    return value if pattern.fullmatch(value) else None
 
 
 def _valid_date(year: str, month: str, day: str) -> bool:
@@ -40,16 +52,10 @@ def id_check_char(first17: str) -> str:
 
 def normalize_id_number(value: object) -> Optional[str]:
     """The ID number in canonical form (upper-case X), or None when it is not valid."""
-    if not isinstance(value, str):
+    value = _canonical(value, _ID_RE)
+    if value is None or not _valid_date(value[6:10], value[10:12], value[12:14]):
         return None
-    value = value.strip().upper()
-    if not _ID_RE.fullmatch(value):
-        return None
-    if not _valid_date(value[6:10], value[10:12], value[12:14]):
-        return None
-    if id_check_char(value[:17]) != value[17]:
-        return None
-    return value
+    return value if id_check_char(value[:17]) == value[17] else None
 
 
 def make_id_number(region: str, birth: str, sequence: str) -> str:
@@ -72,14 +78,8 @@ def credit_check_char(first17: str) -> str:
 
 def normalize_credit_code(value: object) -> Optional[str]:
     """The unified social credit code upper-cased, or None when it is not valid."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    if not _CREDIT_RE.fullmatch(value):
-        return None
-    if credit_check_char(value[:17]) != value[17]:
-        return None
-    return value
+    value = _canonical(value, _CREDIT_RE)
+    return value if value is not None and credit_check_char(value[:17]) == value[17] else None
 
 
 def make_credit_code(authority_type: str, region: str, org_base: str) -> str:
@@ -92,21 +92,15 @@ def make_credit_code(authority_type: str, region: str, org_base: str) -> str:
 
 def normalize_application_number(value: object) -> Optional[str]:
     """'sh20261105000123 ' → 'SH20261105000123'; None unless 'SH' + valid date + 6 digits."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    match = _APPLICATION_RE.fullmatch(value)
-    if not match or not _valid_date(*match.groups()):
+    value = _canonical(value, _APPLICATION_RE)
+    if value is None or not _valid_date(*_APPLICATION_RE.fullmatch(value).groups()):
         return None
     return value
 
 
 def normalize_last6(value: object) -> Optional[str]:
     """The last six characters of an ID number ('12345x' → '12345X'), or None."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().upper()
-    return value if _LAST6_RE.fullmatch(value) else None
+    return _canonical(value, _LAST6_RE)
 
 
 def holder_kind(value: object) -> Optional[str]:
@@ -116,3 +110,13 @@ def holder_kind(value: object) -> Optional[str]:
     if normalize_credit_code(value):
         return "enterprise"
     return None
+
+
+def is_person_id(value: object) -> bool:
+    """Whether `value` (stripped) has the form of a person_id: 'P' + 24 hex digits."""
+    return isinstance(value, str) and PERSON_ID_RE.fullmatch(value.strip()) is not None
+
+
+def new_person_id() -> str:
+    """A fresh person_id: random, so it tells nothing about the person."""
+    return "P" + secrets.token_hex(12)

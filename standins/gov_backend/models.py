@@ -11,7 +11,6 @@ catalog without collisions. Times are China Standard Time (UTC+8) without a zone
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
@@ -31,8 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot import settings
 from bot.db import engine_for
+from standins.gov_backend.settings import default_database_url
 
 CST = timezone(timedelta(hours=8), "CST")
 
@@ -92,31 +91,37 @@ applications = Table(
     Index("ix_backend_applications_applicant", "applicant_id"),
 )
 
-missing_materials = Table(
+
+def _application_part(name: str, index: str, *columns: Column) -> Table:
+    """A table of rows that belong to one application in order (its missing materials,
+    its step history): the application's number and the row's position, `columns`, and
+    a note."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("application_number", String(16), ForeignKey("backend_applications.number"),
+               nullable=False),
+        Column("position", Integer, nullable=False),
+        *columns,
+        Column("note", Text),
+        Index(index, "application_number"),
+    )
+
+
+missing_materials = _application_part(
     "backend_missing_materials",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_number", String(16), ForeignKey("backend_applications.number"),
-           nullable=False),
-    Column("position", Integer, nullable=False),
+    "ix_backend_missing_app",
     Column("name", String(200), nullable=False),
     Column("matter_code", String(40), nullable=False),
-    Column("note", Text),
-    Index("ix_backend_missing_app", "application_number"),
 )
 
-application_steps = Table(
+application_steps = _application_part(
     "backend_application_steps",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_number", String(16), ForeignKey("backend_applications.number"),
-           nullable=False),
-    Column("position", Integer, nullable=False),
+    "ix_backend_steps_app",
     Column("step", String(30), nullable=False),
     Column("department", String(200), nullable=False),
     Column("at", DateTime, nullable=False),
-    Column("note", Text),
-    Index("ix_backend_steps_app", "application_number"),
 )
 
 sms_messages = Table(
@@ -178,14 +183,6 @@ def now_cst() -> datetime:
     return datetime.now(CST).replace(tzinfo=None, microsecond=0)
 
 
-def default_database_url() -> str:
-    url = os.environ.get("BACKEND_DATABASE_URL", "").strip()
-    if url:
-        return url
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{settings.VAR_DIR / 'backend.db'}"
-
-
 def create_schema(engine: Engine) -> None:
     """Creates missing tables and adds the columns of ADDED_COLUMNS that a database made
     by an earlier version lacks (safe to call repeatedly, and from two processes)."""
@@ -203,7 +200,8 @@ def create_schema(engine: Engine) -> None:
 
 
 def engine_and_schema(database_url: str | None = None) -> Engine:
-    """The backend's engine with its tables created (safe to call repeatedly)."""
+    """The backend's engine (`database_url`, else BACKEND_DATABASE_URL or var/backend.db:
+    what the commands use) with its tables created (safe to call repeatedly)."""
     engine = engine_for(database_url or default_database_url())
     create_schema(engine)
     return engine

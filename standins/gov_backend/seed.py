@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import logging
 from datetime import date, datetime
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from standins.gov_backend import models as m
@@ -254,53 +254,40 @@ APPLICATIONS: List[Dict] = [
 
 
 def seed(engine: Engine) -> int:
-    """Inserts the demo rows that are missing (by key); returns how many were inserted."""
-    inserted = 0
+    """Inserts the demo rows that are missing (by key); returns how many were inserted
+    (an application with its steps and missing materials counts as one)."""
     m.create_schema(engine)
+    inserted = 0
     with engine.begin() as conn:
-        have = set(conn.execute(select(m.people.c.id_number)).scalars())
-        rows = [p for p in PEOPLE if p["id_number"] not in have]
-        if rows:
-            conn.execute(insert(m.people), rows)
-        inserted += len(rows)
-
-        have = set(conn.execute(select(m.enterprises.c.credit_code)).scalars())
-        rows = [e for e in ENTERPRISES if e["credit_code"] not in have]
-        if rows:
-            conn.execute(insert(m.enterprises), rows)
-        inserted += len(rows)
-
-        have = set(
-            conn.execute(
-                select(m.licences.c.holder, m.licences.c.licence_type,
-                       m.licences.c.licence_number)
-            ).all()
-        )
-        rows = [
-            lic for lic in LICENCES
-            if (lic["holder"], lic["licence_type"], lic["licence_number"]) not in have
-        ]
-        if rows:
-            conn.execute(insert(m.licences), rows)
-        inserted += len(rows)
-
-        have = set(conn.execute(select(m.applications.c.number)).scalars())
-        new = [a for a in APPLICATIONS if a["row"]["number"] not in have]
-        if new:
-            conn.execute(insert(m.applications), [a["row"] for a in new])
-            steps = [
-                {**s, "application_number": a["row"]["number"], "position": i}
-                for a in new for i, s in enumerate(a["steps"])
-            ]
-            conn.execute(insert(m.application_steps), steps)
-            missing = [
+        for table, rows, key in (
+            (m.people, PEOPLE, ("id_number",)),
+            (m.enterprises, ENTERPRISES, ("credit_code",)),
+            (m.licences, LICENCES, ("holder", "licence_type", "licence_number")),
+        ):
+            inserted += _insert(conn, table, _missing(conn, table, rows, key))
+        new = _missing(conn, m.applications, [a["row"] for a in APPLICATIONS], ("number",))
+        inserted += _insert(conn, m.applications, new)
+        numbers = {row["number"] for row in new}
+        for table, part in ((m.application_steps, "steps"), (m.missing_materials, "missing")):
+            _insert(conn, table, [
                 {**x, "application_number": a["row"]["number"], "position": i}
-                for a in new for i, x in enumerate(a["missing"])
-            ]
-            if missing:
-                conn.execute(insert(m.missing_materials), missing)
-        inserted += len(new)
+                for a in APPLICATIONS if a["row"]["number"] in numbers
+                for i, x in enumerate(a[part])
+            ])
     return inserted
+
+
+def _missing(conn: Connection, table: Table, rows: List[Dict],
+             key: Tuple[str, ...]) -> List[Dict]:
+    """The rows whose key (the values of the columns named `key`) `table` lacks."""
+    have = {tuple(r) for r in conn.execute(select(*(table.c[name] for name in key)))}
+    return [row for row in rows if tuple(row[name] for name in key) not in have]
+
+
+def _insert(conn: Connection, table: Table, rows: List[Dict]) -> int:
+    if rows:
+        conn.execute(insert(table), rows)
+    return len(rows)
 
 
 def seed_if_empty(engine: Engine) -> int:

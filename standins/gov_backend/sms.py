@@ -4,11 +4,11 @@ Only fixed templates are sent, filled with checked parameters, so the gateway ca
 used to send arbitrary text. Every message is stored in `backend_sms_messages` (tests
 read the last code sent to a phone with `last_code`) and handed to a `SmsGateway`: in
 development `OutboxGateway`, which appends one JSON line per message to
-`var/sms-outbox.jsonl` (env BACKEND_SMS_OUTBOX) — the phone masked, the text in full, so
-a developer can read the code there. A city plugs in its own gateway instead.
+`var/sms-outbox.jsonl` (BACKEND_SMS_OUTBOX, `settings`) — the phone masked, the text in
+full, so a developer can read the code there. A city plugs in its own gateway instead.
 
-At most `limit` messages go to one phone in 10 minutes (env BACKEND_SMS_LIMIT, default
-10); more raise `TooManyMessages`. When the caller names a requester (its opaque id of
+At most `limit` messages go to one phone in 10 minutes (BACKEND_SMS_LIMIT, default 10);
+more raise `TooManyMessages`. When the caller names a requester (its opaque id of
 who asked) the limit counts per phone and requester, so strangers who make codes go to
 someone's phone spend their own share, never the owner's; messages without a requester
 count against every message to the phone, as one shared budget.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import threading
 import uuid
@@ -32,13 +31,21 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from sqlalchemy import desc, func, insert, select
 from sqlalchemy.engine import Engine
 
-from bot import settings
-from standins.gov_backend import models as m
 from bot.privacy import mask_phone
+from standins.gov_backend import models as m
 
 PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
 WINDOW = timedelta(minutes=10)
-DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class SmsTarget:
+    """Whom a message goes to, as the caller names it: exactly one of a phone, the
+    applicant of an application, and a verified person."""
+
+    phone: Optional[str] = None
+    application_number: Optional[str] = None
+    person_id: Optional[str] = None
 
 
 class SmsError(ValueError):
@@ -134,10 +141,8 @@ class SmsGateway(ABC):
 class OutboxGateway(SmsGateway):
     """Development gateway: appends one JSON line per message to a file."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(
-            path or os.environ.get("BACKEND_SMS_OUTBOX") or settings.VAR_DIR / "sms-outbox.jsonl"
-        )
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
         self._lock = threading.Lock()
 
     def deliver(self, message_id: str, phone: str, text: str, record: Mapping[str, Any]) -> None:
@@ -160,11 +165,9 @@ class OutboxGateway(SmsGateway):
 class SmsService:
     """Checks the rate limit, stores the message and hands it to the gateway."""
 
-    def __init__(self, engine: Engine, gateway: SmsGateway, limit: int | None = None) -> None:
+    def __init__(self, engine: Engine, gateway: SmsGateway, limit: int) -> None:
         self.engine = engine
         self.gateway = gateway
-        if limit is None:
-            limit = int(os.environ.get("BACKEND_SMS_LIMIT", "") or DEFAULT_LIMIT)
         self.limit = limit
 
     def send(self, phone: str, template: str, params: Mapping[str, Any], text: str,

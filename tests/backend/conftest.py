@@ -14,7 +14,9 @@ import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator, RefResolver
 
-from standins.gov_backend.app import STATE, MaskedAccessLogger, create_app
+from standins.gov_backend.app import create_app
+from standins.gov_backend.middleware import MaskedAccessLogger
+from standins.gov_backend.state import ENGINE
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = ROOT / "docs" / "backend-openapi.yaml"
@@ -43,7 +45,7 @@ class Backend:
 
     @property
     def engine(self):
-        return self.app[STATE].engine
+        return self.app[ENGINE]
 
 
 async def _backend(database_url: str, tmp_path: Path, **options: Any):

@@ -404,12 +404,12 @@ async def test_unknown_routes_and_methods_answer_json(backend, http):
 
 
 async def test_internal_errors_never_show_a_traceback(backend, http, monkeypatch, caplog):
-    from standins.gov_backend import app as backend_app
+    from standins.gov_backend import queries
 
     def broken(engine, number):
         raise RuntimeError(f"database exploded near {demo.LIU_YANG} / 13810000004")
 
-    monkeypatch.setattr(backend_app, "_load_application", broken)
+    monkeypatch.setattr(queries, "application", broken)
     caplog.set_level(logging.INFO)
     async with http.get(f"{backend.url}/api/v1/applications/{LIU_YANG_APP}") as r:
         assert r.status == 500

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from standins.gov_backend import seed as demo
-from standins.gov_backend.app import STATE
+from standins.gov_backend.state import DELAY, SETTINGS
 from bot.backend.client import (
     BackendClient,
     BackendError,
@@ -131,7 +131,7 @@ async def test_get_succeeds_when_the_server_starts_after_the_first_attempt(tmp_p
 async def test_deadline_against_a_slow_backend(make_backend, monkeypatch):
     monkeypatch.setenv("BACKEND_DELAY_MS", "800")
     backend = await make_backend(delay_ms=None)  # read from the environment
-    assert backend.app[STATE].delay_ms == 800
+    assert backend.app[SETTINGS].delay_ms == backend.app[DELAY].ms == 800
     async with BackendClient(backend.url, TOKEN, timeout=0.25) as client:
         assert (await client.health())["status"] == "ok"  # the health check is not slowed
         for call in (client.get_application(APP), client.check_identity(APP, "140515")):
@@ -164,7 +164,7 @@ async def test_never_hangs_on_a_server_that_accepts_and_says_nothing():
 
 async def test_breaker_opens_fails_fast_and_recovers_half_open(make_backend):
     backend = await make_backend(delay_ms=500)
-    state = backend.app[STATE]
+    delay = backend.app[DELAY]
     async with BackendClient(backend.url, TOKEN, timeout=0.1, cooldown=0.5) as client:
         for _ in range(3):
             with pytest.raises(BackendUnavailable) as error:
@@ -187,7 +187,7 @@ async def test_breaker_opens_fails_fast_and_recovers_half_open(make_backend):
         with pytest.raises(CircuitOpen):
             await client.get_application(APP)
 
-        state.delay_ms = 0  # the backend recovers
+        delay.ms = 0  # the backend recovers
         with pytest.raises(CircuitOpen):
             await client.get_application(APP)  # still cooling down
         await asyncio.sleep(0.55)
@@ -197,7 +197,7 @@ async def test_breaker_opens_fails_fast_and_recovers_half_open(make_backend):
 
 
 async def test_breaker_counts_server_errors_not_client_errors(make_backend, monkeypatch):
-    from standins.gov_backend import app as backend_app
+    from standins.gov_backend import queries
 
     backend = await make_backend()
     async with BackendClient(backend.url, TOKEN, timeout=1.0, cooldown=30) as client:
@@ -209,7 +209,7 @@ async def test_breaker_counts_server_errors_not_client_errors(make_backend, monk
         def broken(engine, number):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(backend_app, "_load_application", broken)
+        monkeypatch.setattr(queries, "application", broken)
         for _ in range(2):
             with pytest.raises(BackendUnavailable) as error:
                 await client.get_application(APP)
@@ -238,7 +238,7 @@ async def test_a_cancelled_trial_call_frees_the_half_open_slot(make_backend):
         trial.cancel()
         with pytest.raises(asyncio.CancelledError):
             await trial
-        backend.app[STATE].delay_ms = 0
+        backend.app[DELAY].ms = 0
         assert (await client.get_application(APP))["number"] == APP  # the next trial goes
         assert await client.breaker.state() == "closed"
 

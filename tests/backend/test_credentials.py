@@ -11,7 +11,8 @@ import pytest
 from bot import settings
 from standins.gov_backend import DEV_TOKEN
 from standins.gov_backend import app as backend_app
-from standins.gov_backend.app import STATE, create_app
+from standins.gov_backend.app import create_app
+from standins.gov_backend.state import SETTINGS
 from bot.backend.client import BackendClient
 from tests.backend.conftest import start_server
 
@@ -67,7 +68,7 @@ def test_production_refuses_a_development_or_short_token_anywhere_in_the_list(pr
 async def test_production_with_real_tokens_starts_and_accepts_each_of_them(production, tmp_path):
     production.setenv("BACKEND_SERVICE_TOKENS", f" {REAL} , {NEXT} ")
     app = create_app(_db(tmp_path))
-    assert app[STATE].tokens == (REAL, NEXT) and not app[STATE].using_dev_token
+    assert app[SETTINGS].tokens == (REAL, NEXT) and not app[SETTINGS].using_dev_token
     production.setenv("BACKEND_SERVICE_TOKEN", REAL)
     assert BackendClient.from_env().token == REAL
     runner, port = await start_server(app)
@@ -84,12 +85,12 @@ async def test_production_with_real_tokens_starts_and_accepts_each_of_them(produ
 def test_production_backend_alone_may_use_backend_service_token(production, tmp_path):
     """One variable for both sides: without the list, the backend accepts the client's."""
     production.setenv("BACKEND_SERVICE_TOKEN", REAL)
-    assert create_app(_db(tmp_path))[STATE].tokens == (REAL,)
+    assert create_app(_db(tmp_path))[SETTINGS].tokens == (REAL,)
 
 
 def test_development_defaults_to_the_development_token_on_loopback_only(development, tmp_path):
     app = create_app(_db(tmp_path))
-    assert app[STATE].tokens == (DEV_TOKEN,) and app[STATE].using_dev_token
+    assert app[SETTINGS].tokens == (DEV_TOKEN,) and app[SETTINGS].using_dev_token
     assert BackendClient.from_env().token == DEV_TOKEN
     development.setenv("BIND_HOST", "0.0.0.0")
     with pytest.raises(settings.InsecureConfiguration):

@@ -171,7 +171,7 @@ async def test_replayed_event_without_msg_id_is_handled_once(harness):
 async def test_notification_replayed_after_the_window_is_refused(harness, monkeypatch):
     side, user = harness.ali_side, f"2088{new_id()[:12]}"
     captured = side.form(NOTIFY, side.biz_text(user, "hi", new_id()))
-    later = time.time() + harness.ali.config.replay_window + 60
+    later = time.time() + harness.ali.settings.replay_window + 60
     monkeypatch.setattr("connectors.alipay.channel.time.time", lambda: later)
     status, _ = await side.post(harness.session, captured)
     await _refused(harness, status)

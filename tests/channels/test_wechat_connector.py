@@ -210,7 +210,7 @@ async def test_not_retryable_errcode_is_recorded(harness, caplog):
         await harness.drain()
     assert "45015" in caplog.text and "48 hours" in caplog.text
     day = time.strftime("%Y%m%d")
-    appid = harness.oa.config.appid
+    appid = harness.oa.settings.appid
     assert await harness.store.get(f"wechat:undelivered:{appid}:45015:{day}") == "1"
     assert harness.wechat.token_requests == 1  # no refresh, no retry storm
 

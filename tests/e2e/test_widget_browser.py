@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/widget/ (gitignored) for a person to look at.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import threading
 import time
@@ -16,8 +17,10 @@ import pytest
 import socketio
 from aiohttp import web
 
-from web import widget
+from bot import settings
+from web import templating, widget
 from web.app import STATIC
+from web.keys import SETTINGS_KEY, TEMPLATES_KEY
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -345,22 +348,26 @@ class ScriptedRasa:
                 await self.sio.emit("bot_uttered", reply, room=data["session_id"])
             return {"status": "ok"}
 
-        portal = web.Application()
+        self.runners = []
+        self.rasa_url = await self._serve(rasa)
+        portal = web.Application()  # the web app's portal page, pointed at this Rasa
+        portal[SETTINGS_KEY] = dataclasses.replace(settings.load_web(),
+                                                   rasa_public_url=self.rasa_url)
+        portal[TEMPLATES_KEY] = templating.environment()
         widget.register(portal)
         portal.router.add_static("/static/", STATIC)
         portal.router.add_get(
             "/test-image.png", lambda _: web.Response(body=PNG_1X1, content_type="image/png")
         )
-        self.runners = []
-        urls = []
-        for app in (rasa, portal):
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.runners.append(runner)
-            host, port = runner.addresses[0][:2]
-            urls.append(f"http://{host}:{port}")
-        self.rasa_url, self.portal_url = urls
+        self.portal_url = await self._serve(portal)
+
+    async def _serve(self, app: web.Application) -> str:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        self.runners.append(runner)
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
 
     def run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
@@ -384,10 +391,9 @@ class ScriptedRasa:
 
 
 @pytest.fixture
-def scripted(monkeypatch):
+def scripted():
     server = ScriptedRasa()
     server.start()
-    monkeypatch.setenv("RASA_PUBLIC_URL", server.rasa_url)
     yield server
     server.stop()
 

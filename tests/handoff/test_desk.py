@@ -20,8 +20,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.db import engine_for
 from bot.handoff.config import HandoffConfig
 from bot.handoff.queue import MemoryQueue, RedisQueue
+from bot import settings
 from bot.kv import MemoryStore, RedisStore
-from web.desk import setup_desk
+from web import templating
+from web.desk import create_app as create_desk, mount
 
 TOKEN = "test-service-token"
 RASA_TOKEN = "test-rasa-api-token"
@@ -143,8 +145,9 @@ def make_config(database_url, tracker_url, rasa_url, timeout=180.0) -> HandoffCo
 
 async def desk_client(cfg, shared, queue_key="a") -> TestClient:
     kv, queue = shared
-    app = web.Application()
-    setup_desk(app, cfg, kv=kv, queue=queue(queue_key))
+    app = web.Application()  # the desk mounted as the web app mounts it, settings read now
+    mount(app, create_desk(settings.load_web(), templating.environment(), cfg, kv=kv,
+                           queue=queue(queue_key)))
     client = TestClient(TestServer(app))
     await client.start_server()
     return client

@@ -9,12 +9,12 @@ import sys
 import time
 
 import pytest
-from aiohttp import web
 
 from bot import settings
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient
-from web.desk import setup_desk
+from web import templating
+from web.desk import create_app as create_desk
 from tests.conftest import ROOT
 from tests.handoff.test_desk import (  # noqa: F401 - fixtures are used by name
     RASA_TOKEN, citizen_says, desk, desk_client, dev_accounts, login, make_config, rasa, shared,
@@ -89,8 +89,8 @@ def test_the_flag_is_refused_in_production(database_url, tracker_url, shared, mo
     monkeypatch.setenv("GOVBOT_ENV", "production")
     kv, queue = shared
     with pytest.raises(settings.InsecureConfiguration, match="DESK_DEV_ACCOUNTS"):
-        setup_desk(web.Application(), make_config(database_url, tracker_url, "http://unused"),
-                   kv=kv, queue=queue())
+        create_desk(settings.load_web(), templating.environment(),
+                    make_config(database_url, tracker_url, "http://unused"), kv=kv, queue=queue())
 
 
 # -- credentials: the service token and Rasa's API token ----------------------------
@@ -203,13 +203,13 @@ async def test_without_a_trusted_proxy_forwarded_for_is_ignored(
     (None, ["198.51.100.1"], "unknown"),
 ])
 def test_client_address(peer, chain, expected):
-    from web.desk import client_address, parse_trusted_proxies
+    from web.desk.auth import client_address, parse_trusted_proxies
 
     assert client_address(peer, chain, parse_trusted_proxies("10.0.0.0/8")) == expected
 
 
 def test_bad_trusted_proxies_refuse_the_start():
-    from web.desk import parse_trusted_proxies
+    from web.desk.auth import parse_trusted_proxies
 
     assert parse_trusted_proxies("") == ()
     with pytest.raises(settings.InsecureConfiguration, match="TRUSTED_PROXIES"):

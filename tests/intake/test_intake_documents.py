@@ -147,6 +147,31 @@ def test_html_escapes_what_it_shows(store, matters):
     assert "<b>坏</b>" not in page and "&lt;b&gt;坏&lt;/b&gt;&amp;公司" in page
 
 
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_html_shows_a_citizens_script_as_text(store, matters):
+    """What the page shows from outside the code (the enterprise's data, the reference,
+    the time, the download link) is text: a <script> in it is shown, never run, and no
+    quote in it closes an attribute."""
+    answers = complete(store, {"has_licence": True, "tobacco": True})
+    enterprise = {key: f"{SCRIPT}{key}" for key in (
+        "name", "credit_code", "legal_representative", "address", "business_area")}
+    page = render_html(build_documents(store, answers, matters, enterprise=enterprise),
+                       generated_at=SCRIPT, reference=SCRIPT,
+                       download_href='x.txt" onclick="alert(1)')
+    parser = _Text()
+    parser.feed(page)
+    assert "script" not in {tag for tag, _ in parser.tags}
+    assert not [name for _, attrs in parser.tags for name in attrs if name.startswith("on")]
+    text = "".join(parser.parts)
+    for key in enterprise:
+        assert f"{SCRIPT}{key}" in text
+    assert f"编号：{SCRIPT}" in text
+    [link] = [attrs for tag, attrs in parser.tags if tag == "a"]
+    assert link["href"] == 'x.txt" onclick="alert(1)'
+
+
 def test_summary_is_short_and_says_what_matters(store, matters, full_store):
     docs = build_documents(store, full_store, matters)
     summary = render_summary(docs, link="https://example.invalid/d/abc")

@@ -117,3 +117,18 @@ async def test_expired_token_gets_404(client, store, rendered):
                        now=datetime.now(timezone.utc) - timedelta(days=2))
     assert (await client.get(f"/documents/{token}")).status == 404
     assert (await client.get(f"/documents/{token}.txt")).status == 404
+
+
+async def test_the_page_shows_a_citizens_script_as_text(client, store, industries, matters):
+    """A citizen's words on their documents page (here the enterprise's name and address)
+    are text: no script runs, whatever they typed."""
+    industry = industries["convenience_store"]
+    answers = complete(industry, {"has_licence": True, "tobacco": True})
+    script = "<script>alert(1)</script>"
+    docs = build_documents(industry, answers, matters,
+                           enterprise={"name": script, "address": '"><img src=x onerror=alert(2)>'})
+    html = render_html(docs, generated_at="2026-11-27 10:00", download_href=DOWNLOAD_PLACEHOLDER)
+    token = store.save("citizen-a", "convenience_store", "t", html, render_markdown(docs))
+    body = await (await client.get(f"/documents/{token}")).text()
+    assert "<script" not in body and "<img" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "onerror=alert(2)" in body
