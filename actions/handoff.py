@@ -23,7 +23,7 @@ from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.matters import end_of_turn
+from actions.emit import end_of_turn
 from bot.catalog import default_catalog
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable

@@ -2,7 +2,7 @@
 
 Kept apart from Rasa so the decisions (which matter is meant, when to ask back, when to
 offer candidates, when to admit it does not know) are plain functions with tests. The
-actions only translate a `Turn` into dispatcher messages and slot events.
+actions only translate a `Turn` (bot/dialogue/turn.py) into dispatcher messages and events.
 
 Matter-first: citizens mostly name a matter or tell a situation ("护照", "身份证快过期了",
 "社保卡丢了") and leave the question for later, and NLU's intent for such a message is
@@ -26,13 +26,14 @@ import yaml
 from bot.catalog.answers import TOPIC_BY_INTENT, TOPIC_LABELS, answer, overview
 from bot.catalog.schema import Matter, Scenario
 from bot.catalog.search import Hit, MatterIndex, Resolution, clean
+from bot.dialogue.cues import HUMAN_BUTTON
+from bot.dialogue.turn import Said, Turn
 from bot.text import normalize_text
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
 #: Extractors in the order their matter spans are trusted.
 EXTRACTOR_PRIORITY = {"CatalogEntityRuler": 0, "DIETClassifier": 1}
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 #: A match found in the whole message (no entity) must be at least a full-length alias
 #: with one typo; weaker ones could be chance hits in follow-ups like "那要多久？".
 WHOLE_TEXT_CONFIDENT = 0.7
@@ -224,20 +225,6 @@ class Context:
             unknown=slot("unknown_matter"),
             district=slot("district"),
         )
-
-
-@dataclass
-class Turn:
-    """The bot's reply and the slots to set."""
-
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    slots: Dict[str, Any] = field(default_factory=dict)
-
-    def say(self, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
-        message: Dict[str, Any] = {"text": text}
-        if buttons:
-            message["buttons"] = buttons
-        self.messages.append(message)
 
 
 def matter_mentions(entities: Iterable[Mapping[str, Any]], text: str = "") -> List[str]:
@@ -768,8 +755,7 @@ def _matter_turn(
         implied = next((s.topic for s in reading.situations if s.topic in TOPIC_LABELS), None)
         if implied:
             _answer_for(turn, target.matter, implied, district, target.situations)
-            turn.messages[-1]["buttons"] = topic_buttons(target.matter)
-            return turn
+            return turn.with_buttons(topic_buttons(target.matter))
         return _overview_for(turn, target.matter, target.situations)
     if target.kind == "candidates":
         return _offer(turn, target, pending, question=False)
@@ -896,8 +882,22 @@ def social_turn(
     return _matter_turn(index, reading, context, district, allow_unknown=False)
 
 
-#: The responses said when the dialogue did not understand a message.
-NOT_UNDERSTOOD = frozenset({"utter_default", "utter_default_twice"})
+#: The responses said when the dialogue did not understand a message: once, and the
+#: second time in a row (then a person takes over).
+NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE = "utter_default", "utter_default_twice"
+NOT_UNDERSTOOD = frozenset({NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE})
+
+
+def not_understood(index: MatterIndex, said: Said, context: Context, streak: int) -> Turn:
+    """A message NLU did not understand: read matter-first (`fallback_turn`); when it
+    still means nothing, the bot says so, and the second time in a row (`streak`, from
+    `fallback_streak`) hands the conversation over to a person."""
+    turn = fallback_turn(index, list(said.entities), said.text, context)
+    if turn is not None:
+        return turn
+    if streak >= 2:
+        return Turn().respond(NOT_UNDERSTOOD_TWICE).hand_over()
+    return Turn().respond(NOT_UNDERSTOOD_ONCE)
 
 
 def fallback_streak(events: Iterable[Mapping[str, Any]]) -> int:

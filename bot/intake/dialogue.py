@@ -22,7 +22,9 @@ from bot.chitchat import known_chitchat
 from bot.intake import engine
 from bot.intake.schema import Industry, Question, find_industry
 from bot.intake.yesno import parse_yes_no
-from bot.catalog.dialogue import answer_question, first_entity
+from bot.catalog.dialogue import answer_question
+from bot.dialogue.cues import HUMAN_INTENT, STOP_INTAKE, holds
+from bot.dialogue.turn import Button, Said, Turn, button
 from bot.text import normalize_text
 
 #: `asked` values that are not question ids.
@@ -35,10 +37,6 @@ HANDOFF = "handoff"
 
 # What citizens say to steer the interview (checked in this order, before answers).
 RESTART_CUES = ("重新开始", "重新来", "重来", "从头开始", "从头来", "重新填", "重新回答", "再来一遍")
-STOP_CUES = (
-    "不办了", "不弄了", "不问了", "不想办了", "不开了", "不用办了", "先不办", "暂时不办", "取消",
-    "退出", "停止", "结束问答", "别问了", "不要问了", "算了吧不", "算了不",
-)
 BACK_CUES = ("上一题", "上一个问题", "上个问题", "上一步", "返回上", "回到上", "退回上", "退回去")
 CHANGE_CUES = (
     "说错", "搞错", "弄错", "写错", "答错", "选错", "点错", "按错", "改成", "改为", "改一下",
@@ -62,29 +60,17 @@ class IntakeState:
     asked: Optional[str] = None  # question id, ASK_INDUSTRY or ASK_CONFIRM
 
 
-@dataclass(frozen=True)
-class Reply:
-    """The citizen's message as NLU saw it."""
-
-    text: str
-    intent: str = ""
-    entities: Tuple[Mapping[str, Any], ...] = ()
-
-
 @dataclass
 class Outcome:
-    """What a message did: the new state, what to say first, and whether it ended."""
+    """What a message did: the new state, whether the interview goes on, and the turn
+    (what to say first, other slots such as matter_code)."""
 
     state: IntakeState
     status: str = ASKING
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    slots: Dict[str, Any] = field(default_factory=dict)  # other slots (matter_code …)
+    turn: Turn = field(default_factory=Turn)
 
-    def say(self, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> "Outcome":
-        message: Dict[str, Any] = {"text": text}
-        if buttons:
-            message["buttons"] = buttons
-        self.messages.append(message)
+    def say(self, text: str, buttons: Optional[List[Button]] = None) -> "Outcome":
+        self.turn.say(text, buttons)
         return self
 
 
@@ -92,14 +78,10 @@ class Outcome:
 # Asking
 
 
-def _button(title: str) -> Dict[str, str]:
-    """Buttons send their title back as text, so the same parser reads typed and
-    clicked answers."""
-    return {"title": title, "payload": title}
-
-
-def industry_buttons(industries: Mapping[str, Industry]) -> List[Dict[str, str]]:
-    return [_button(i.name) for i in industries.values()]
+def industry_buttons(industries: Mapping[str, Industry]) -> List[Button]:
+    """Buttons send their title back as text (`button`), so the same parser reads typed
+    and clicked answers."""
+    return [button(i.name) for i in industries.values()]
 
 
 def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
@@ -110,27 +92,27 @@ def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
     ]
 
 
-def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[List[Dict[str, Any]], str]:
-    """(messages, asked): the one thing to ask now, with buttons."""
+def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[Turn, str]:
+    """(turn, asked): the one thing to ask now, with buttons."""
     industry = industries.get(state.industry or "")
     if industry is None:
         names = "、".join(i.name for i in industries.values())
         text = f"请问您想开什么店？目前可以为{names}梳理“一业一证”要办的审批和材料。"
-        return [{"text": text, "buttons": industry_buttons(industries)}], ASK_INDUSTRY
+        return Turn().say(text, industry_buttons(industries)), ASK_INDUSTRY
     question = engine.next_question(industry, state.answers)
     if question is None:
         lines = ["请核对您的回答："] + read_back(industry, state.answers) + [
             "确认无误的话，我就生成告知单、申请表和材料清单。要改的话直接说，"
             "比如“第3项改成否”或“刚才说错了，我们卖酒”。"
         ]
-        buttons = [_button("确认无误"), _button("我要修改"), _button("重新开始")]
-        return [{"text": "\n".join(lines), "buttons": buttons}], ASK_CONFIRM
+        buttons = [button("确认无误"), button("我要修改"), button("重新开始")]
+        return Turn().say("\n".join(lines), buttons), ASK_CONFIRM
     number = len(engine.answered(industry, state.answers)) + 1
     text = f"（第{number}题）{question.text}"
     if question.hint:
         text += f"\n{question.hint}"
-    buttons = [_button(title) for title, _ in engine.choices(question)]
-    return [{"text": text, "buttons": buttons}], question.id
+    buttons = [button(title) for title, _ in engine.choices(question)]
+    return Turn().say(text, buttons), question.id
 
 
 def introduction(industry: Industry, answers: Mapping[str, Any]) -> str:
@@ -157,7 +139,7 @@ def _industry_named(
     return None
 
 
-def start(industries: Mapping[str, Industry], reply: Reply) -> Outcome:
+def start(industries: Mapping[str, Industry], reply: Said) -> Outcome:
     """A new interview from "我想开个便利店": the industry if named, no answers."""
     industry = _industry_named(industries, reply.text, reply.entities)
     outcome = Outcome(IntakeState(industry.code if industry else None, {}, None))
@@ -168,10 +150,6 @@ def start(industries: Mapping[str, Industry], reply: Reply) -> Outcome:
 
 # ---------------------------------------------------------------------------
 # Reading a reply
-
-
-def _has(text: str, cues: Sequence[str]) -> bool:
-    return any(c in text for c in cues)
 
 
 def _named_questions(industry: Industry, text: str) -> List[Question]:
@@ -203,7 +181,7 @@ def _apply(industry: Industry, state: IntakeState, question: Question, value: An
     return replace(state, answers=answers)
 
 
-def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Reply) -> Outcome:
+def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Said) -> Outcome:
     named = _industry_named(industries, reply.text, reply.entities)
     code = named.code if named else state.industry
     outcome = Outcome(IntakeState(code, {}, None))
@@ -254,7 +232,7 @@ def _correction(industry: Industry, state: IntakeState, text: str) -> Outcome:
 
 
 def _aside(
-    industry: Optional[Industry], state: IntakeState, reply: Reply, index: Optional[MatterIndex],
+    industry: Optional[Industry], state: IntakeState, reply: Said, index: Optional[MatterIndex],
     context_code: Optional[str],
 ) -> Outcome:
     """A message that is not an answer: answer what can be answered, then go on."""
@@ -264,9 +242,9 @@ def _aside(
         turn = answer_question(
             index, reply.intent, list(reply.entities), reply.text, context, None
         )
-        outcome.messages.extend(turn.messages)
+        outcome.turn.messages.extend(turn.messages)
         if turn.slots.get("matter_code"):
-            outcome.slots["matter_code"] = turn.slots["matter_code"]
+            outcome.turn.slots["matter_code"] = turn.slots["matter_code"]
         return outcome.say("我们接着刚才的问题：")
     small_talk = known_chitchat(reply.text) if reply.intent == "chitchat" else None
     if small_talk:
@@ -285,7 +263,7 @@ def _aside(
 def handle_reply(
     industries: Mapping[str, Industry],
     state: IntakeState,
-    reply: Reply,
+    reply: Said,
     index: Optional[MatterIndex] = None,
     context_code: Optional[str] = None,
 ) -> Outcome:
@@ -297,11 +275,11 @@ def handle_reply(
     """
     text = normalize_text(BUTTON_INTENTS.get(reply.text.strip(), reply.text))
     industry = industries.get(state.industry or "")
-    if _has(text, RESTART_CUES):
+    if holds(text, RESTART_CUES):
         return _restart(industries, state, reply)
-    if _has(text, STOP_CUES):
+    if holds(text, STOP_INTAKE):
         return _stop(state)
-    if reply.intent == "request_human":  # before answers: "我要找人工" is no "yes"
+    if reply.intent == HUMAN_INTENT:  # before answers: "我要找人工" is no "yes"
         return Outcome(state, HANDOFF).say(HUMAN_TEXT)
     # Another industry named mid-way ("我想开药店"): start over with it.
     named_industry = _industry_named(industries, reply.text, reply.entities)
@@ -312,9 +290,9 @@ def handle_reply(
         return outcome.say(introduction(named_industry, {}))
     if industry is None:
         return _aside(None, replace(state, asked=ASK_INDUSTRY), reply, index, context_code)
-    if _has(text, BACK_CUES):
+    if holds(text, BACK_CUES):
         return _back(industry, state)
-    if _has(text, CHANGE_CUES):
+    if holds(text, CHANGE_CUES):
         return _correction(industry, state, text)
 
     asked = industry.question(state.asked) if state.asked and industry.has_question(state.asked) else None
@@ -344,7 +322,7 @@ def handle_reply(
                 return Outcome(changed)
     elif state.asked == ASK_CONFIRM and engine.is_complete(industry, state.answers):
         verdict = parse_yes_no(text, CONFIRM_WORDS)
-        if verdict is True or _has(text, CONFIRM_WORDS):
+        if verdict is True or holds(text, CONFIRM_WORDS):
             return Outcome(state, CONFIRMED)
         if verdict is False:
             return _correction(industry, state, text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 RESEND_BUTTON = {"title": "重新发送验证码", "payload": "/resend_code"}
 CONSENT_BUTTONS = [
     {"title": "同意绑定", "payload": "/affirm"},
