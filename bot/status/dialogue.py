@@ -327,7 +327,7 @@ class StatusDialogue:
             return _turn("code_resent", step="ask_code", buttons=[render.RESEND_BUTTON],
                          number=target.number, phone=target.phone_masked,
                          fields={"phone": target.phone_masked})
-        whose = "您绑定的" if target.bound else "办件登记的"
+        whose = render.text("whose_bound" if target.bound else "whose_registered")
         return _turn("code_sent", step="ask_code", number=target.number,
                      phone=target.phone_masked,
                      fields={"phone": target.phone_masked, "whose": whose})

@@ -1,10 +1,16 @@
 """bot/dialogue/texts.py: words as data, checked against what the code fills in."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from bot.dialogue import texts
 from bot.dialogue.texts import Table, TextsError
+
+#: Every module that speaks from data/texts/ (importing one loads and checks its texts).
+SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render")
+
 
 @pytest.fixture
 def folder(tmp_path):
@@ -58,3 +64,12 @@ def test_malformed_and_positional_placeholders_fail(tmp_path):
 def test_a_missing_file_fails(tmp_path):
     with pytest.raises(TextsError, match="no text file"):
         texts.load("nowhere", {}, tmp_path)
+
+
+def test_every_speaker_finds_its_texts_and_every_text_is_used():
+    for module in SPEAKERS:
+        importlib.import_module(module)  # raises TextsError when a text is missing or wrong
+    assert texts.files()
+    assert {name: texts.unused(name) for name in texts.files()} == {
+        name: set() for name in texts.files()
+    }
