@@ -39,12 +39,17 @@ from bot.intake.dialogue import (
     prompt,
     start,
 )
+from bot.dialogue import texts
 from bot.dialogue.turn import Said, Turn
 from bot.settings import ROOT
 
 logger = logging.getLogger(__name__)
 INDUSTRIES_DIR = ROOT / "data" / "industries"
 SLOTS = ("intake_industry", "intake_answers", "intake_question", "intake_status", "intake_reply")
+TEXTS = texts.load("intake", {
+    "documents_title": ("industry",), "download": ("link", "hours"),
+    "prefilled": ("enterprise",), "enterprises_unavailable": (), "documents_failed": (),
+})
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +144,7 @@ class ActionIntakeDone(Action):
                 turn.say(await self._produce(tracker, industry, state))
             except Exception:  # noqa: BLE001 - the citizen gets an answer, the log the cause
                 logger.exception("intake documents could not be produced")
-                turn.say("抱歉，生成材料时出了问题，您的回答还在。请稍后说“重新开始”再试，或拨打12345咨询。")
+                turn.say(TEXTS("documents_failed"))
         if tracker.get_slot("intake_status") == HANDOFF:
             turn.hand_over()
         return emit(turn, dispatcher, tracker)
@@ -150,7 +155,7 @@ class ActionIntakeDone(Action):
         docs = build_documents(industry, state.answers, default_catalog().index(), enterprise)
         now = datetime.now(timezone.utc)
         generated = now.astimezone().strftime("%Y-%m-%d %H:%M")
-        title = f"{industry.name}一业一证告知单申请表材料清单"
+        title = TEXTS("documents_title", industry=industry.name)
         html = render_html(docs, generated_at=generated, download_href=DOWNLOAD_PLACEHOLDER)
         text = render_markdown(docs, generated_at=generated)
         token = documents_store().save(tracker.sender_id, industry.code, title, html, text, now)
@@ -158,7 +163,7 @@ class ActionIntakeDone(Action):
         summary = render_summary(docs, link)
         if note:
             summary += "\n" + note
-        summary += f"\n下载文本文件：{link}.txt（链接仅供您本人使用，{self._hours()}小时内有效）"
+        summary += "\n" + TEXTS("download", link=link, hours=self._hours())
         return summary
 
     @staticmethod
@@ -179,9 +184,9 @@ class ActionIntakeDone(Action):
         finally:
             await client.close()
         if enterprises is None:
-            return None, "（暂时读取不到您名下的企业信息，申请表的企业信息请自行填写。）"
+            return None, TEXTS("enterprises_unavailable")
         chosen = choose_enterprise(enterprises)
         if chosen is None:
             return None, ""
         values = form_values(chosen)
-        return values, f"申请表已按您名下的「{values['enterprise_name']}」预填，请核对。"
+        return values, TEXTS("prefilled", enterprise=values["enterprise_name"])

@@ -9,7 +9,8 @@ from bot.dialogue import texts
 from bot.dialogue.texts import Table, TextsError
 
 #: Every module that speaks from data/texts/ (importing one loads and checks its texts).
-SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render")
+SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", "bot.intake.dialogue",
+            "actions.intake")
 
 
 @pytest.fixture
