@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue.turn import FollowUp, Turn
 
 Events = List[Dict[Text, Any]]
 
-#: The action each follow-up of a turn runs next.
-FOLLOW_UP_ACTIONS = {FollowUp.HANDOFF: "action_handoff"}
+#: The action each follow-up of a turn runs next (PAUSE runs none: Rasa stops answering).
+FOLLOW_UP_ACTIONS = {FollowUp.HANDOFF: "action_handoff", FollowUp.LEAVE_MESSAGE: "work_order_form"}
 
 
 def end_of_turn() -> Events:
@@ -44,10 +44,17 @@ def slot_changes(tracker: Tracker, slots: Mapping[str, Any]) -> Events:
             if tracker.get_slot(name) != value]
 
 
+def ending(turn: Turn) -> Events:
+    """What comes after the turn's messages: the citizen's next message, unless the turn
+    follows up (a person, a pause for the person, a message to leave)."""
+    if turn.follow_up is FollowUp.PAUSE:
+        return [ConversationPaused()]
+    if turn.follow_up is not None:
+        return [FollowupAction(FOLLOW_UP_ACTIONS[turn.follow_up])]
+    return end_of_turn()
+
+
 def emit(turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
     """Says the turn, sets the slots that change, and ends the turn (or follows up)."""
     utter(dispatcher, turn)
-    ending = FOLLOW_UP_ACTIONS.get(turn.follow_up) if turn.follow_up else None
-    return slot_changes(tracker, turn.slots) + (
-        [FollowupAction(ending)] if ending else end_of_turn()
-    )
+    return slot_changes(tracker, turn.slots) + ending(turn)

@@ -39,3 +39,12 @@ def test_form_actions_say_and_set_without_ending_the_turn():
     assert dispatcher.messages[0]["text"] == "第1题"
     assert slot_changes(tracker({"a": 1}), {"a": 1, "b": 2}) == [
         {"event": "slot", "name": "b", "value": 2, "timestamp": None}]
+
+
+def test_a_handoff_pauses_for_the_person_or_goes_on_to_leaving_a_message():
+    from bot.dialogue.turn import FollowUp
+
+    paused = emit(Turn().say("请稍候").hand_over(FollowUp.PAUSE), CollectingDispatcher(), tracker({}))
+    assert paused == [{"event": "pause", "timestamp": None}]
+    message = emit(Turn().hand_over(FollowUp.LEAVE_MESSAGE), CollectingDispatcher(), tracker({}))
+    assert message == [{"event": "followup", "name": "work_order_form", "timestamp": None}]

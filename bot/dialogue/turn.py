@@ -63,6 +63,8 @@ class FollowUp(Enum):
     """What happens after the turn's messages, instead of waiting for the citizen."""
 
     HANDOFF = "handoff"  # the conversation goes to a person
+    PAUSE = "pause"  # a person answers from now on: the bot keeps still until the desk ends
+    LEAVE_MESSAGE = "leave_message"  # nobody can take it now: the citizen leaves a message
 
 
 @dataclass
@@ -93,9 +95,10 @@ class Turn:
         self.messages[-1] = replace(self.messages[-1], buttons=list(buttons))
         return self
 
-    def hand_over(self) -> "Turn":
-        """After the messages, the conversation goes to a person."""
-        self.follow_up = FollowUp.HANDOFF
+    def hand_over(self, follow_up: FollowUp = FollowUp.HANDOFF) -> "Turn":
+        """After the messages, the conversation goes to a person (or, from the handoff
+        itself, pauses for the person or goes on to leaving a message)."""
+        self.follow_up = follow_up
         return self
 
     def then(self, other: "Turn") -> "Turn":

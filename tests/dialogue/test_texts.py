@@ -10,7 +10,8 @@ from bot.dialogue.texts import Table, TextsError
 
 #: Every module that speaks from data/texts/ (importing one loads and checks its texts).
 SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", "bot.intake.dialogue",
-            "actions.intake")
+            "bot.handoff.service", "bot.handoff.history", "bot.handoff.rasa_api", "bot.handoff.summary",
+            "actions.intake", "actions.handoff")
 
 
 @pytest.fixture
