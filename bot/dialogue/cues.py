@@ -1,6 +1,6 @@
 """What citizens say to steer a conversation, in one place: words that stop or cancel
 what the bot is doing, the way to ask for a person, and the steering words of the intake
-interview and the status check.
+interview, the status check and the satisfaction rating.
 
 Each conversation stops on its own words (a bare 算了 answers no to an intake question,
 but stops a status check), built here from the shared ones. Matching is a plain "the
@@ -52,6 +52,13 @@ BUTTON_ANSWERS = {"/affirm": "是", "/deny": "否"}
 #: The status check: send the verification code again.
 RESEND = ("没收到", "沒收到", "收不到", "没有收到", "重发", "重新发", "再发", "再来一个", "重新获取",
           "没短信", "没有短信")
+
+#: A satisfaction rating said without a number, strongest first ("很不满意" before "满意").
+RATING_WORDS = (
+    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("不太满意", 2), ("不满意", 2),
+    ("一般", 3), ("马马虎虎", 3), ("还行", 3), ("还可以", 3), ("比较满意", 4),
+    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("满意", 4),
+)
 
 
 def holds(text: str, cues: Iterable[str]) -> bool:
