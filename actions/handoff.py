@@ -19,12 +19,14 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.matters import end_of_turn
+from actions.emit import emit, utter
 from bot.catalog import default_catalog
+from bot.dialogue import texts
+from bot.dialogue.cues import CANCEL_MESSAGE, holds
+from bot.dialogue.turn import FollowUp, Turn
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
@@ -33,8 +35,17 @@ from bot.privacy import mask_personal, mask_phone
 
 logger = logging.getLogger(__name__)
 
-HOTLINE = "如需帮助，也可拨打12345市民服务热线（24小时）。"
-CANCEL_WORDS = ("算了", "不用了", "取消", "不留了", "不需要了")
+TEXTS = texts.load("handoff", {
+    **{key: () for key in (
+        "hotline", "desk_unavailable", "agent_active", "next_in_queue", "nobody_online",
+        "accept_timeout", "ask_message", "bad_phone", "message_not_saved", "anything_else",
+        "message_cancelled", "ok", "thanks_feedback", "ask_score",
+    )},
+    "complaint_registered": ("number",), "ahead_in_queue": ("ahead",),
+    "queued": ("ahead", "minutes"), "work_order_registered": ("number", "phone"),
+    "complaint_kept": ("number",), "rated": ("score",),
+})
+HOTLINE = TEXTS["hotline"]
 CANCELLED = "__cancelled__"
 #: The form's message could not be stored (desk unreachable): the form ends with an apology.
 UNAVAILABLE = "__unavailable__"
@@ -77,7 +88,7 @@ class ActionHandoff(Action):
         kind = "complaint" if intent == "complain" else "request"
         channel = tracker.get_latest_input_channel() or "unknown"
         text = tracker.latest_message.get("text") or ""
-        events: List[Dict[Text, Any]] = []
+        turn = Turn()
         number = None
         try:
             if kind == "complaint":
@@ -87,15 +98,11 @@ class ActionHandoff(Action):
                 )
                 # The desk has the complaint; the slot only marks the form's message as
                 # given (a complaint's form asks for the number alone).
-                events += [
-                    SlotSet("work_order_number", number),
-                    SlotSet("work_order_message", mask_personal(text)),
-                ]
-                dispatcher.utter_message(
-                    text=f"您反映的情况已登记为工单，工单号 {number}，之后可凭此号查询处理进度。"
-                )
+                turn.slots.update(work_order_number=number,
+                                  work_order_message=mask_personal(text))
+                turn.say(TEXTS("complaint_registered", number=number))
             else:  # a fresh request: nothing from an earlier complaint carries over
-                events += [SlotSet("work_order_number", None), SlotSet("work_order_message", None)]
+                turn.slots.update(work_order_number=None, work_order_message=None)
             matter_code = tracker.get_slot("matter_code")
             matter_name = _matter_name(matter_code)
             request = summarize(kind, tracker.events, matter_name)
@@ -106,21 +113,19 @@ class ActionHandoff(Action):
             )
         except DeskUnavailable:
             logger.exception("the desk could not be reached for %s", tracker.sender_id)
-            dispatcher.utter_message(text="抱歉，人工服务暂时无法接通。" + HOTLINE)
-            return events + end_of_turn()
+            turn.say(TEXTS("desk_unavailable") + HOTLINE)
+            return emit(turn, dispatcher, tracker)
         if answer["status"] == "active":
-            dispatcher.utter_message(text="工作人员正在为您服务，请直接说明您的问题。")
-            return events + [ConversationPaused()]
-        if answer["status"] == "queued":
+            turn.say(TEXTS("agent_active")).hand_over(FollowUp.PAUSE)
+        elif answer["status"] == "queued":
             position = answer["position"]
-            ahead = f"您前面还有{position - 1}位，" if position > 1 else "您是下一位，"
-            dispatcher.utter_message(
-                text=f"正在为您转接人工客服。{ahead}预计等待约{answer['wait_minutes']}分钟。"
-                "等待期间您发的消息会直接转给工作人员。"
-            )
-            return events + [ConversationPaused()]
-        dispatcher.utter_message(text="现在没有在线的工作人员。您可以留言并留下回拨电话，工作人员上班后会联系您。")
-        return events + [FollowupAction("work_order_form")]
+            ahead = (TEXTS("ahead_in_queue", ahead=position - 1) if position > 1
+                     else TEXTS("next_in_queue"))
+            turn.say(TEXTS("queued", ahead=ahead, minutes=answer["wait_minutes"]))
+            turn.hand_over(FollowUp.PAUSE)
+        else:
+            turn.say(TEXTS("nobody_online")).hand_over(FollowUp.LEAVE_MESSAGE)
+        return emit(turn, dispatcher, tracker)
 
 
 class ActionHandoffTimeout(Action):
@@ -132,10 +137,8 @@ class ActionHandoffTimeout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(
-            text="抱歉，工作人员暂时都在忙，没能及时接入。您可以留言并留下回拨电话，我们会尽快联系您。"
-        )
-        return [FollowupAction("work_order_form")]
+        turn = Turn().say(TEXTS("accept_timeout")).hand_over(FollowUp.LEAVE_MESSAGE)
+        return emit(turn, dispatcher, tracker)
 
 
 class ValidateWorkOrderForm(FormValidationAction):
@@ -148,10 +151,10 @@ class ValidateWorkOrderForm(FormValidationAction):
         """A valid message becomes its work order at once (the callback number joins it
         in the next turn): the full text is never needed from a slot on a later turn."""
         text = str(value or "").strip()
-        if any(word in text for word in CANCEL_WORDS) and len(text) <= 8:
+        if holds(text, CANCEL_MESSAGE) and len(text) <= 8:
             return {"work_order_message": CANCELLED, "callback_phone": CANCELLED}
         if len(text) < 2:
-            dispatcher.utter_message(text="请简单说一下您要办的事或遇到的问题。")
+            utter(dispatcher, Turn().say(TEXTS("ask_message")))
             return {"work_order_message": None}
         text = text[:2000]
         if tracker.get_slot("work_order_number"):  # a complaint's order holds its message
@@ -173,11 +176,11 @@ class ValidateWorkOrderForm(FormValidationAction):
         text = str(value or "")
         if value in (CANCELLED, UNAVAILABLE):
             return {"callback_phone": value}
-        if (any(w in text for w in CANCEL_WORDS) and len(text) <= 8):
+        if holds(text, CANCEL_MESSAGE) and len(text) <= 8:
             return {"callback_phone": CANCELLED}
         number = callback_number(text)
         if number is None:
-            dispatcher.utter_message(text="这个号码好像不对，请输入11位手机号，或带区号的固定电话。")
+            utter(dispatcher, Turn().say(TEXTS("bad_phone")))
             return {"callback_phone": None}
         return {"callback_phone": number}
 
@@ -192,15 +195,13 @@ class ActionSubmitWorkOrder(Action):
         message = tracker.get_slot("work_order_message")
         phone = tracker.get_slot("callback_phone")
         number = tracker.get_slot("work_order_number")
-        clear = [SlotSet("work_order_message", None), SlotSet("callback_phone", None),
-                 SlotSet("work_order_number", None)]
+        turn = Turn(slots={"work_order_message": None, "callback_phone": None,
+                           "work_order_number": None})
         if phone == UNAVAILABLE:
-            dispatcher.utter_message(text="抱歉，留言暂时没能保存。" + HOTLINE)
-            return clear + end_of_turn()
+            return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
         if phone == CANCELLED:
-            dispatcher.utter_message(text=await self._cancelled(number, tracker.sender_id)
-                                     + "还有什么可以帮您？")
-            return clear + end_of_turn()
+            said = await self._cancelled(number, tracker.sender_id) + TEXTS("anything_else")
+            return emit(turn.say(said), dispatcher, tracker)
         channel = tracker.get_latest_input_channel() or "unknown"
         try:
             if number:  # the message's (or the complaint's) order exists: the number joins it
@@ -212,26 +213,22 @@ class ActionSubmitWorkOrder(Action):
                 )
         except DeskUnavailable:
             logger.exception("work order for %s not stored", tracker.sender_id)
-            dispatcher.utter_message(text="抱歉，留言暂时没能保存。" + HOTLINE)
-            return clear + end_of_turn()
-        dispatcher.utter_message(
-            text=f"已为您登记工单，工单号 {number}。工作人员会尽快回电 {mask_phone(phone)}，"
-            "请留意接听；之后可凭工单号查询。"
-        )
-        return clear + end_of_turn()
+            return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
+        turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
+        return emit(turn, dispatcher, tracker)
 
 
     @staticmethod
     async def _cancelled(number: Optional[str], conversation_id: str) -> str:
         """Cancelling at the number: a message's order is withdrawn, a complaint's stays."""
         if not number:
-            return "好的，已取消留言。"
+            return TEXTS("message_cancelled")
         try:
             withdrawn = await desk().cancel_work_order(number, conversation_id)
         except DeskUnavailable:
             logger.exception("work order %s not withdrawn", number)
-            return "好的。"
-        return "好的，已取消留言。" if withdrawn else f"好的。您的投诉工单 {number} 已登记，会按时处理。"
+            return TEXTS("ok")
+        return TEXTS("message_cancelled") if withdrawn else TEXTS("complaint_kept", number=number)
 
 
 class ActionRateService(Action):
@@ -247,14 +244,12 @@ class ActionRateService(Action):
         message = tracker.latest_message
         score = score_from(message.get("text") or "", message.get("entities") or [])
         if not pending:
-            dispatcher.utter_message(text="谢谢您的反馈！还有什么可以帮您？")
-            return end_of_turn()
+            return emit(Turn().say(TEXTS("thanks_feedback")), dispatcher, tracker)
         if score is None:
-            dispatcher.utter_message(text="请从1到5分中选一个分数（5分最满意）。")
-            return end_of_turn()
+            return emit(Turn().say(TEXTS("ask_score")), dispatcher, tracker)
         try:
             await desk().rate(pending, tracker.sender_id, score)
         except DeskUnavailable:
             logger.exception("rating for %s not stored", tracker.sender_id)
-        dispatcher.utter_message(text=f"感谢您的评价（{score}分）！还有什么可以帮您？")
-        return [SlotSet("rating_handoff", None)] + end_of_turn()
+        turn = Turn(slots={"rating_handoff": None}).say(TEXTS("rated", score=score))
+        return emit(turn, dispatcher, tracker)

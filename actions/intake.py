@@ -18,10 +18,10 @@ from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.matters import end_of_turn
+from actions.emit import emit, slot_changes, utter
 from bot.backend.client import BackendClient
 from bot.catalog import default_catalog
 from bot.intake.store import DOWNLOAD_PLACEHOLDER, DocumentsStore, public_base_url
@@ -35,16 +35,21 @@ from bot.intake.dialogue import (
     STOPPED,
     IntakeState,
     Outcome,
-    Reply,
     handle_reply,
     prompt,
     start,
 )
+from bot.dialogue import texts
+from bot.dialogue.turn import Said, Turn
 from bot.settings import ROOT
 
 logger = logging.getLogger(__name__)
 INDUSTRIES_DIR = ROOT / "data" / "industries"
 SLOTS = ("intake_industry", "intake_answers", "intake_question", "intake_status", "intake_reply")
+TEXTS = texts.load("intake", {
+    "documents_title": ("industry",), "download": ("link", "hours"),
+    "prefilled": ("enterprise",), "enterprises_unavailable": (), "documents_failed": (),
+})
 
 
 @lru_cache(maxsize=1)
@@ -67,25 +72,6 @@ def state_of(tracker: Tracker) -> IntakeState:
     )
 
 
-def reply_of(tracker: Tracker) -> Reply:
-    message = tracker.latest_message or {}
-    return Reply(
-        text=message.get("text") or "",
-        intent=((message.get("intent") or {}).get("name") or ""),
-        entities=tuple(message.get("entities") or ()),
-    )
-
-
-def _send(dispatcher: CollectingDispatcher, messages: List[Dict[str, Any]]) -> None:
-    for message in messages:
-        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
-
-
-def _changes(tracker: Tracker, values: Mapping[str, Any]) -> List[Dict[Text, Any]]:
-    """SlotSet only for slots whose value changes (fewer events to store and send)."""
-    return [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
-
-
 class ValidatePermitIntakeForm(Action):
     """Reads each reply of the interview (and starts it on activation)."""
 
@@ -95,7 +81,7 @@ class ValidatePermitIntakeForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        reply = reply_of(tracker)
+        reply = Said.of(tracker.latest_message)
         activating = (
             tracker.get_slot("requested_slot") is None
             or tracker.get_slot("intake_status") != ASKING
@@ -109,14 +95,14 @@ class ValidatePermitIntakeForm(Action):
                 industries(), state_of(tracker), reply,
                 index=default_catalog().index(), context_code=None,
             )
-        _send(dispatcher, outcome.messages)
-        return _changes(tracker, self._slots(outcome))
+        utter(dispatcher, outcome.turn)
+        return slot_changes(tracker, self._slots(outcome))
 
     @staticmethod
     def _slots(outcome: Outcome) -> Dict[str, Any]:
         finished = outcome.status in (CONFIRMED, STOPPED, HANDOFF)
         return {
-            **outcome.slots,
+            **outcome.turn.slots,
             "intake_industry": outcome.state.industry,
             "intake_answers": outcome.state.answers,
             "intake_question": outcome.state.asked,
@@ -136,8 +122,8 @@ class ActionAskIntakeReply(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        messages, asked = prompt(industries(), state_of(tracker))
-        _send(dispatcher, messages)
+        turn, asked = prompt(industries(), state_of(tracker))
+        utter(dispatcher, turn)
         return [SlotSet("intake_question", asked)]
 
 
@@ -152,28 +138,24 @@ class ActionIntakeDone(Action):
     ) -> List[Dict[Text, Any]]:
         state = state_of(tracker)
         industry = industries().get(state.industry or "")
+        turn = Turn(slots={name: None for name in SLOTS})
         if tracker.get_slot("intake_status") == CONFIRMED and industry is not None:
             try:
-                await self._produce(dispatcher, tracker, industry, state)
+                turn.say(await self._produce(tracker, industry, state))
             except Exception:  # noqa: BLE001 - the citizen gets an answer, the log the cause
                 logger.exception("intake documents could not be produced")
-                dispatcher.utter_message(
-                    text="抱歉，生成材料时出了问题，您的回答还在。请稍后说“重新开始”再试，或拨打12345咨询。"
-                )
-        reset = {name: None for name in SLOTS}
+                turn.say(TEXTS("documents_failed"))
         if tracker.get_slot("intake_status") == HANDOFF:
-            return _changes(tracker, reset) + [FollowupAction("action_handoff")]
-        return _changes(tracker, reset) + end_of_turn()
+            turn.hand_over()
+        return emit(turn, dispatcher, tracker)
 
-    async def _produce(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, industry: Industry,
-        state: IntakeState,
-    ) -> None:
+    async def _produce(self, tracker: Tracker, industry: Industry, state: IntakeState) -> str:
+        """The documents, stored for download; the summary with the links to say."""
         enterprise, note = await self._enterprise(tracker.get_slot("verified_person_id"), state)
         docs = build_documents(industry, state.answers, default_catalog().index(), enterprise)
         now = datetime.now(timezone.utc)
         generated = now.astimezone().strftime("%Y-%m-%d %H:%M")
-        title = f"{industry.name}一业一证告知单申请表材料清单"
+        title = TEXTS("documents_title", industry=industry.name)
         html = render_html(docs, generated_at=generated, download_href=DOWNLOAD_PLACEHOLDER)
         text = render_markdown(docs, generated_at=generated)
         token = documents_store().save(tracker.sender_id, industry.code, title, html, text, now)
@@ -181,8 +163,8 @@ class ActionIntakeDone(Action):
         summary = render_summary(docs, link)
         if note:
             summary += "\n" + note
-        summary += f"\n下载文本文件：{link}.txt（链接仅供您本人使用，{self._hours()}小时内有效）"
-        dispatcher.utter_message(text=summary)
+        summary += "\n" + TEXTS("download", link=link, hours=self._hours())
+        return summary
 
     @staticmethod
     def _hours() -> str:
@@ -202,9 +184,9 @@ class ActionIntakeDone(Action):
         finally:
             await client.close()
         if enterprises is None:
-            return None, "（暂时读取不到您名下的企业信息，申请表的企业信息请自行填写。）"
+            return None, TEXTS("enterprises_unavailable")
         chosen = choose_enterprise(enterprises)
         if chosen is None:
             return None, ""
         values = form_values(chosen)
-        return values, f"申请表已按您名下的「{values['enterprise_name']}」预填，请核对。"
+        return values, TEXTS("prefilled", enterprise=values["enterprise_name"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.emit import emit
 from bot.catalog import default_catalog
+from bot.catalog.dialogue import Context, answer_question, handle_inform, social_turn
 from bot.chitchat import chitchat_answer
-from bot.catalog.dialogue import Context, Turn, answer_question, handle_inform, social_turn
-
+from bot.dialogue.turn import Said, Turn
 
 # Build the search index when the action server starts, not on a citizen's first question.
 default_catalog().index()
@@ -27,29 +27,17 @@ SOCIAL_RESPONSES = {
 }
 
 
-def end_of_turn() -> List[Dict[Text, Any]]:
-    """After an answer the bot waits for the citizen. Saying so here lets Rasa skip a
-    policy run per turn (its followup-action path) instead of asking the rules."""
-    return [FollowupAction("action_listen")]
-
-
 def context_of(tracker: Tracker) -> Context:
     """The matter slots of the conversation (bot.catalog.dialogue.Context)."""
     return Context.from_slots(tracker.get_slot)
 
 
-def emit(
-    turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> List[Dict[Text, Any]]:
-    """Sends the turn's messages; sets only the slots whose value changes."""
-    for message in turn.messages:
-        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
-    changes = [
-        SlotSet(name, value)
-        for name, value in turn.slots.items()
-        if tracker.get_slot(name) != value
-    ]
-    return changes + end_of_turn()
+def inform_turn(said: Said, context: Context) -> Turn:
+    """A bare value from the citizen, as the matter dialogue reads it."""
+    return handle_inform(
+        default_catalog().index(), entities=list(said.entities), text=said.text,
+        pending_topic=context.pending_topic, district=context.district, context=context,
+    )
 
 
 class ActionAnswerMatter(Action):
@@ -61,13 +49,13 @@ class ActionAnswerMatter(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        message = tracker.latest_message
+        said = Said.of(tracker.latest_message)
         context = context_of(tracker)
         turn = answer_question(
             default_catalog().index(),
-            intent=message["intent"]["name"],
-            entities=message.get("entities") or [],
-            text=message.get("text") or "",
+            intent=said.intent,
+            entities=list(said.entities),
+            text=said.text,
             context_code=context.matter_code,
             district=context.district,
             context=context,
@@ -85,16 +73,7 @@ class ActionHandleInform(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        message = tracker.latest_message
-        context = context_of(tracker)
-        turn = handle_inform(
-            default_catalog().index(),
-            entities=message.get("entities") or [],
-            text=message.get("text") or "",
-            pending_topic=context.pending_topic,
-            district=context.district,
-            context=context,
-        )
+        turn = inform_turn(Said.of(tracker.latest_message), context_of(tracker))
         return emit(turn, dispatcher, tracker)
 
 
@@ -109,17 +88,15 @@ class ActionMatterFirst(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        message = tracker.latest_message
-        intent = (message.get("intent") or {}).get("name") or ""
-        text = message.get("text") or ""
+        said = Said.of(tracker.latest_message)
         turn = social_turn(
-            default_catalog().index(), intent, message.get("entities") or [], text,
+            default_catalog().index(), said.intent, list(said.entities), said.text,
             context_of(tracker),
         )
-        if turn is not None:
-            return emit(turn, dispatcher, tracker)
-        if intent == "chitchat":
-            dispatcher.utter_message(text=chitchat_answer(text))
-        else:
-            dispatcher.utter_message(response=SOCIAL_RESPONSES.get(intent, "utter_ok"))
-        return end_of_turn()
+        if turn is None:
+            turn = Turn()
+            if said.intent == "chitchat":
+                turn.say(chitchat_answer(said.text))
+            else:
+                turn.respond(SOCIAL_RESPONSES.get(said.intent, "utter_ok"))
+        return emit(turn, dispatcher, tracker)

@@ -1,32 +1,28 @@
 """Application status in conversation (logic in bot.status.dialogue)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ActionFallback
-from actions.matters import ActionHandleInform, end_of_turn
+from actions.emit import emit
+from actions.matters import context_of
 from bot import settings
 from bot.audit import AuditLog
 from bot.backend.client import BackendClient
 from bot.catalog import default_catalog
+from bot.catalog.dialogue import fallback_streak
 from bot.db import engine_for
+from bot.dialogue.turn import Said
 from bot.kv import durable_store_from_env
 from bot.status.bindings import BindingStore
-from bot.status.dialogue import Citizen, Said, State, StatusDialogue
+from bot.status.dialogue import Citizen, State, StatusDialogue
 from bot.status.guard import Guard, Limits
 from connectors.widget.session import ROTATE
 
 ACTION_NAME = "action_status"
 _dialogue: Optional[StatusDialogue] = None
-
-
-def _matter_info(code: str) -> Optional[Tuple[str, str]]:
-    matter = default_catalog().index().get(code) if code else None
-    return (matter.name, matter.online_url or "") if matter else None
 
 
 def dialogue() -> StatusDialogue:
@@ -37,7 +33,7 @@ def dialogue() -> StatusDialogue:
         engine = engine_for(settings.load().database_url)
         _dialogue = StatusDialogue(
             BackendClient.from_env(), Guard(durable_store_from_env(), Limits.from_env()),
-            BindingStore(engine), AuditLog(engine), _matter_info,
+            BindingStore(engine), AuditLog(engine), default_catalog().index(),
         )
     return _dialogue
 
@@ -56,6 +52,18 @@ def bot_asked_last(events: Sequence[Mapping[str, Any]], action_name: str) -> boo
     return False
 
 
+def state_of(tracker: Tracker) -> State:
+    """The slots of the check, and those a reply outside it needs."""
+    return State(
+        flow=tracker.get_slot("status_flow") or {},
+        verified_person_id=tracker.get_slot("verified_person_id"),
+        pending_topic=tracker.get_slot("pending_topic"),
+        just_asked=bot_asked_last(tracker.events, ACTION_NAME),
+        matters=context_of(tracker),
+        not_understood=fallback_streak(tracker.events),
+    )
+
+
 class ActionStatus(Action):
     """Every turn of a status check: the question, the ID last six, the code, consent."""
 
@@ -65,39 +73,12 @@ class ActionStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        message = tracker.latest_message
-        said = Said(
-            intent=(message.get("intent") or {}).get("name") or "",
-            text=message.get("text") or "",
-            entities=message.get("entities") or [],
-        )
-        state = State(
-            flow=tracker.get_slot("status_flow") or {},
-            verified_person_id=tracker.get_slot("verified_person_id"),
-            pending_topic=tracker.get_slot("pending_topic"),
-            just_asked=bot_asked_last(tracker.events, ACTION_NAME),
-        )
+        state = state_of(tracker)
         who = Citizen(tracker.get_latest_input_channel() or "unknown", tracker.sender_id)
-        turn = await dialogue().handle(said, state, who)
-        changes = [
-            SlotSet(name, value)
-            for name, value in turn.slots.items()
-            if tracker.get_slot(name) != value
-        ]
-        if turn.delegate == "inform":
-            return changes + await ActionHandleInform().run(dispatcher, tracker, domain)
-        if turn.delegate == "fallback":
-            return changes + await ActionFallback().run(dispatcher, tracker, domain)
-        if turn.delegate:
-            dispatcher.utter_message(response="utter_ok")
-            return changes + end_of_turn()
-        for reply in turn.messages:
-            dispatcher.utter_message(text=reply["text"], buttons=reply.get("buttons") or [])
+        turn = await dialogue().handle(Said.of(tracker.latest_message), state, who)
         if (turn.slots.get("verified_person_id") and not state.verified_person_id
                 and who.channel == "socketio"):
             # Identity proven in this turn: tokens of the widget session copied before
             # stop working (connectors/widget/session.py).
-            dispatcher.utter_message(json_message=ROTATE)
-        if turn.handoff:
-            return changes + [FollowupAction("action_handoff")]
-        return changes + end_of_turn()
+            turn.show(ROTATE)
+        return emit(turn, dispatcher, tracker)

@@ -11,7 +11,7 @@ def ent(value, kind="matter", extractor="DIETClassifier"):
 
 def test_materials_answer_lists_form_count_and_exempt(index):
     turn = answer_question(index, "ask_materials", [ent("居住证")], "居住证要什么材料", None, None)
-    text = "\n".join(m["text"] for m in turn.messages)
+    text = "\n".join(m.text for m in turn.messages)
     matter = index.get("SH-P-001")
     assert matter.name in text
     for material in matter.materials:
@@ -22,22 +22,22 @@ def test_materials_answer_lists_form_count_and_exempt(index):
 
 def test_follow_up_keeps_the_matter(index):
     turn = answer_question(index, "ask_processing_time", [], "那要多久？", "SH-P-001", None)
-    text = turn.messages[0]["text"]
+    text = turn.messages[0].text
     assert "上海市居住证申领" in text and "工作日" in text
 
 
 def test_question_without_any_matter_asks_back_then_answers(index):
     turn = answer_question(index, "ask_fee", [], "要钱吗", None, None)
-    assert "哪个事项" in turn.messages[0]["text"]
+    assert "哪个事项" in turn.messages[0].text
     assert turn.slots["pending_topic"] == "fee"
     reply = handle_inform(index, [ent("护照")], "护照", "fee", None)
-    assert "普通护照申请" in reply.messages[0]["text"]
-    assert "元" in reply.messages[0]["text"]
+    assert "普通护照申请" in reply.messages[0].text
+    assert "元" in reply.messages[0].text
 
 
 def test_ambiguous_matter_gets_buttons_that_resolve(index):
     turn = answer_question(index, "ask_materials", [ent("社保卡")], "社保卡要带啥", None, None)
-    buttons = turn.messages[0]["buttons"]
+    buttons = turn.messages[0].buttons
     titles = [b["title"] for b in buttons]
     assert "社会保障卡申领" in titles and "社会保障卡补换" in titles
     payload = next(b["payload"] for b in buttons if b["title"] == "社会保障卡补换")
@@ -48,26 +48,26 @@ def test_ambiguous_matter_gets_buttons_that_resolve(index):
 def test_unknown_matter_is_admitted_with_offer_of_a_person(index):
     turn = answer_question(index, "ask_materials", [ent("火星签证")], "火星签证要什么材料", None, None)
     message = turn.messages[0]
-    assert "没有找到" in message["text"]
-    assert message["buttons"][0]["payload"] == "/request_human"
+    assert "没有找到" in message.text
+    assert message.buttons[0]["payload"] == "/request_human"
     assert turn.slots.get("matter_code") is None  # nothing the catalog holds is in focus
 
 
 def test_named_matter_we_asked_for_but_do_not_hold(index):
     # the question names the thing itself: the honest answer at once, with all of its name
     turn = answer_question(index, "ask_materials", [], "火星移民签证要什么材料", None, None)
-    assert "没有找到「火星移民签证」" in turn.messages[0]["text"]
+    assert "没有找到「火星移民签证」" in turn.messages[0].text
     # a name we asked for ("哪个事项？") that the catalog does not hold
     asked = answer_question(index, "ask_materials", [], "要准备什么材料", None, None)
-    assert "哪个事项" in asked.messages[0]["text"]
+    assert "哪个事项" in asked.messages[0].text
     reply = handle_inform(index, [], "火星移民", asked.slots["pending_topic"], None)
-    assert "没有找到「火星移民」" in reply.messages[0]["text"]
-    assert reply.messages[0]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    assert "没有找到「火星移民」" in reply.messages[0].text
+    assert reply.messages[0].buttons == [{"title": "转人工", "payload": "/request_human"}]
 
 
 def test_typo_in_text_without_entity_still_resolves(index):
     turn = answer_question(index, "ask_materials", [], "居往证要什么材料", "SH-P-010", None)
-    assert "上海市居住证申领" in turn.messages[0]["text"]
+    assert "上海市居住证申领" in turn.messages[0].text
 
 
 def test_ruler_mentions_come_first():
@@ -82,7 +82,7 @@ def test_spans_of_one_unknown_name_are_one_mention(index):
     entities = [ent("渔业"), ent("许可证")]
     assert matter_mentions(entities, text) == ["渔业捕捞许可证"]
     turn = answer_question(index, "ask_eligibility", entities, text, None, None)
-    assert "没有找到「渔业捕捞许可证」" in turn.messages[0]["text"]
+    assert "没有找到「渔业捕捞许可证」" in turn.messages[0].text
 
 
 def test_names_joined_by_a_conjunction_stay_apart():
@@ -151,11 +151,11 @@ HUMAN = {"title": "转人工", "payload": "/request_human"}
 
 
 def said(turn) -> str:
-    return "\n".join(m["text"] for m in turn.messages)
+    return "\n".join(m.text for m in turn.messages)
 
 
 def buttons(turn):
-    return [b for m in turn.messages for b in m.get("buttons") or []]
+    return [b for m in turn.messages for b in m.buttons]
 
 
 class Chat:

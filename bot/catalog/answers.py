@@ -2,13 +2,16 @@
 
 Pure functions from a Matter to a list of short messages, so the same answers serve
 every channel (WeChat shows plain text; the widget shows buttons) and are tested
-without Rasa. Every fact comes from the catalog entry; nothing is made up.
+without Rasa. Every fact comes from the catalog entry; nothing is made up. The words
+around the facts are data/texts/answers.yml.
 """
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional
 
 from bot.catalog.schema import Material, Matter, Scenario
+from bot.dialogue import texts
+from bot.dialogue.texts import Table
 
 Messages = List[str]
 
@@ -25,14 +28,43 @@ TOPIC_BY_INTENT = {
 
 MAX_LIST = 8  # a phone screen; longer lists point to the full guide
 
+#: The topics, in the order of the buttons that ask them.
+TOPICS = ("materials", "processing_time", "fee", "where_to_apply", "online", "eligibility",
+          "procedure")
+
+TEXTS = texts.load("answers", {
+    **{key: () for key in (
+        "material_held", "material_optional", "scenarios_head", "days_now", "who_personal",
+        "who_enterprise", "short_not_online", "short_full_online_bare",
+        "short_partly_online_bare", "overview_ask",
+    )},
+    "material_line": ("n", "name", "parts"), "material_count": ("form", "count"),
+    "materials_head": ("matter", "count"), "materials_head_exempt": ("matter", "count", "exempt"),
+    "scenario_head": ("matter", "scenario", "count"),
+    "scenario_head_exempt": ("matter", "scenario", "count", "exempt"),
+    "materials_more": ("count",), "scenarios_line": ("scenario", "materials"),
+    "scenario_own": ("scenario",), "explained": ("note",), "days": ("days",),
+    "processing_time": ("matter", "statutory", "promised", "faster"), "faster": ("days",),
+    "fee_free": ("matter",), "fee": ("matter", "amount"), "fee_basis": ("basis",),
+    "windows_head": ("matter",), "windows_head_elsewhere": ("matter", "district"),
+    "window": ("name", "address", "hours"), "window_phone": ("phone",),
+    "not_online": ("matter",), "full_online": ("matter", "where"),
+    "partly_online": ("matter", "where"), "online_entry": ("url",),
+    "eligibility": ("matter", "who"), "procedure": ("matter",), "department": ("department",),
+    "short_full_online": ("where",), "short_partly_online": ("where",),
+    "overview": ("matter", "department", "online"),
+    "overview_scenario": ("scenario", "materials"),
+    "topic_labels": Table(TOPICS),
+})
+
 
 def _material_line(n: int, m: Material) -> str:
-    parts = [f"{m.form_label}{m.count}份"]
+    parts = [TEXTS("material_count", form=m.form_label, count=m.count)]
     if m.held_by_government:
-        parts.append("免提交：政府已有，核验身份后自动调取")
+        parts.append(TEXTS("material_held"))
     if not m.required:
-        parts.append("视情提交")
-    line = f"{n}. {m.name}（{'，'.join(parts)}）"
+        parts.append(TEXTS("material_optional"))
+    line = TEXTS("material_line", n=n, name=m.name, parts="，".join(parts))
     if m.note:
         line += f"\n   {m.note}"
     return line
@@ -54,63 +86,61 @@ def materials(
         return _scenario_materials(matter, chosen)
     lines = [_material_line(i, m) for i, m in enumerate(matter.materials[:MAX_LIST], 1)]
     exempt = sum(1 for m in matter.materials if m.held_by_government)
-    head = f"办理「{matter.name}」需要准备{len(matter.materials)}项材料"
-    if exempt:
-        head += f"，其中{exempt}项政府已有、可免提交"
-    out = [head + "：\n" + "\n".join(lines)]
+    count = len(matter.materials)
+    head = (TEXTS("materials_head_exempt", matter=matter.name, count=count, exempt=exempt)
+            if exempt else TEXTS("materials_head", matter=matter.name, count=count))
+    out = [head + "\n" + "\n".join(lines)]
     if len(matter.materials) > MAX_LIST:
-        out[0] += f"\n……另有{len(matter.materials) - MAX_LIST}项，详见办事指南。"
+        out[0] += "\n" + TEXTS("materials_more", count=len(matter.materials) - MAX_LIST)
     if matter.scenarios:
         extra = []
         for s in matter.scenarios[:4]:
             names = "、".join(m.name for m in s.materials)
-            extra.append(f"· {s.name}：另需{names}")
-        out.append("以下情形还需补充材料：\n" + "\n".join(extra))
+            extra.append(TEXTS("scenarios_line", scenario=s.name, materials=names))
+        out.append(TEXTS("scenarios_head") + "\n" + "\n".join(extra))
     return out
 
 
 def _scenario_materials(matter: Matter, scenario: Scenario) -> Messages:
     every = list(matter.materials) + list(scenario.materials)
     exempt = sum(1 for m in every if m.held_by_government)
-    head = f"办理「{matter.name}」（{scenario.name}）需要准备{len(every)}项材料"
-    if exempt:
-        head += f"，其中{exempt}项政府已有、可免提交"
+    names = {"matter": matter.name, "scenario": scenario.name, "count": len(every)}
+    head = (TEXTS("scenario_head_exempt", exempt=exempt, **names) if exempt
+            else TEXTS("scenario_head", **names))
     base = [_material_line(i, m) for i, m in enumerate(matter.materials[:MAX_LIST], 1)]
-    text = head + "：\n" + "\n".join(base)
+    text = head + "\n" + "\n".join(base)
     if len(matter.materials) > MAX_LIST:
-        text += f"\n……另有{len(matter.materials) - MAX_LIST}项，详见办事指南。"
+        text += "\n" + TEXTS("materials_more", count=len(matter.materials) - MAX_LIST)
     start = len(matter.materials) + 1
     own = [_material_line(i, m) for i, m in enumerate(scenario.materials[:MAX_LIST], start)]
-    out = [text, f"「{scenario.name}」另需：\n" + "\n".join(own)]
+    out = [text, TEXTS("scenario_own", scenario=scenario.name) + "\n" + "\n".join(own)]
     if scenario.description:
-        out[1] += f"\n说明：{scenario.description}"
+        out[1] += "\n" + TEXTS("explained", note=scenario.description)
     return out
 
 
 def _days(days: int) -> str:
-    return "即办（当场办结）" if days == 0 else f"{days}个工作日"
+    return TEXTS("days_now") if days == 0 else TEXTS("days", days=days)
 
 
 def processing_time(matter: Matter, district: Optional[str] = None) -> Messages:
-    text = (
-        f"「{matter.name}」法定办结时限{_days(matter.statutory_days)}，"
-        f"承诺办结时限{_days(matter.promised_days)}"
-    )
+    faster = ""
     if matter.promised_days < matter.statutory_days:
-        text += f"（比法定时限快{matter.statutory_days - matter.promised_days}个工作日）"
-    text += "。"
+        faster = TEXTS("faster", days=matter.statutory_days - matter.promised_days)
+    text = TEXTS("processing_time", matter=matter.name, statutory=_days(matter.statutory_days),
+                 promised=_days(matter.promised_days), faster=faster)
     if matter.time_note:
-        text += f"\n说明：{matter.time_note}"
+        text += "\n" + TEXTS("explained", note=matter.time_note)
     return [text]
 
 
 def fee(matter: Matter, district: Optional[str] = None) -> Messages:
     if matter.fee_free:
-        text = f"「{matter.name}」不收费。"
+        text = TEXTS("fee_free", matter=matter.name)
     else:
-        text = f"「{matter.name}」收费：{matter.fee_amount}。"
+        text = TEXTS("fee", matter=matter.name, amount=matter.fee_amount)
     if matter.fee_basis:
-        text += f"\n收费依据：{matter.fee_basis}"
+        text += "\n" + TEXTS("fee_basis", basis=matter.fee_basis)
     return [text]
 
 
@@ -128,28 +158,29 @@ def where_to_apply(matter: Matter, district: Optional[str] = None) -> Messages:
     if windows:
         lines = []
         for w in windows[:4]:
-            line = f"· {w.name}\n  地址：{w.address}\n  时间：{w.hours}"
+            line = TEXTS("window", name=w.name, address=w.address, hours=w.hours)
             if w.phone:
-                line += f"\n  电话：{w.phone}"
+                line += "\n" + TEXTS("window_phone", phone=w.phone)
             lines.append(line)
-        head = f"「{matter.name}」可到以下地点办理"
         if district and not local:
-            head += f"（{district}没有单独列出的窗口，以下为全市通用）"
-        out.append(head + "：\n" + "\n".join(lines))
+            head = TEXTS("windows_head_elsewhere", matter=matter.name, district=district)
+        else:
+            head = TEXTS("windows_head", matter=matter.name)
+        out.append(head + "\n" + "\n".join(lines))
     out.append(online_summary(matter))
     return out
 
 
 def online_summary(matter: Matter) -> str:
     if not matter.online_available:
-        return f"「{matter.name}」暂不支持网上申请，需要到窗口办理。"
+        return TEXTS("not_online", matter=matter.name)
     where = "、".join(matter.platforms)
     if matter.full_online:
-        text = f"「{matter.name}」可以全程网办，不用跑窗口：{where}。"
+        text = TEXTS("full_online", matter=matter.name, where=where)
     else:
-        text = f"「{matter.name}」可以在{where}网上申请或预约，之后还需到窗口办理。"
+        text = TEXTS("partly_online", matter=matter.name, where=where)
     if matter.online_url:
-        text += f"\n入口：{matter.online_url}"
+        text += "\n" + TEXTS("online_entry", url=matter.online_url)
     return text
 
 
@@ -159,13 +190,14 @@ def online(matter: Matter, district: Optional[str] = None) -> Messages:
 
 def eligibility(matter: Matter, district: Optional[str] = None) -> Messages:
     lines = [f"{i}. {c}" for i, c in enumerate(matter.conditions, 1)]
-    who = "个人" if matter.service_object == "personal" else "企业和其他市场主体"
-    return [f"「{matter.name}」面向{who}，申请条件：\n" + "\n".join(lines)]
+    who = TEXTS("who_personal" if matter.service_object == "personal" else "who_enterprise")
+    return [TEXTS("eligibility", matter=matter.name, who=who) + "\n" + "\n".join(lines)]
 
 
 def procedure(matter: Matter, district: Optional[str] = None) -> Messages:
     steps = [f"{i}. {s}" for i, s in enumerate(matter.procedure, 1)]
-    return [f"「{matter.name}」办理流程：\n" + "\n".join(steps) + f"\n承办部门：{matter.department}"]
+    return [TEXTS("procedure", matter=matter.name) + "\n" + "\n".join(steps)
+            + "\n" + TEXTS("department", department=matter.department)]
 
 
 ANSWERERS: Dict[str, Callable[[Matter, Optional[str]], Messages]] = {
@@ -192,11 +224,13 @@ def answer(
 
 def _online_short(matter: Matter) -> str:
     if not matter.online_available:
-        return "需要到窗口办理，暂不支持网上申请"
+        return TEXTS("short_not_online")
     where = "、".join(matter.platforms[:2])
     if matter.full_online:
-        return f"可以全程网办（{where}）" if where else "可以全程网办"
-    return f"可以网上申请或预约（{where}），之后到窗口办理" if where else "可以网上预约，之后到窗口办理"
+        return TEXTS("short_full_online", where=where) if where else TEXTS("short_full_online_bare")
+    if where:
+        return TEXTS("short_partly_online", where=where)
+    return TEXTS("short_partly_online_bare")
 
 
 def overview(matter: Matter, scenario: Optional[str] = None, note: str = "") -> Messages:
@@ -204,22 +238,16 @@ def overview(matter: Matter, scenario: Optional[str] = None, note: str = "") -> 
     who decides, whether it can be done online, and the citizen's scenario when one was
     told, so the citizen sees at once that the bot found the right thing and can pick
     what to ask next (the caller adds the question types as buttons)."""
-    text = f"「{matter.name}」由{matter.department}办理，{_online_short(matter)}。"
+    text = TEXTS("overview", matter=matter.name, department=matter.department,
+                 online=_online_short(matter))
     chosen = scenario_named(matter, scenario)
     if chosen is not None:
         names = "、".join(m.name for m in chosen.materials[:4])
-        text += f"\n您的情况属于「{chosen.name}」，除基本材料外另需：{names}。"
+        text += "\n" + TEXTS("overview_scenario", scenario=chosen.name, materials=names)
     if note:
         text += f"\n{note}"
-    return [text + "\n您想了解哪方面？"]
+    return [text + "\n" + TEXTS("overview_ask")]
 
 
-TOPIC_LABELS = {
-    "materials": "要带什么材料",
-    "processing_time": "要多久",
-    "fee": "收不收费",
-    "where_to_apply": "去哪里办",
-    "online": "能否网上办",
-    "eligibility": "申请条件",
-    "procedure": "办理流程",
-}
+#: The question types as the buttons say them, in the buttons' order (answers.yml).
+TOPIC_LABELS = TEXTS.table("topic_labels")

@@ -2,7 +2,7 @@
 
 Kept apart from Rasa so the decisions (which matter is meant, when to ask back, when to
 offer candidates, when to admit it does not know) are plain functions with tests. The
-actions only translate a `Turn` into dispatcher messages and slot events.
+actions only translate a `Turn` (bot/dialogue/turn.py) into dispatcher messages and events.
 
 Matter-first: citizens mostly name a matter or tell a situation ("护照", "身份证快过期了",
 "社保卡丢了") and leave the question for later, and NLU's intent for such a message is
@@ -16,7 +16,7 @@ candidates offered, the situations told and the unknown thing asked about, so a 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -26,13 +26,22 @@ import yaml
 from bot.catalog.answers import TOPIC_BY_INTENT, TOPIC_LABELS, answer, overview
 from bot.catalog.schema import Matter, Scenario
 from bot.catalog.search import Hit, MatterIndex, Resolution, clean
+from bot.dialogue import texts
+from bot.dialogue.cues import HUMAN_BUTTON
+from bot.dialogue.turn import Button, Said, Turn, button
 from bot.text import normalize_text
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+#: What the matter dialogue says (data/texts/catalog.yml); the answers are answers.py's.
+TEXTS = texts.load("catalog", {
+    "not_found": ("name",), "not_found_told": ("name", "situations"),
+    "unlisted": ("matter", "situations"), "offer_asked": (), "offer_told": (),
+    "ask_matter": (), "ask_thing": ("situations",), "district_noted": ("district",),
+    "received": (),
+})
 INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
 #: Extractors in the order their matter spans are trusted.
 EXTRACTOR_PRIORITY = {"CatalogEntityRuler": 0, "DIETClassifier": 1}
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 #: A match found in the whole message (no entity) must be at least a full-length alias
 #: with one typo; weaker ones could be chance hits in follow-ups like "那要多久？".
 WHOLE_TEXT_CONFIDENT = 0.7
@@ -224,20 +233,6 @@ class Context:
             unknown=slot("unknown_matter"),
             district=slot("district"),
         )
-
-
-@dataclass
-class Turn:
-    """The bot's reply and the slots to set."""
-
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    slots: Dict[str, Any] = field(default_factory=dict)
-
-    def say(self, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
-        message: Dict[str, Any] = {"text": text}
-        if buttons:
-            message["buttons"] = buttons
-        self.messages.append(message)
 
 
 def matter_mentions(entities: Iterable[Mapping[str, Any]], text: str = "") -> List[str]:
@@ -647,27 +642,22 @@ def decide(
 
 
 def _not_found(name: str, situations: Sequence[Situation] = ()) -> str:
-    what = f"「{name[:MAX_THING]}」"
     if situations:
-        what += f"（{'、'.join(s.label for s in situations)}）"
-    return (
-        f"抱歉，事项目录里没有找到{what}，我不想给您不准确的答复。"
-        "您可以换个说法（比如事项的全称），或者转人工咨询，也可以拨打12345市民服务热线。"
-    )
+        return TEXTS("not_found_told", name=name[:MAX_THING],
+                     situations="、".join(s.label for s in situations))
+    return TEXTS("not_found", name=name[:MAX_THING])
 
 
-def candidate_buttons(hits: Iterable[Any], topic: Optional[str]) -> List[Dict[str, str]]:
+def candidate_buttons(hits: Iterable[Any], topic: Optional[str]) -> List[Button]:
     """Buttons naming each candidate (Hits or Matters), asking `topic` when one is pending."""
     intent = INTENT_BY_TOPIC.get(topic or "", "inform")
     matters = [h.matter if isinstance(h, Hit) else h for h in hits]
-    return [
-        {"title": m.name, "payload": f'/{intent}{{"matter": "{m.name}"}}'} for m in matters
-    ]
+    return [button(m.name, f'/{intent}{{"matter": "{m.name}"}}') for m in matters]
 
 
-def topic_buttons(matter: Matter) -> List[Dict[str, str]]:
+def topic_buttons(matter: Matter) -> List[Button]:
     return [
-        {"title": label, "payload": f'/{INTENT_BY_TOPIC[topic]}{{"matter": "{matter.name}"}}'}
+        button(label, f'/{INTENT_BY_TOPIC[topic]}{{"matter": "{matter.name}"}}')
         for topic, label in TOPIC_LABELS.items()
     ]
 
@@ -678,10 +668,7 @@ def _unlisted_note(matter: Matter, situations: Sequence[Situation]) -> str:
     missing = [s.label for s in situations if s.say_unlisted and not _fits(matter, [s])]
     if not missing:
         return ""
-    return (
-        f"事项目录中「{matter.name}」没有单列「{'、'.join(missing)}」的办理要求，"
-        "以上按一般情况答复；具体可咨询办理窗口或拨打12345。"
-    )
+    return TEXTS("unlisted", matter=matter.name, situations="、".join(missing))
 
 
 def _settle(turn: Turn, matter: Matter, situations: Sequence[Situation]) -> None:
@@ -714,7 +701,7 @@ def _overview_for(turn: Turn, matter: Matter, situations: Sequence[Situation]) -
 
 
 def _offer(turn: Turn, target: Target, topic: Optional[str], question: bool) -> Turn:
-    head = "您问的是下面哪一项？" if question else "您指的是下面哪一项？"
+    head = TEXTS("offer_asked" if question else "offer_told")
     turn.say(head, candidate_buttons(target.candidates, topic))
     turn.slots.update(
         matter_candidates=[m.code for m in target.candidates],
@@ -746,7 +733,7 @@ def _question_turn(
         return _offer(turn, target, topic, question=True)
     if target.kind == "unknown":
         return _admit(turn, target)
-    turn.say("请问您想了解哪个事项呢？比如：居住证、社保卡补办、护照、公积金提取、开办企业。")
+    turn.say(TEXTS("ask_matter"))
     turn.slots["pending_topic"] = topic
     return turn
 
@@ -768,8 +755,7 @@ def _matter_turn(
         implied = next((s.topic for s in reading.situations if s.topic in TOPIC_LABELS), None)
         if implied:
             _answer_for(turn, target.matter, implied, district, target.situations)
-            turn.messages[-1]["buttons"] = topic_buttons(target.matter)
-            return turn
+            return turn.with_buttons(topic_buttons(target.matter))
         return _overview_for(turn, target.matter, target.situations)
     if target.kind == "candidates":
         return _offer(turn, target, pending, question=False)
@@ -778,7 +764,7 @@ def _matter_turn(
     if reading.situations and not reading.segments:
         # a situation without its matter ("丢了"): ask which, and keep the situation
         labels = "、".join(s.label for s in reading.situations)
-        turn.say(f"请问是哪个证件或事项（{labels}）？比如：社保卡、驾照、护照、港澳通行证。")
+        turn.say(TEXTS("ask_thing", situations=labels))
         turn.slots["matter_situations"] = [s.id for s in reading.situations]
         return turn
     return None
@@ -834,9 +820,9 @@ def handle_inform(
         if name:
             return _admit(turn, Target("unknown", name=name))
     if first_entity(entities, "district") and context.pending_topic is None:
-        turn.say(f"好的，{district}。请问您想咨询哪个事项？")
+        turn.say(TEXTS("district_noted", district=district))
         return turn
-    turn.say("收到。请问您想办理或咨询哪个事项？也可以直接问，比如“居住证要什么材料”。")
+    turn.say(TEXTS("received"))
     return turn
 
 
@@ -896,8 +882,22 @@ def social_turn(
     return _matter_turn(index, reading, context, district, allow_unknown=False)
 
 
-#: The responses said when the dialogue did not understand a message.
-NOT_UNDERSTOOD = frozenset({"utter_default", "utter_default_twice"})
+#: The responses said when the dialogue did not understand a message: once, and the
+#: second time in a row (then a person takes over).
+NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE = "utter_default", "utter_default_twice"
+NOT_UNDERSTOOD = frozenset({NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE})
+
+
+def not_understood(index: MatterIndex, said: Said, context: Context, streak: int) -> Turn:
+    """A message NLU did not understand: read matter-first (`fallback_turn`); when it
+    still means nothing, the bot says so, and the second time in a row (`streak`, from
+    `fallback_streak`) hands the conversation over to a person."""
+    turn = fallback_turn(index, list(said.entities), said.text, context)
+    if turn is not None:
+        return turn
+    if streak >= 2:
+        return Turn().respond(NOT_UNDERSTOOD_TWICE).hand_over()
+    return Turn().respond(NOT_UNDERSTOOD_ONCE)
 
 
 def fallback_streak(events: Iterable[Mapping[str, Any]]) -> int:

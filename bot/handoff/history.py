@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping
 
+from bot.dialogue import texts
 from bot.privacy import mask_personal
+
+TEXTS = texts.load("handoff", {"paused": (), "resumed": ()})
 
 #: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
 EXTERNAL_PREFIX = "EXTERNAL: "
@@ -43,7 +46,7 @@ def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
     if kind in ("pause", "resume"):
         return {
             "id": event["_id"], "from": "system", "masked": False, "at": event.get("timestamp"),
-            "text": "已转人工，机器人暂停" if kind == "pause" else "人工服务结束，机器人恢复",
+            "text": TEXTS["paused"] if kind == "pause" else TEXTS["resumed"],
         }
     return None
 

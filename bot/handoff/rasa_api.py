@@ -16,13 +16,16 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.dialogue import texts
+from bot.dialogue.turn import button
 from bot.privacy import MaskingFilter
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskingFilter())
 
+TEXTS = texts.load("handoff", {"score_button": ("score",), "rate_prompt": ()})
 SATISFACTION_BUTTONS = [
-    {"title": f"{score}分", "payload": f'/rate_service{{"satisfaction":"{score}"}}'}
+    button(TEXTS("score_button", score=score), f'/rate_service{{"satisfaction":"{score}"}}')
     for score in (5, 4, 3, 2, 1)
 ]
 
@@ -54,7 +57,7 @@ def resume_events(handoff_id: int, closing: str) -> List[Dict[str, Any]]:
         # must not attach to it.
         {"event": "slot", "name": "work_order_number", "value": None},
         {"event": "slot", "name": "work_order_message", "value": None},
-        bot_message(closing + "\n您对本次人工服务满意吗？请打分（5分最满意）。", SATISFACTION_BUTTONS),
+        bot_message(closing + "\n" + TEXTS["rate_prompt"], SATISFACTION_BUTTONS),
         {"event": "action", "name": "action_listen"},
     ]
 

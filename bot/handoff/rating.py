@@ -4,17 +4,12 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Optional
 
+from bot.dialogue.cues import RATING_WORDS
 from bot.text import normalize_text
 
 _DIGIT = re.compile(r"(?<!\d)([1-5])(?!\d)")
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _CHINESE = re.compile(r"([一二两三四五])\s*(?:分|星)")
-#: Words without a number, strongest first ("很不满意" before "满意").
-_WORDS = (
-    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("不太满意", 2), ("不满意", 2),
-    ("一般", 3), ("马马虎虎", 3), ("还行", 3), ("还可以", 3), ("比较满意", 4),
-    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("满意", 4),
-)
 
 
 def score_from(text: str, entities: Iterable[Mapping] = ()) -> Optional[int]:
@@ -35,7 +30,7 @@ def score_from(text: str, entities: Iterable[Mapping] = ()) -> Optional[int]:
     if match:
         value = match.group(1)
         return int(value) if value.isdigit() else _CHINESE_DIGITS[value]
-    for word, score in _WORDS:
+    for word, score in RATING_WORDS:
         if word in text:
             return score
     if text.strip() in _CHINESE_DIGITS:

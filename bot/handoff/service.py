@@ -14,12 +14,13 @@ from typing import Any, Callable, Dict, List, Optional
 
 from sqlalchemy.engine import Engine
 
+from bot.dialogue import texts
 from bot.handoff.config import HandoffConfig
 from bot.handoff.history import messages
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaAPI, agent_message, resume_events
 from bot.handoff.records import Records
-from bot.handoff.summary import channel_label
+from bot.handoff.summary import INTENT_TOPICS, channel_label
 from bot.kv import KeyValueStore
 from bot.privacy import MaskingFilter, mask_personal
 from bot.conversations import conversation_event, conversation_events, sealed_text
@@ -29,7 +30,9 @@ logger.addFilter(MaskingFilter())
 
 MAX_REPLY = 2000
 SWEEP_LOCK = "handoff:sweep-lock"
-CLOSING = "本次人工服务已结束，接下来由智能客服继续为您服务。"
+#: What the desk says to the citizen (data/texts/handoff.yml).
+TEXTS = texts.load("handoff", {"closing": (), "accepted": ("agent",), "transferred": ("agent",)})
+CLOSING = TEXTS["closing"]
 #: Timeout: the bot takes over again; action_listen makes the desk's intent a fresh turn.
 HAND_BACK = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
@@ -77,7 +80,7 @@ class HandoffService:
             "conversation_id": conversation_id,
             "channel": str(request.get("channel") or "unknown")[:32],
             "kind": "complaint" if request.get("kind") == "complaint" else "request",
-            "topic": str(request.get("topic") or "转人工")[:64],
+            "topic": str(request.get("topic") or INTENT_TOPICS["request_human"])[:64],
             # Masked by the action server already; masked again because it is stored
             # and every agent sees it (an older action server may not blank codes).
             "summary": mask_personal(str(request.get("summary") or "")[:2000]),
@@ -162,7 +165,7 @@ class HandoffService:
         handoff = self.records.handoff(handoff_id)
         await self.rasa.append(
             handoff["conversation_id"],
-            [agent_message(f"您好，人工客服（工号 {agent}）已为您接入，请问有什么可以帮您？", agent)],
+            [agent_message(TEXTS("accepted", agent=agent), agent)],
         )
         return self.public(handoff)
 
@@ -197,7 +200,7 @@ class HandoffService:
             raise DeskError(409, "会话状态已变化，请刷新")
         await self.rasa.append(
             handoff["conversation_id"],
-            [agent_message(f"正在为您转接另一位工作人员（工号 {to_agent}），请稍候。", agent)],
+            [agent_message(TEXTS("transferred", agent=to_agent), agent)],
         )
 
     async def end(self, handoff_id: int, agent: str, closing: Optional[str] = None) -> None:

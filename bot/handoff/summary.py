@@ -8,22 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from bot.dialogue import texts
+from bot.dialogue.texts import Table
 from bot.privacy import mask_personal
 
+#: What the desk shows and the citizen hears around a handoff (data/texts/handoff.yml).
+TEXTS = texts.load("handoff", {
+    "intent_topics": Table((
+        "ask_materials", "ask_processing_time", "ask_fee", "ask_where_to_apply", "ask_online",
+        "ask_eligibility", "ask_procedure", "check_application_status", "start_permit_intake",
+        "complain", "request_human", "nlu_fallback", "out_of_scope", "inform",
+    )),
+    "channel_labels": Table(("socketio", "rest", "wechat_oa", "wechat_mp", "alipay_life")),
+    "summary_matter": ("matter",), "summary_intents": ("intents",), "summary_said": ("texts",),
+    "summary_quote": ("text",), "summary_empty": (), "unknown_channel": (),
+})
+
 #: Contract intents (../shared/spec/nlu-contract.md) as an agent reads them.
-INTENT_TOPICS: Dict[str, str] = {
-    "ask_materials": "办事材料", "ask_processing_time": "办理时限", "ask_fee": "收费",
-    "ask_where_to_apply": "办理地点", "ask_online": "网上办理", "ask_eligibility": "办理条件",
-    "ask_procedure": "办理流程", "check_application_status": "办件进度",
-    "start_permit_intake": "一业一证", "complain": "投诉建议", "request_human": "转人工",
-    "nlu_fallback": "未识别", "out_of_scope": "其他问题", "inform": "补充信息",
-}
+INTENT_TOPICS: Dict[str, str] = TEXTS.table("intent_topics")
 
 #: Channel names of the input channels (credentials.yml, connectors/).
-CHANNEL_LABELS: Dict[str, str] = {
-    "socketio": "网页", "rest": "网页(REST)", "wechat_oa": "微信公众号",
-    "wechat_mp": "微信小程序", "alipay_life": "支付宝生活号",
-}
+CHANNEL_LABELS: Dict[str, str] = TEXTS.table("channel_labels")
 
 MAX_TEXTS = 4
 MAX_CHARS = 120
@@ -58,17 +63,18 @@ def summarize(
 ) -> Dict[str, str]:
     """{"topic", "summary"}: what the citizen wanted, in one line, numbers masked."""
     turns = user_turns(events)
-    texts = [t["text"] for t in turns if t["text"]][-MAX_TEXTS:]
+    said = [t["text"] for t in turns if t["text"]][-MAX_TEXTS:]
     parts = []
     if matter_name:
-        parts.append(f"事项：{matter_name}")
+        parts.append(TEXTS("summary_matter", matter=matter_name))
     intents = [INTENT_TOPICS.get(t["intent"], t["intent"]) for t in turns if t["intent"]]
     if intents:
-        parts.append("意图：" + "、".join(dict.fromkeys(intents[-MAX_TEXTS:])))
-    if texts:
-        parts.append("市民说：" + " / ".join(f"“{t}”" for t in texts))
-    return {"topic": topic_of(kind, turns), "summary": "；".join(parts) or "（无对话内容）"}
+        parts.append(TEXTS("summary_intents", intents="、".join(dict.fromkeys(intents[-MAX_TEXTS:]))))
+    if said:
+        quoted = " / ".join(TEXTS("summary_quote", text=t) for t in said)
+        parts.append(TEXTS("summary_said", texts=quoted))
+    return {"topic": topic_of(kind, turns), "summary": "；".join(parts) or TEXTS("summary_empty")}
 
 
 def channel_label(channel: Optional[str]) -> str:
-    return CHANNEL_LABELS.get(channel or "", channel or "未知")
+    return CHANNEL_LABELS.get(channel or "", channel or TEXTS("unknown_channel"))

@@ -22,7 +22,11 @@ from bot.chitchat import known_chitchat
 from bot.intake import engine
 from bot.intake.schema import Industry, Question, find_industry
 from bot.intake.yesno import parse_yes_no
-from bot.catalog.dialogue import answer_question, first_entity
+from bot.catalog.dialogue import answer_question
+from bot.dialogue import texts
+from bot.dialogue.cues import (BACK, BUTTON_ANSWERS, CHANGE, CHANGE_FILLERS, CONFIRM,
+                               HUMAN_INTENT, RESTART, STOP_INTAKE, holds)
+from bot.dialogue.turn import Button, Said, Turn, button
 from bot.text import normalize_text
 
 #: `asked` values that are not question ids.
@@ -33,24 +37,24 @@ ASKING, CONFIRMED, STOPPED = "asking", "confirmed", "stopped"
 #: The citizen asked for a person: the interview ends and the handoff begins.
 HANDOFF = "handoff"
 
-# What citizens say to steer the interview (checked in this order, before answers).
-RESTART_CUES = ("重新开始", "重新来", "重来", "从头开始", "从头来", "重新填", "重新回答", "再来一遍")
-STOP_CUES = (
-    "不办了", "不弄了", "不问了", "不想办了", "不开了", "不用办了", "先不办", "暂时不办", "取消",
-    "退出", "停止", "结束问答", "别问了", "不要问了", "算了吧不", "算了不",
-)
-BACK_CUES = ("上一题", "上一个问题", "上个问题", "上一步", "返回上", "回到上", "退回上", "退回去")
-CHANGE_CUES = (
-    "说错", "搞错", "弄错", "写错", "答错", "选错", "点错", "按错", "改成", "改为", "改一下",
-    "改下", "修改", "更正", "纠正", "更改", "改一改", "要改",
-)
-#: Words around a correction that carry no answer: removed before the answer is read.
-CHANGE_FILLERS = ("刚才", "刚刚", "之前", "前面", "上面", "其实", "应该是", "应该", "我要", "我想", "帮我", "那个")
-CONFIRM_WORDS = ("确认", "无误", "没问题", "正确", "生成", "可以了", "没错")
+# What citizens say to steer the interview (restart, stop, back, change: checked in this
+# order, before answers) is in bot/dialogue/cues.py; what the bot says in
+# data/texts/intake.yml.
 _ORDINAL = re.compile(r"第?\s*(\d{1,2})\s*(?:项|个|题|条|号)")
-BUTTON_INTENTS = {"/affirm": "是", "/deny": "否"}
 
-HUMAN_TEXT = "好的，先停下开店问答，为您转人工客服。您刚才的回答可以讲给工作人员听。"
+TEXTS = texts.load("intake", {
+    **{key: () for key in (
+        "human", "confirm_head", "confirm_how", "confirm_button", "change_button",
+        "restart_button", "restarted", "stopped", "first_question", "went_back",
+        "which_to_change", "go_on", "bot_challenge", "industry_unknown", "not_understood",
+        "not_understood_answer",
+    )},
+    "ask_industry": ("industries",), "question": ("number", "question"),
+    "introduction": ("industry", "count"), "reanswer": ("question",),
+    "not_applicable": ("question",), "changed": ("question", "answer"),
+    "noted": ("question", "answer"),
+})
+HUMAN_TEXT = TEXTS["human"]
 
 
 @dataclass(frozen=True)
@@ -62,29 +66,17 @@ class IntakeState:
     asked: Optional[str] = None  # question id, ASK_INDUSTRY or ASK_CONFIRM
 
 
-@dataclass(frozen=True)
-class Reply:
-    """The citizen's message as NLU saw it."""
-
-    text: str
-    intent: str = ""
-    entities: Tuple[Mapping[str, Any], ...] = ()
-
-
 @dataclass
 class Outcome:
-    """What a message did: the new state, what to say first, and whether it ended."""
+    """What a message did: the new state, whether the interview goes on, and the turn
+    (what to say first, other slots such as matter_code)."""
 
     state: IntakeState
     status: str = ASKING
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    slots: Dict[str, Any] = field(default_factory=dict)  # other slots (matter_code …)
+    turn: Turn = field(default_factory=Turn)
 
-    def say(self, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> "Outcome":
-        message: Dict[str, Any] = {"text": text}
-        if buttons:
-            message["buttons"] = buttons
-        self.messages.append(message)
+    def say(self, text: str, buttons: Optional[List[Button]] = None) -> "Outcome":
+        self.turn.say(text, buttons)
         return self
 
 
@@ -92,14 +84,10 @@ class Outcome:
 # Asking
 
 
-def _button(title: str) -> Dict[str, str]:
-    """Buttons send their title back as text, so the same parser reads typed and
-    clicked answers."""
-    return {"title": title, "payload": title}
-
-
-def industry_buttons(industries: Mapping[str, Industry]) -> List[Dict[str, str]]:
-    return [_button(i.name) for i in industries.values()]
+def industry_buttons(industries: Mapping[str, Industry]) -> List[Button]:
+    """Buttons send their title back as text (`button`), so the same parser reads typed
+    and clicked answers."""
+    return [button(i.name) for i in industries.values()]
 
 
 def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
@@ -110,36 +98,29 @@ def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
     ]
 
 
-def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[List[Dict[str, Any]], str]:
-    """(messages, asked): the one thing to ask now, with buttons."""
+def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[Turn, str]:
+    """(turn, asked): the one thing to ask now, with buttons."""
     industry = industries.get(state.industry or "")
     if industry is None:
         names = "、".join(i.name for i in industries.values())
-        text = f"请问您想开什么店？目前可以为{names}梳理“一业一证”要办的审批和材料。"
-        return [{"text": text, "buttons": industry_buttons(industries)}], ASK_INDUSTRY
+        text = TEXTS("ask_industry", industries=names)
+        return Turn().say(text, industry_buttons(industries)), ASK_INDUSTRY
     question = engine.next_question(industry, state.answers)
     if question is None:
-        lines = ["请核对您的回答："] + read_back(industry, state.answers) + [
-            "确认无误的话，我就生成告知单、申请表和材料清单。要改的话直接说，"
-            "比如“第3项改成否”或“刚才说错了，我们卖酒”。"
-        ]
-        buttons = [_button("确认无误"), _button("我要修改"), _button("重新开始")]
-        return [{"text": "\n".join(lines), "buttons": buttons}], ASK_CONFIRM
+        lines = [TEXTS("confirm_head"), *read_back(industry, state.answers), TEXTS("confirm_how")]
+        buttons = [button(TEXTS[key]) for key in ("confirm_button", "change_button", "restart_button")]
+        return Turn().say("\n".join(lines), buttons), ASK_CONFIRM
     number = len(engine.answered(industry, state.answers)) + 1
-    text = f"（第{number}题）{question.text}"
+    text = TEXTS("question", number=number, question=question.text)
     if question.hint:
         text += f"\n{question.hint}"
-    buttons = [_button(title) for title, _ in engine.choices(question)]
-    return [{"text": text, "buttons": buttons}], question.id
+    buttons = [button(title) for title, _ in engine.choices(question)]
+    return Turn().say(text, buttons), question.id
 
 
 def introduction(industry: Industry, answers: Mapping[str, Any]) -> str:
     count = len(engine.remaining_questions(industry, answers))
-    return (
-        f"好的，开{industry.name}可以走“一业一证”：一张行业综合许可证涵盖要办的各项审批。"
-        f"我先问您{count}个左右的问题，根据回答合并审批事项和材料。"
-        "中途可以说“上一题”“刚才说错了…”“重新开始”或“不办了”。"
-    )
+    return TEXTS("introduction", industry=industry.name, count=count)
 
 
 # ---------------------------------------------------------------------------
@@ -157,7 +138,7 @@ def _industry_named(
     return None
 
 
-def start(industries: Mapping[str, Industry], reply: Reply) -> Outcome:
+def start(industries: Mapping[str, Industry], reply: Said) -> Outcome:
     """A new interview from "我想开个便利店": the industry if named, no answers."""
     industry = _industry_named(industries, reply.text, reply.entities)
     outcome = Outcome(IntakeState(industry.code if industry else None, {}, None))
@@ -168,10 +149,6 @@ def start(industries: Mapping[str, Industry], reply: Reply) -> Outcome:
 
 # ---------------------------------------------------------------------------
 # Reading a reply
-
-
-def _has(text: str, cues: Sequence[str]) -> bool:
-    return any(c in text for c in cues)
 
 
 def _named_questions(industry: Industry, text: str) -> List[Question]:
@@ -185,7 +162,7 @@ def _named_questions(industry: Industry, text: str) -> List[Question]:
 
 
 def _strip_correction(text: str) -> str:
-    for word in (*CHANGE_CUES, *CHANGE_FILLERS):
+    for word in (*CHANGE, *CHANGE_FILLERS):
         text = text.replace(word, " ")
     text = _ORDINAL.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip(" ，,。了的")
@@ -203,29 +180,27 @@ def _apply(industry: Industry, state: IntakeState, question: Question, value: An
     return replace(state, answers=answers)
 
 
-def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Reply) -> Outcome:
+def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Said) -> Outcome:
     named = _industry_named(industries, reply.text, reply.entities)
     code = named.code if named else state.industry
     outcome = Outcome(IntakeState(code, {}, None))
     industry = industries.get(code or "")
     if industry is None:
-        return outcome.say("好的，我们重新开始。")
-    return outcome.say("好的，我们重新开始。" + introduction(industry, {}))
+        return outcome.say(TEXTS("restarted"))
+    return outcome.say(TEXTS("restarted") + introduction(industry, {}))
 
 
 def _stop(state: IntakeState) -> Outcome:
-    return Outcome(IntakeState(state.industry, {}, None), STOPPED).say(
-        "好的，这次办证问答先停下，您的回答不会保留。需要时说“我想开便利店”（换成您的行业）就能重新开始。"
-    )
+    return Outcome(IntakeState(state.industry, {}, None), STOPPED).say(TEXTS("stopped"))
 
 
 def _back(industry: Industry, state: IntakeState) -> Outcome:
     done = engine.answered(industry, state.answers)
     if not done:
-        return Outcome(state).say("已经是第一题了。")
+        return Outcome(state).say(TEXTS("first_question"))
     last, _ = done[-1]
     answers = engine.forget_answer(industry, state.answers, last.id)
-    return Outcome(replace(state, answers=answers)).say("好的，回到上一题。")
+    return Outcome(replace(state, answers=answers)).say(TEXTS("went_back"))
 
 
 def _correction(industry: Industry, state: IntakeState, text: str) -> Outcome:
@@ -239,22 +214,22 @@ def _correction(industry: Industry, state: IntakeState, text: str) -> Outcome:
         named = [q for q in _named_questions(industry, text) if engine.applies(q, state.answers)]
         target = named[0] if named else None
     if target is None:
-        return Outcome(state).say(
-            "请告诉我要改哪一项，比如“第3项改成否”，或者“刚才说错了，我们卖酒”。"
-        )
+        return Outcome(state).say(TEXTS("which_to_change"))
     value = _value_for(target, _strip_correction(text))
     if value is None:
         # Which question is clear, the new answer is not: ask that question again.
         answers = engine.forget_answer(industry, state.answers, target.id)
-        return Outcome(replace(state, answers=answers)).say(f"好的，我们重新回答这一项：{target.text}")
+        return Outcome(replace(state, answers=answers)).say(
+            TEXTS("reanswer", question=target.text))
     changed = _apply(industry, state, target, value)
     if changed is None:
-        return Outcome(state).say(f"按您前面的回答，“{target.text}”这一项不用回答。")
-    return Outcome(changed).say(f"好的，已把“{target.text}”改为：{engine.answer_label(target, value)}。")
+        return Outcome(state).say(TEXTS("not_applicable", question=target.text))
+    return Outcome(changed).say(
+        TEXTS("changed", question=target.text, answer=engine.answer_label(target, value)))
 
 
 def _aside(
-    industry: Optional[Industry], state: IntakeState, reply: Reply, index: Optional[MatterIndex],
+    industry: Optional[Industry], state: IntakeState, reply: Said, index: Optional[MatterIndex],
     context_code: Optional[str],
 ) -> Outcome:
     """A message that is not an answer: answer what can be answered, then go on."""
@@ -264,28 +239,26 @@ def _aside(
         turn = answer_question(
             index, reply.intent, list(reply.entities), reply.text, context, None
         )
-        outcome.messages.extend(turn.messages)
+        outcome.turn.messages.extend(turn.messages)
         if turn.slots.get("matter_code"):
-            outcome.slots["matter_code"] = turn.slots["matter_code"]
-        return outcome.say("我们接着刚才的问题：")
+            outcome.turn.slots["matter_code"] = turn.slots["matter_code"]
+        return outcome.say(TEXTS("go_on"))
     small_talk = known_chitchat(reply.text) if reply.intent == "chitchat" else None
     if small_talk:
-        return outcome.say(small_talk + "\n我们接着刚才的问题：")
+        return outcome.say(small_talk + "\n" + TEXTS("go_on"))
     if reply.intent == "bot_challenge":
-        return outcome.say("我是一网通办的智能客服（机器人）。我们接着刚才的问题：")
+        return outcome.say(TEXTS("bot_challenge"))
     if state.asked == ASK_INDUSTRY:
-        return outcome.say("抱歉，这个行业的“一业一证”问答暂时还没有上线，或者我没听明白。")
+        return outcome.say(TEXTS("industry_unknown"))
     if state.asked == ASK_CONFIRM:
-        return outcome.say("抱歉，我没听明白。")
-    return outcome.say(
-        "抱歉，我没听明白您的回答。请回答“是”或“否”（说“有/没有”“卖/不卖”也可以），或点下面的按钮。"
-    )
+        return outcome.say(TEXTS("not_understood"))
+    return outcome.say(TEXTS("not_understood_answer"))
 
 
 def handle_reply(
     industries: Mapping[str, Industry],
     state: IntakeState,
-    reply: Reply,
+    reply: Said,
     index: Optional[MatterIndex] = None,
     context_code: Optional[str] = None,
 ) -> Outcome:
@@ -295,13 +268,13 @@ def handle_reply(
     question, the answer to the question asked, and otherwise an aside (a question of
     their own, small talk, a person) after which the same question is asked again.
     """
-    text = normalize_text(BUTTON_INTENTS.get(reply.text.strip(), reply.text))
+    text = normalize_text(BUTTON_ANSWERS.get(reply.text.strip(), reply.text))
     industry = industries.get(state.industry or "")
-    if _has(text, RESTART_CUES):
+    if holds(text, RESTART):
         return _restart(industries, state, reply)
-    if _has(text, STOP_CUES):
+    if holds(text, STOP_INTAKE):
         return _stop(state)
-    if reply.intent == "request_human":  # before answers: "我要找人工" is no "yes"
+    if reply.intent == HUMAN_INTENT:  # before answers: "我要找人工" is no "yes"
         return Outcome(state, HANDOFF).say(HUMAN_TEXT)
     # Another industry named mid-way ("我想开药店"): start over with it.
     named_industry = _industry_named(industries, reply.text, reply.entities)
@@ -312,9 +285,9 @@ def handle_reply(
         return outcome.say(introduction(named_industry, {}))
     if industry is None:
         return _aside(None, replace(state, asked=ASK_INDUSTRY), reply, index, context_code)
-    if _has(text, BACK_CUES):
+    if holds(text, BACK):
         return _back(industry, state)
-    if _has(text, CHANGE_CUES):
+    if holds(text, CHANGE):
         return _correction(industry, state, text)
 
     asked = industry.question(state.asked) if state.asked and industry.has_question(state.asked) else None
@@ -333,8 +306,7 @@ def handle_reply(
             changed = _apply(industry, state, other, value)
             if changed is not None:
                 return Outcome(changed).say(
-                    f"好的，记下了：{other.text}{engine.answer_label(other, value)}。"
-                )
+                    TEXTS("noted", question=other.text, answer=engine.answer_label(other, value)))
 
     if asked is not None:
         value = _value_for(asked, text)
@@ -343,8 +315,8 @@ def handle_reply(
             if changed is not None:
                 return Outcome(changed)
     elif state.asked == ASK_CONFIRM and engine.is_complete(industry, state.answers):
-        verdict = parse_yes_no(text, CONFIRM_WORDS)
-        if verdict is True or _has(text, CONFIRM_WORDS):
+        verdict = parse_yes_no(text, CONFIRM)
+        if verdict is True or holds(text, CONFIRM):
             return Outcome(state, CONFIRMED)
         if verdict is False:
             return _correction(industry, state, text)

@@ -12,18 +12,25 @@ Lockout: only users are locked. A number many strangers failed on is "under atta
 (`Guard.under_attack`): every last-six try on it then hears the same quiet words, right
 or wrong, and only a right one sends the code, so strangers can neither lock the owner
 out nor learn anything (bot/status/guard.py says why this opens no brute force).
+
+A message that answers nothing the check asked gets the reply it would get outside the
+check (`_elsewhere`: the matter dialogue's, the not-understood one, or an acknowledgement),
+and the check waits.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.audit import AuditLog
 from bot.backend.client import (BackendClient, BackendError, BadRequest, NotFound,
                                 RateLimited)
-from bot.catalog.dialogue import Turn
+from bot.catalog.dialogue import Context, handle_inform, not_understood
+from bot.catalog.search import MatterIndex
+from bot.dialogue.cues import HUMAN_BUTTON
+from bot.dialogue.turn import Button, Said, Turn
 from bot.privacy import MaskingFilter
 from bot.status import parse, render
 from bot.status.bindings import BindingStore
@@ -49,21 +56,6 @@ class Citizen:
 
 
 @dataclass(frozen=True)
-class Said:
-    """The citizen's message as NLU read it."""
-
-    intent: str
-    text: str
-    entities: List[Mapping[str, Any]] = field(default_factory=list)
-
-    def entity(self, name: str) -> Optional[str]:
-        for entity in self.entities:
-            if entity.get("entity") == name and entity.get("value"):
-                return str(entity["value"])
-        return None
-
-
-@dataclass(frozen=True)
 class State:
     """The slots this conversation holds."""
 
@@ -73,6 +65,10 @@ class State:
     #: The bot's previous turn was this conversation's (the consent question must be
     #: answered right away, never by a 'yes' meant for something else later).
     just_asked: bool = True
+    #: The matter slots, for a message the matter dialogue answers meanwhile.
+    matters: Context = field(default_factory=Context)
+    #: How many messages in a row were not understood (bot.catalog.dialogue.fallback_streak).
+    not_understood: int = 0
 
     @property
     def step(self) -> Optional[str]:
@@ -83,16 +79,6 @@ class State:
         return (self.flow or {}).get("number")
 
 
-@dataclass
-class StatusTurn(Turn):
-    """A turn; `delegate` ('inform', 'fallback', 'ok') hands the message to the action
-    that would have answered it outside the status conversation."""
-
-    delegate: Optional[str] = None
-    #: The backend is down: after saying so, the conversation goes to a person.
-    handoff: bool = False
-
-
 def _flow(step: Optional[str], **values: Any) -> Dict[str, Any]:
     if step is None:
         return {"status_flow": None, "status_active": False}
@@ -101,36 +87,41 @@ def _flow(step: Optional[str], **values: Any) -> Dict[str, Any]:
 
 
 def _turn(key: Optional[str] = None, step: Optional[str] = None,
-          buttons: Optional[List[Dict[str, str]]] = None,
-          fields: Optional[Mapping[str, Any]] = None, **flow: Any) -> StatusTurn:
+          buttons: Optional[List[Button]] = None,
+          fields: Optional[Mapping[str, Any]] = None, **flow: Any) -> Turn:
     """Says TEXTS[key] (with `fields`) and moves the conversation to `step` (None: done)."""
-    turn = StatusTurn()
+    turn = Turn()
     if key:
         turn.say(render.text(key, **(fields or {})), buttons)
     turn.slots.update(_flow(step, **flow))
     return turn
 
 
-def _locked(number: Optional[str]) -> StatusTurn:
+def _locked(number: Optional[str]) -> Turn:
     """Too many failures: the check stays at its question, so a further try hears the
     same (no backend call), and the words are the same whether the number exists."""
-    return _turn("locked", step="ask_last6", buttons=[render.HUMAN_BUTTON], number=number)
+    return _turn("locked", step="ask_last6", buttons=[HUMAN_BUTTON], number=number)
 
 
 class StatusDialogue:
     """One instance per process; every call is independent (state comes in, goes out)."""
 
     def __init__(self, backend: BackendClient, guard: Guard, bindings: BindingStore,
-                 audit: AuditLog, matter_info: render.MatterInfo) -> None:
+                 audit: AuditLog, index: MatterIndex) -> None:
         self.backend = backend
         self.guard = guard
         self.bindings = bindings
         self.audit = audit
-        self.matter_info = matter_info
+        self.index = index
+
+    def matter_info(self, code: str) -> Optional[Tuple[str, str]]:
+        """A matter's name and online link from the catalog (render.MatterInfo)."""
+        matter = self.index.get(code) if code else None
+        return (matter.name, matter.online_url or "") if matter else None
 
     # -- entry --------------------------------------------------------------------
 
-    async def handle(self, said: Said, state: State, who: Citizen) -> StatusTurn:
+    async def handle(self, said: Said, state: State, who: Citizen) -> Turn:
         number = said.entity("application_number") or parse.application_number(said.text)
         if number:
             number = parse.application_number(number) or number.upper()
@@ -147,13 +138,25 @@ class StatusDialogue:
             return _turn("no_pending")
         if parse.looks_like_bad_number(said.text):
             return _turn("bad_number", step="ask_number")
-        turn = StatusTurn(delegate=_delegate(said.intent))
+        turn = self._elsewhere(said, state)
         if state.step == "ask_consent":  # moved on: a later 'yes' must not bind
             turn.slots.update(_flow(None))
         return turn
 
+    def _elsewhere(self, said: Said, state: State) -> Turn:
+        """The reply a message gets outside the check: a bare value is the matter
+        dialogue's, a message NLU did not understand is read matter-first, anything else
+        is acknowledged (the domain's utter_ok)."""
+        if said.intent == "inform":
+            return handle_inform(self.index, list(said.entities), said.text,
+                                 state.matters.pending_topic, state.matters.district,
+                                 context=state.matters)
+        if said.intent == "nlu_fallback":
+            return not_understood(self.index, said, state.matters, state.not_understood)
+        return Turn().respond("utter_ok")
+
     async def start(self, number: Optional[str], said: Said, state: State,
-                    who: Citizen) -> StatusTurn:
+                    who: Citizen) -> Turn:
         """A status question, with or without a number."""
         if number is None and parse.looks_like_bad_number(said.text):
             return _turn("bad_number", step="ask_number")
@@ -185,7 +188,7 @@ class StatusDialogue:
 
     # -- replies to the step's question ---------------------------------------------
 
-    async def _reply(self, said: Said, state: State, who: Citizen) -> Optional[StatusTurn]:
+    async def _reply(self, said: Said, state: State, who: Citizen) -> Optional[Turn]:
         """The answer to the step's question, or None when the message is about something
         else (the caller then decides)."""
         step, text = state.step, said.text
@@ -229,7 +232,7 @@ class StatusDialogue:
 
     # -- identity check and codes ---------------------------------------------------
 
-    async def _identity(self, number: str, last6: str, who: Citizen) -> StatusTurn:
+    async def _identity(self, number: str, last6: str, who: Citizen) -> Turn:
         """ID last six against the application: same words for a wrong number and a
         wrong ID; the code goes to the applicant's phone on file. Under attack, the same
         words whether the last six is right or wrong (`_quiet_identity`)."""
@@ -263,7 +266,7 @@ class StatusDialogue:
             Target(verdict["person_id"], verdict.get("phone_masked") or "", number), who)
 
     async def _quiet_identity(self, number: str, verdict: Mapping[str, Any],
-                              who: Citizen) -> StatusTurn:
+                              who: Citizen) -> Turn:
         """The number is under attack: a right last six sends the code, a wrong one gets
         a decoy; both hear the same and both count against the user (so the user's lock
         tells nothing either); only a wrong one counts against the number."""
@@ -279,12 +282,12 @@ class StatusDialogue:
             target = Target.decoy_for(number)
         return await self._send_code(target, who)
 
-    async def _send_code(self, target: Target, who: Citizen, resend: bool = False) -> StatusTurn:
+    async def _send_code(self, target: Target, who: Citizen, resend: bool = False) -> Turn:
         why = await self.guard.may_send(who.key)
         if why == "limit" or (why == "wait" and resend):
             await self._audit(who, "code_sent", why, number=target.number, person=target.person_id)
             if why == "limit":
-                return _turn("send_limit", buttons=[render.HUMAN_BUTTON])
+                return _turn("send_limit", buttons=[HUMAN_BUTTON])
             return _turn("send_wait", step="ask_code", number=target.number,
                          phone=None if target.quiet else target.phone_masked)
         code = await self.guard.issue(who.key, target)
@@ -306,7 +309,7 @@ class StatusDialogue:
                 await self.guard.make_decoy(who.key, target.number)
                 return self._code_sent(target, resend)
             await self.guard.forget(who.key)
-            return _turn("send_limit", buttons=[render.HUMAN_BUTTON])
+            return _turn("send_limit", buttons=[HUMAN_BUTTON])
         except BackendError as exc:
             await self.guard.forget(who.key)
             return await self._down(exc, who, "code_sent", target.number, person=target.person_id)
@@ -314,7 +317,7 @@ class StatusDialogue:
         return self._code_sent(target, resend)
 
     @staticmethod
-    def _code_sent(target: Target, resend: bool) -> StatusTurn:
+    def _code_sent(target: Target, resend: bool) -> Turn:
         """'Code sent' in words that, for a quiet target, are the same for a decoy."""
         if target.quiet:
             key = "code_resent_quiet" if resend else "code_sent_quiet"
@@ -324,20 +327,20 @@ class StatusDialogue:
             return _turn("code_resent", step="ask_code", buttons=[render.RESEND_BUTTON],
                          number=target.number, phone=target.phone_masked,
                          fields={"phone": target.phone_masked})
-        whose = "您绑定的" if target.bound else "办件登记的"
+        whose = render.text("whose_bound" if target.bound else "whose_registered")
         return _turn("code_sent", step="ask_code", number=target.number,
                      phone=target.phone_masked,
                      fields={"phone": target.phone_masked, "whose": whose})
 
-    async def _resend(self, state: State, who: Citizen) -> StatusTurn:
+    async def _resend(self, state: State, who: Citizen) -> Turn:
         target = await self.guard.target(who.key)
         if target is None:
             return _turn("no_pending")
         if await self.guard.target_locked(who.key, target):
-            return _turn("locked", buttons=[render.HUMAN_BUTTON])
+            return _turn("locked", buttons=[HUMAN_BUTTON])
         return await self._send_code(target, who, resend=True)
 
-    async def _code(self, code: str, state: State, who: Citizen) -> StatusTurn:
+    async def _code(self, code: str, state: State, who: Citizen) -> Turn:
         target = await self.guard.target(who.key)
         if target is None:
             await self._audit(who, "code_check", "expired", number=state.number)
@@ -346,7 +349,7 @@ class StatusDialogue:
             await self._audit(who, "code_check", "locked", number=target.number,
                         person=target.person_id)
             await self.guard.forget(who.key)
-            return _turn("locked", buttons=[render.HUMAN_BUTTON])
+            return _turn("locked", buttons=[HUMAN_BUTTON])
         keep = {"number": target.number, "phone": None if target.quiet else target.phone_masked}
         if state.step == "code_spent":  # the void code, or a guess: a new code is needed
             return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON], **keep)
@@ -363,13 +366,13 @@ class StatusDialogue:
             await self.guard.record_failure(who.key, target=target)
             if await self.guard.target_locked(who.key, target):
                 await self.guard.forget(who.key)
-                return _turn("locked", buttons=[render.HUMAN_BUTTON])
+                return _turn("locked", buttons=[HUMAN_BUTTON])
             return _turn("code_spent", step="code_spent", buttons=[render.RESEND_BUTTON], **keep)
         await self.guard.forget(who.key)
         await self.guard.clear_failures(target)
         return await self._verified(target, who)
 
-    async def _verified(self, target: Target, who: Citizen) -> StatusTurn:
+    async def _verified(self, target: Target, who: Citizen) -> Turn:
         try:
             if target.number:
                 turn = await self._show(target.number, target.person_id, who)
@@ -394,7 +397,7 @@ class StatusDialogue:
             return False
         return any(a["number"] == number for a in apps)
 
-    async def _show(self, number: str, person_id: str, who: Citizen) -> StatusTurn:
+    async def _show(self, number: str, person_id: str, who: Citizen) -> Turn:
         try:
             app = await self.backend.get_application(number)
             others = [a for a in await self.backend.verified_applications(person_id)
@@ -414,7 +417,7 @@ class StatusDialogue:
                 for a in others[:render.MAX_LIST_BUTTONS]])
         return turn
 
-    async def _list(self, person_id: str, who: Citizen) -> StatusTurn:
+    async def _list(self, person_id: str, who: Citizen) -> Turn:
         try:
             apps = await self.backend.verified_applications(person_id)
         except NotFound:
@@ -428,7 +431,7 @@ class StatusDialogue:
 
     # -- binding ---------------------------------------------------------------------
 
-    async def _bind(self, state: State, who: Citizen) -> StatusTurn:
+    async def _bind(self, state: State, who: Citizen) -> Turn:
         person_id = state.verified_person_id
         phone = state.flow.get("phone") or ""
         if not person_id:
@@ -437,7 +440,7 @@ class StatusDialogue:
         await self._audit(who, "bind", "bound", person=person_id)
         return _turn("bound", fields={"phone": phone})
 
-    async def _unbind(self, who: Citizen) -> StatusTurn:
+    async def _unbind(self, who: Citizen) -> Turn:
         removed = await asyncio.to_thread(self.bindings.unbind, who.channel, who.sender_id)
         await self._audit(who, "unbind", "unbound" if removed else "none")
         return _turn("unbound" if removed else "nothing_to_unbind")
@@ -445,12 +448,10 @@ class StatusDialogue:
     # -- helpers ---------------------------------------------------------------------
 
     async def _down(self, exc: BackendError, who: Citizen, event: str, number: Optional[str],
-              person: Optional[str] = None, step: Optional[str] = None) -> StatusTurn:
+              person: Optional[str] = None, step: Optional[str] = None) -> Turn:
         logger.warning("status %s: backend error %s (%s)", event, type(exc).__name__, exc)
         await self._audit(who, event, "unavailable", number=number, person=person)
-        turn = _turn("backend_down", step=step, number=number)
-        turn.handoff = True
-        return turn
+        return _turn("backend_down", step=step, number=number).hand_over()
 
     async def _audit(self, who: Citizen, event: str, result: str, *,
                      number: Optional[str] = None, person: Optional[str] = None) -> None:
@@ -459,7 +460,3 @@ class StatusDialogue:
                                     result, person_id=person, application_number=number)
         except Exception:  # noqa: BLE001 - a failing audit store is logged, never silent
             logger.exception("audit record failed (%s %s)", event, result)
-
-
-def _delegate(intent: str) -> str:
-    return {"inform": "inform", "nlu_fallback": "fallback"}.get(intent, "ok")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from bot.dialogue.cues import RESEND, STOP_STATUS, holds
 from bot.text import find_application_number, normalize_text
 
 _NUMBER_SHAPE = re.compile(r"[A-Za-z]{2}[\s\-_]*((?:\d[\s\-_]*){13}\d)")
@@ -20,9 +21,6 @@ _CODE_SPACED = re.compile(r"(?<!\d)(\d{3})[\s\-](\d{3})(?!\d)")
 # 'SH' followed by a run of digits that is not a valid number: worth a format hint.
 _NUMBER_ATTEMPT = re.compile(r"(?<![A-Za-z])[Ss][Hh][\s\-_]*\d[\d\s\-_]{3,}")
 
-RESEND_WORDS = ("没收到", "沒收到", "收不到", "没有收到", "重发", "重新发", "再发", "再来一个",
-                "重新获取", "没短信", "没有短信")
-STOP_WORDS = ("算了", "不查了", "不用查了", "取消", "退出", "不要了", "别查了")
 
 
 def _clean(text: str) -> str:
@@ -66,9 +64,9 @@ def looks_like_bad_number(text: str) -> bool:
 
 def asks_resend(text: str) -> bool:
     text = normalize_text(text or "")
-    return any(word in text for word in RESEND_WORDS)
+    return holds(text, RESEND)
 
 
 def asks_stop(text: str) -> bool:
     text = normalize_text(text or "")
-    return any(word in text for word in STOP_WORDS)
+    return holds(text, STOP_STATUS)

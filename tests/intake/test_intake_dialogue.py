@@ -7,6 +7,7 @@ from typing import List
 
 import pytest
 
+from bot.dialogue.turn import Said
 from bot.intake import engine
 from bot.intake.dialogue import (
     ASK_CONFIRM,
@@ -17,7 +18,6 @@ from bot.intake.dialogue import (
     STOPPED,
     IntakeState,
     Outcome,
-    Reply,
     handle_reply,
     prompt,
     start,
@@ -30,20 +30,20 @@ class Interview:
     def __init__(self, industries, index=None, opening: str = "我想开个便利店",
                  intent: str = "start_permit_intake"):
         self.industries, self.index = industries, index
-        self.outcome = start(industries, Reply(opening, intent))
+        self.outcome = start(industries, Said(intent, opening))
         self.state = self.outcome.state
         self.asked_text = ""
         self.buttons: List[str] = []
         self._ask()
 
     def _ask(self) -> None:
-        messages, asked = prompt(self.industries, self.state)
+        turn, asked = prompt(self.industries, self.state)
         self.state = replace(self.state, asked=asked)
-        self.asked_text = messages[-1]["text"]
-        self.buttons = [b["title"] for b in messages[-1].get("buttons", [])]
+        self.asked_text = turn.messages[-1].text
+        self.buttons = [b["title"] for b in turn.messages[-1].buttons]
 
     def say(self, text: str, intent: str = "", entities=()) -> Outcome:
-        self.outcome = handle_reply(self.industries, self.state, Reply(text, intent, tuple(entities)),
+        self.outcome = handle_reply(self.industries, self.state, Said(intent, text, tuple(entities)),
                                     index=self.index)
         self.state = self.outcome.state
         if self.outcome.status == ASKING:
@@ -52,7 +52,7 @@ class Interview:
 
     @property
     def said(self) -> str:
-        return "\n".join(m["text"] for m in self.outcome.messages)
+        return "\n".join(self.outcome.turn.texts)
 
     @property
     def answers(self):

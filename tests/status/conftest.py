@@ -12,9 +12,11 @@ import pytest
 from bot.audit import AuditLog
 from standins.gov_backend.sms import last_code
 from bot.backend.client import BackendClient
+from bot.catalog.dialogue import Context
 from bot.db import engine_for
 from bot.status.bindings import BindingStore
-from bot.status.dialogue import Citizen, Said, State, StatusDialogue, StatusTurn
+from bot.dialogue.turn import Said, Turn
+from bot.status.dialogue import Citizen, State, StatusDialogue
 from bot.status.guard import Guard, Limits
 from tests.backend.conftest import TOKEN, _backend
 
@@ -32,15 +34,7 @@ async def backend(tmp_path):
 
 
 @pytest.fixture
-def matter_info(index):
-    def info(code: str):
-        matter = index.get(code) if code else None
-        return (matter.name, matter.online_url or "") if matter else None
-    return info
-
-
-@pytest.fixture
-async def make_dialogue(backend, kv_store, database_url, matter_info):
+async def make_dialogue(backend, kv_store, database_url, index):
     """make_dialogue(limits=…, backend_url=…, timeout=…) → a StatusDialogue; clients are
     closed at the end."""
     clients: List[BackendClient] = []
@@ -52,7 +46,7 @@ async def make_dialogue(backend, kv_store, database_url, matter_info):
         client = BackendClient(backend_url or backend.url, TOKEN, timeout=timeout)
         clients.append(client)
         return StatusDialogue(client, Guard(kv_store, limits, prefix=prefix), BindingStore(engine),
-                              AuditLog(engine), matter_info)
+                              AuditLog(engine), index)
 
     yield make
     for client in clients:
@@ -73,16 +67,17 @@ class Chat:
     def who(self) -> Citizen:
         return Citizen(self.channel, self.sender_id)
 
-    async def say(self, text: str, intent: str = "inform", **slots: Any) -> StatusTurn:
+    async def say(self, text: str, intent: str = "inform", **slots: Any) -> Turn:
         self.slots.update(slots)
         state = State(flow=self.slots.get("status_flow") or {},
                       verified_person_id=self.slots.get("verified_person_id"),
                       pending_topic=self.slots.get("pending_topic"),
-                      just_asked=self.last_was_status)
+                      just_asked=self.last_was_status,
+                      matters=Context.from_slots(self.slots.get))
         entities = []
         turn = await self.dialogue.handle(Said(intent, text, entities), state, self.who)
         self.slots.update(turn.slots)
-        self.last_was_status = turn.delegate is None
+        self.last_was_status = True  # action_status said it, whoever's words they were
         return turn
 
     def other_turn(self) -> None:
@@ -98,12 +93,12 @@ class Chat:
         return (self.slots.get("status_flow") or {}).get("step")
 
 
-def said(turn: StatusTurn) -> str:
-    return "\n".join(m["text"] for m in turn.messages)
+def said(turn: Turn) -> str:
+    return "\n".join(m.text for m in turn.messages)
 
 
-def buttons(turn: StatusTurn) -> List[Dict[str, str]]:
-    return [b for m in turn.messages for b in m.get("buttons") or []]
+def buttons(turn: Turn) -> List[Dict[str, str]]:
+    return [b for m in turn.messages for b in m.buttons]
 
 
 def code_for(backend, phone: str) -> str:

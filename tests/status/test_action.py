@@ -52,3 +52,33 @@ async def test_other_replies_are_handed_to_their_actions(make_dialogue, backend,
         dispatcher, tracker("是的", "affirm"), DOMAIN)
     assert dispatcher.messages[0]["response"] == "utter_ok"
     assert events[-1]["event"] == "followup"
+
+
+async def test_a_matter_named_meanwhile_is_answered_by_the_matter_dialogue(make_dialogue, backend,
+                                                                          monkeypatch):
+    monkeypatch.setattr(status_action, "_dialogue", make_dialogue())
+    dispatcher = CollectingDispatcher()
+    waiting = {"status_flow": {"step": "ask_number"}, "status_active": True,
+               "pending_topic": "fee"}
+    events = await status_action.ActionStatus().run(
+        dispatcher, tracker("护照", "inform", waiting), DOMAIN)
+    assert "「普通护照申请」" in dispatcher.messages[0]["text"]
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["matter_code"] and "status_flow" not in slots  # the check still waits
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+
+
+async def test_not_understood_twice_while_waiting_goes_to_a_person(make_dialogue, backend,
+                                                                   monkeypatch):
+    monkeypatch.setattr(status_action, "_dialogue", make_dialogue())
+    before = [{"event": "user", "text": "呜呜呜", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+              {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_default"}}]
+    waiting = {"status_flow": {"step": "ask_consent"}, "status_active": True}
+    dispatcher = CollectingDispatcher()
+    latest = tracker("啦啦啦", "nlu_fallback", waiting, before)
+    latest.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
+    events = await status_action.ActionStatus().run(dispatcher, latest, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default_twice"]
+    assert events[-1] == {"event": "followup", "name": "action_handoff", "timestamp": None}
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"status_flow": None, "status_active": False}  # moved on: no consent

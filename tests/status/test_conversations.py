@@ -8,6 +8,7 @@ import time
 from bot.audit import AuditLog
 from standins.gov_backend.sms import last_code
 from bot.db import engine_for
+from bot.dialogue.turn import FollowUp, Message
 from bot.status.bindings import BindingStore
 from bot.status.guard import Limits
 from bot.status.render import TEXTS
@@ -89,7 +90,7 @@ async def test_declining_binding_and_consent_only_right_after_the_question(make_
     assert chat.step == "ask_consent"
     chat.other_turn()  # the citizen asked something else first
     later_yes = await chat.say("好的", "affirm")
-    assert later_yes.delegate == "ok" and chat.step is None
+    assert later_yes.messages == [Message(response="utter_ok")] and chat.step is None
     assert BindingStore(engine_for(database_url)).get("rest", chat.sender_id) is None
 
     chat2 = Chat(make_dialogue())
@@ -187,9 +188,10 @@ async def test_stop_and_a_question_in_the_middle(make_dialogue, backend):
     chat = Chat(make_dialogue())
     await chat.say("我的申请到哪一步了", "check_application_status")
     assert chat.step == "ask_number"
-    # a matter named while we wait: handed back to the matter actions, the check waits
+    # a matter named while we wait: the matter dialogue answers, the check waits
     aside = await chat.say("护照", "inform", pending_topic="fee")
-    assert aside.delegate == "inform" and chat.step == "ask_number"
+    assert "「普通护照申请」" in said(aside) and chat.slots["matter_code"]
+    assert chat.step == "ask_number"
     chat.other_turn()
     asked = await chat.say(f"{LIU[0]}", "inform")
     assert said(asked) == TEXTS["ask_last6"]
@@ -198,7 +200,7 @@ async def test_stop_and_a_question_in_the_middle(make_dialogue, backend):
     stopped = await chat.say("算了", "deny")
     assert said(stopped) == TEXTS["stopped"] and chat.slots["status_active"] is False
     # a later 'no' is no longer ours
-    assert (await chat.say("不是", "deny")).delegate == "ok"
+    assert (await chat.say("不是", "deny")).messages == [Message(response="utter_ok")]
 
 
 async def test_malformed_number_gets_a_format_hint(make_dialogue, backend):
@@ -225,7 +227,7 @@ async def test_backend_stopped_answers_at_once_and_offers_a_person(make_dialogue
     down = await chat.say(LIU[1])
     assert time.monotonic() - started < 1.5
     assert said(down) == TEXTS["backend_down"]
-    assert down.handoff  # the action hands the conversation to a person
+    assert down.follow_up is FollowUp.HANDOFF  # the action hands the conversation to a person
     assert chat.step == "ask_last6"  # nothing lost: the citizen can try again later
 
 
@@ -238,7 +240,7 @@ async def test_slow_backend_answers_within_the_timeout(make_dialogue, tmp_path):
         down = await chat.say(LIU[1])
         assert time.monotonic() - started < 1.2
         assert said(down) == TEXTS["backend_down"]
-        assert down.handoff
+        assert down.follow_up is FollowUp.HANDOFF
     finally:
         await runner.cleanup()
 
