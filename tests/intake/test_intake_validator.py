@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,8 @@ def problems(tmp_path: Path, matters, data) -> list:
     path = write(tmp_path, data)
     with pytest.raises(IndustryError) as err:
         load_industry(path, matters)
-    for problem in err.value.problems:
-        assert problem.startswith(f"{path}: "), problem  # every message names the file
+    for problem in err.value.problems:  # every message names the file and a line of it
+        assert re.match(rf"{re.escape(str(path))}:\d+: ", problem), problem
     return err.value.problems
 
 
@@ -76,8 +77,8 @@ def test_not_a_mapping(tmp_path, matters):
 
 
 def test_invalid_yaml_names_the_line(tmp_path, matters):
-    found = problems(tmp_path, matters, "code: x\nname: [unclosed\n")
-    assert "not valid YAML" in found[0] and "line" in found[0]
+    found = problems(tmp_path, matters, "code: x\nname: [unclosed\n\nquestions: []\n")
+    assert found[0].startswith(f"{tmp_path / 'tea_shop.yml'}:4: (file): not valid YAML:"), found
 
 
 def test_duplicate_yaml_keys(tmp_path, matters):
@@ -249,8 +250,8 @@ def test_directory_reports_every_file_and_duplicate_codes(tmp_path, matters):
     with pytest.raises(IndustryError) as err:
         load_industries(tmp_path, matters)
     text = str(err.value)
-    assert "b.yml: code: duplicate industry code 'tea_shop'" in text
-    assert "c.yml: code:" in text
+    assert "b.yml:1: code: duplicate industry code 'tea_shop'" in text
+    assert "c.yml:1: code:" in text
 
 
 def test_shipped_industry_files_are_valid(industries):
