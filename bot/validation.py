@@ -10,12 +10,13 @@ problem at once, each with the line to fix.
 A schema says what to tell the author through two keywords of ours, next to the
 standard ones (any JSON Schema tool ignores them):
 
-- ``x-message``: what to say when the value does not fit: one text, or a mapping from the
-  failing keyword to a text (``"*"`` for any other). A failure deep inside a value (an
-  item of a list of texts) is told at the deepest field that has a message for it, so
-  ``aliases: [居住证, 3]`` reads "aliases: must be a list of non-empty strings". The texts
-  may name ``{minimum}``, ``{minItems}``, ``{enum}`` (from the schema) and ``{value}`` (what
-  the file holds).
+- ``x-message``: what to say when the value does not fit: one text (about the value
+  itself), or a mapping from the failing keyword to a text, ``"*"`` for any other,
+  including a failure inside the value. A failure is told at the deepest field that has
+  a message for it, so ``aliases: [居住证, 3]`` reads "aliases: must be a list of
+  non-empty strings" (the list's ``"*"``), not something about item 1. The texts may name
+  ``{minimum}``, ``{minItems}``, ``{enum}`` (from the schema) and ``{value}`` (what the
+  file holds).
 - ``x-missing``: what to say when a required field is absent (default "is missing").
 
 Unknown fields, missing fields and repeated list entries get the messages of this module,
@@ -447,9 +448,11 @@ def _hashable(value: Any) -> Optional[Hashable]:
 
 
 def _message_for(level: _Level) -> Optional[str]:
+    """The level's message for the failure, if it has one: a text is about the value
+    itself, a mapping names keywords (or "*": any, a failure inside the value too)."""
     message = level.messages("x-message")
     if isinstance(message, str):
-        return message
+        return None if level.keyword in _INTO_VALUE else message
     if isinstance(message, Mapping):
         return message.get(level.keyword, message.get("*"))
     return None
@@ -470,3 +473,38 @@ def _value_at(data: Any, path: Sequence[Step]) -> Any:
     for step in path:
         data = _child(data, step)
     return data
+
+
+
+class NotValidFile(ValueError):
+    """A data file that cannot be read or is not YAML; `problem` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def read_yaml_file(path: Path, unique_keys: bool = True, root: str = "(file)"
+                   ) -> Tuple[Any, LineMap]:
+    """A YAML file's data and the line of each field; raises NotValidFile naming the file
+    as `root`."""
+    try:
+        return load_yaml(Path(path).read_text(encoding="utf-8"), unique_keys)
+    except OSError as err:
+        message = f"cannot be read: {err.strerror or err}"
+        raise NotValidFile(Problem(str(path), 1, root, message)) from None
+    except NotValidYaml as err:
+        raise NotValidFile(Problem(str(path), err.line, root, err.message)) from None
+
+
+def check_file(path: Path, schema: Schema) -> Tuple[Any, Problems]:
+    """A YAML file's data (None when it cannot be read) and its problems against schema,
+    each at the line of its field; add the checks a schema cannot say to the Problems."""
+    problems = Problems(str(path))
+    try:
+        data, problems.lines = read_yaml_file(path)
+    except NotValidFile as err:
+        problems.found.append(err.problem)
+        return None, problems
+    schema.check(data, problems.fail)
+    return data, problems

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Tuple
 
 from bot.catalog.schema import ENTRY, check_entry
 from bot.validation import (
-    LineMap, NotValidYaml, Problem, Problems, field_name, load_yaml, repeated,
+    LineMap, NotValidFile, Problem, Problems, field_name, read_yaml_file, repeated,
 )
 
 CATALOG_SUFFIXES = (".yml", ".yaml", ".jsonl")
@@ -41,9 +41,9 @@ def catalog_files(path: Path) -> List[Path]:
 
 def _read_yaml(path: Path) -> Tuple[List[SourcedEntry], List[Problem]]:
     try:
-        data, lines = load_yaml(path.read_text(encoding="utf-8"), unique_keys=False)
-    except NotValidYaml as err:
-        return [], [Problem(str(path), err.line, "", err.message)]
+        data, lines = read_yaml_file(path, unique_keys=False, root="")
+    except NotValidFile as err:
+        return [], [err.problem]
     if not isinstance(data, dict) or not isinstance(data.get("matters"), list):
         return [], [Problem(str(path), 1, "", "expected a mapping with a list under 'matters:'")]
     entries = [

@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Uni
 from bot.catalog.schema import Material, Matter
 from bot.intake.conditions import ALWAYS, Condition, parse_condition, yes_no_value
 from bot.validation import (
-    Fail, LineMap, NotValidYaml, Problem, Problems, Schema, child_name, load_yaml, repeated,
-    whole_number,
+    Fail, LineMap, NotValidFile, Problem, Problems, Schema, child_name, read_yaml_file,
+    repeated, whole_number,
 )
 
 KINDS = ("yes_no", "choice")
@@ -497,12 +497,9 @@ def parse_industry(data: Any, catalog: CatalogLike, source: str = "<industry>",
 
 def _read(path: Path) -> Tuple[Any, LineMap]:
     try:
-        return load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        message = f"cannot be read: {err.strerror or err}"
-        raise IndustryError([str(Problem(str(path), 1, FILE, message))]) from None
-    except NotValidYaml as err:
-        raise IndustryError([str(Problem(str(path), err.line, FILE, err.message))]) from None
+        return read_yaml_file(path, root=FILE)
+    except NotValidFile as err:
+        raise IndustryError([str(err.problem)]) from None
 
 
 def load_industry(path: Union[str, Path], catalog: CatalogLike) -> Industry:
