@@ -229,7 +229,7 @@ def _record_lines(loader: _Loader, node: yaml.Node, data: Any, name: str,
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, Hashable) or key not in data:
                 continue
-            child = child_name(name, str(key) if not isinstance(key, str) else key, data[key])
+            child = child_name(name, str(key), data[key])
             lines.setdefault(child, key_node.start_mark.line + 1)
             _record_lines(loader, value_node, data[key], child, lines)
     elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):

@@ -174,12 +174,20 @@ def _listed(data: Mapping, key: str) -> List[Tuple[str, Mapping]]:
             if isinstance(item, Mapping)]
 
 
-def _strings(value: Any) -> List[str]:
-    """The texts of a list, stripped (the schema reports anything else in it)."""
+def _texts_at(value: Any) -> List[Tuple[int, str]]:
+    """(index, text stripped) for the texts of a list (the schema reports anything else)."""
     if not isinstance(value, list):
         return []
-    return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+    return [(i, v.strip()) for i, v in enumerate(value) if isinstance(v, str) and v.strip()]
 
+
+def _strings(value: Any) -> List[str]:
+    """The texts of a list, stripped."""
+    return [text for _, text in _texts_at(value)]
+
+
+def _text_or_none(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 class _References:
@@ -214,7 +222,7 @@ class _References:
     def check_permit_and_approvals(self) -> None:
         if not isinstance(self.permit, str) or self.permit not in self.matters:
             self.fail("permit", f"unknown matter code {self.permit!r} (not in the catalog)")
-        for i, code in enumerate(self.declared):
+        for i, code in _texts_at(self.data.get("approvals")):
             if code not in self.matters:
                 self.fail(f"approvals[{i}]", f"unknown matter code {code!r} (not in the catalog)")
             elif code == self.permit:
@@ -313,7 +321,7 @@ class _References:
             if "when" in raw:
                 self.condition(raw["when"], f"{where}.when")
             approvals = _strings(raw.get("approvals"))
-            for j, code in enumerate(approvals):
+            for j, code in _texts_at(raw.get("approvals")):
                 self.check_covered(code, f"{where}.approvals[{j}]")
             self.added.update(approvals)
             scenarios = raw.get("scenarios")
@@ -353,7 +361,7 @@ class _References:
 
     def check_coverage(self, scenario_uses: List[Tuple[str, str]]) -> None:
         """Every declared approval is added by some rule, and so is every scenario's."""
-        for i, code in enumerate(self.declared):
+        for i, code in _texts_at(self.data.get("approvals")):
             if code in self.matters and code != self.permit and code not in self.added:
                 self.fail(f"approvals[{i}]", f"{code} is never added by any rule")
         for code, where in scenario_uses:
@@ -367,7 +375,7 @@ class _References:
                 matter = self.matters[code]
                 reachable |= {m.name for m in matter.materials}
                 reachable |= {m.name for s in matter.scenarios for m in s.materials}
-        for i, name in enumerate(_strings(self.data.get("deferrable"))):
+        for i, name in _texts_at(self.data.get("deferrable")):
             if name not in reachable:
                 self.fail(f"deferrable[{i}]",
                           f"unknown material {name!r} (no covered approval needs it)")
@@ -375,10 +383,6 @@ class _References:
     def check_commitments(self) -> None:
         for where, item in _listed(self.data, "commitments"):
             self.condition(item.get("when", "always"), f"{where}.when")
-
-
-def _text_or_none(value: Any) -> Optional[str]:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def _report_cycles(fail: Fail, deps: Mapping[str, Set[str]], where: Mapping[str, str]) -> Set[str]:
