@@ -32,7 +32,7 @@ from typing import (
     Any, Callable, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Sequence,
     Set, Tuple, TypeVar, Union,
 )
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import yaml
 from jsonschema import Draft202012Validator, RefResolver, validators
@@ -237,6 +237,27 @@ def _record_lines(loader: _Loader, node: yaml.Node, data: Any, name: str,
             _record_lines(loader, item_node, item, child_name(name, index, item), lines)
 
 
+class NotValidFile(ValueError):
+    """A data file that cannot be read or is not YAML; `problem` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def read_yaml_file(path: Path, unique_keys: bool = True, root: str = "(file)"
+                   ) -> Tuple[Any, LineMap]:
+    """A YAML file's data and the line of each field; raises NotValidFile naming the file
+    as `root`."""
+    try:
+        return load_yaml(Path(path).read_text(encoding="utf-8"), unique_keys)
+    except OSError as err:
+        message = f"cannot be read: {err.strerror or err}"
+        raise NotValidFile(Problem(str(path), 1, root, message)) from None
+    except NotValidYaml as err:
+        raise NotValidFile(Problem(str(path), err.line, root, err.message)) from None
+
+
 # ---------------------------------------------------------------------------
 # Schemas.
 
@@ -433,8 +454,6 @@ _SchemaValidator = validators.extend(
 
 @lru_cache(maxsize=None)
 def _read_schema(uri: str) -> Any:
-    from urllib.parse import unquote, urlparse
-
     return yaml.safe_load(Path(unquote(urlparse(uri).path)).read_text(encoding="utf-8"))
 
 
@@ -473,28 +492,6 @@ def _value_at(data: Any, path: Sequence[Step]) -> Any:
     for step in path:
         data = _child(data, step)
     return data
-
-
-
-class NotValidFile(ValueError):
-    """A data file that cannot be read or is not YAML; `problem` says where and why."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-def read_yaml_file(path: Path, unique_keys: bool = True, root: str = "(file)"
-                   ) -> Tuple[Any, LineMap]:
-    """A YAML file's data and the line of each field; raises NotValidFile naming the file
-    as `root`."""
-    try:
-        return load_yaml(Path(path).read_text(encoding="utf-8"), unique_keys)
-    except OSError as err:
-        message = f"cannot be read: {err.strerror or err}"
-        raise NotValidFile(Problem(str(path), 1, root, message)) from None
-    except NotValidYaml as err:
-        raise NotValidFile(Problem(str(path), err.line, root, err.message)) from None
 
 
 def check_file(path: Path, schema: Schema) -> Tuple[Any, Problems]:

@@ -42,7 +42,6 @@ def validate_entry(entry: Any) -> List[str]:
     return [p.message for p in problems.found]
 
 
-
 # ---------------------------------------------------------------------------
 # Typed, read-only views used by search and answers.
 
