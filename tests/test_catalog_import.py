@@ -120,3 +120,62 @@ def test_reimport_reaches_running_processes(tmp_path, database_url):
     import_catalog(extra, store)
     assert catalog.index().get("NEW-1").name == "新增的测试事项"
     assert catalog.index().resolve("测试新事项要什么材料").matter.code == "NEW-1"
+
+
+def _entry_problems(tmp_path, change):
+    """The problems of a file of two entries, the second changed; and that entry's line."""
+    from bot.catalog.loader import read_catalog
+
+    bad = minimal_entry("BAD-9", "有问题的事项")
+    change(bad)
+    path = tmp_path / "c.yml"
+    text = yaml.safe_dump({"matters": [minimal_entry("GOOD-9", "好事项"), bad]},
+                          allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    line = [i for i, l in enumerate(text.splitlines(), 1) if l.startswith("- code: ")][1]
+    return read_catalog(path)[1], line
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: e.pop("department"), "department: is missing"),
+    (lambda e: e.update(department=None), "department: is missing"),
+    (lambda e: e.update(name=" "), "name: must be a non-empty string"),
+    (lambda e: e.update(code="bad-9"), "code: must be 3–40 characters of A–Z, 0–9 and '-'"),
+    (lambda e: e.update(service_object="company"), "service_object: must be personal or enterprise"),
+    (lambda e: e.update(fee="free"), "fee: is missing or not a mapping"),
+    (lambda e: e.update(fee={"free": False}), "fee.amount: is missing"),
+    (lambda e: e["time_limit"].update(promised_days=-1), "time_limit.promised_days: must be a whole number ≥ 0"),
+    (lambda e: e["time_limit"].update(promised_days=30), "time_limit.promised_days: must not exceed statutory_days"),
+    (lambda e: e.update(procedure=["申请"]), "procedure: needs at least 2 item(s)"),
+    (lambda e: e.update(aliases=["居住证", 3]), "aliases: must be a list of non-empty strings"),
+    (lambda e: e.update(materials=[]), "materials: needs at least one material"),
+    (lambda e: e["materials"][0].update(form="scan"),
+     "materials[0].form: must be one of original, copy, original_and_copy, electronic"),
+    (lambda e: e["materials"][0].pop("held_by_government"), "materials[0].held_by_government: is missing"),
+    (lambda e: e.update(scenarios=[{"name": "情形"}]), "scenarios[0].materials: needs at least one material"),
+    (lambda e: e["channels"]["online"].update(available=False, full_online=True),
+     "channels.online.full_online: cannot be true when not available"),
+    (lambda e: e["channels"]["online"].pop("platforms"), "channels.online.platforms: is missing"),
+    (lambda e: e["channels"].update(windows=[]), "channels.windows: needs an office unless fully online"),
+    (lambda e: e["channels"]["windows"][0].pop("hours"), "channels.windows[0].hours: is missing"),
+])
+def test_each_kind_of_problem_names_the_entry_its_line_and_field(tmp_path, change, message):
+    problems, line = _entry_problems(tmp_path, change)
+    code = "bad-9" if "code:" in message else "BAD-9"
+    assert [str(p) for p in problems] == [f"{tmp_path / 'c.yml'}:{line}: {code}: {message}"]
+
+
+def test_an_entry_that_is_not_a_mapping(tmp_path):
+    from bot.catalog.loader import read_catalog
+
+    (tmp_path / "c.yml").write_text("matters:\n  - just a line\n", encoding="utf-8")
+    assert [str(p) for p in read_catalog(tmp_path)[1]] == [
+        f"{tmp_path / 'c.yml'}:2: -: entry: must be a mapping"]
+
+
+def test_broken_yaml_names_its_line(tmp_path):
+    from bot.catalog.loader import read_catalog
+
+    (tmp_path / "c.yml").write_text("matters:\n  - code: [X\n\n", encoding="utf-8")
+    problem = read_catalog(tmp_path)[1][0]
+    assert (problem.line, problem.code) == (4, "") and problem.message.startswith("not valid YAML: ")

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import yaml
-
-from bot.catalog.schema import validate_entry
+from bot.catalog.schema import ENTRY, check_entry
+from bot.validation import (
+    LineMap, NotValidFile, Problem, Problems, field_name, read_yaml_file, repeated,
+)
 
 CATALOG_SUFFIXES = (".yml", ".yaml", ".jsonl")
+UNIQUE_FIELDS = ("code", "name")
+
+__all__ = ["CATALOG_SUFFIXES", "Problem", "SourcedEntry", "catalog_files", "read_catalog"]
 
 
 @dataclass(frozen=True)
@@ -24,17 +28,6 @@ class SourcedEntry:
     data: Dict[str, Any]
     source: str
     line: int
-
-
-@dataclass(frozen=True)
-class Problem:
-    source: str
-    line: int
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.code or '-'}: {self.message}"
 
 
 def catalog_files(path: Path) -> List[Path]:
@@ -47,24 +40,15 @@ def catalog_files(path: Path) -> List[Path]:
 
 
 def _read_yaml(path: Path) -> Tuple[List[SourcedEntry], List[Problem]]:
-    text = path.read_text(encoding="utf-8")
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        return [], [Problem(str(path), line, "", f"not valid YAML: {err}".splitlines()[0])]
+        data, lines = read_yaml_file(path, unique_keys=False, root="")
+    except NotValidFile as err:
+        return [], [err.problem]
     if not isinstance(data, dict) or not isinstance(data.get("matters"), list):
         return [], [Problem(str(path), 1, "", "expected a mapping with a list under 'matters:'")]
-    items_node = next(v for k, v in node.value if k.value == "matters")
     entries = [
-        SourcedEntry(item, str(path), item_node.start_mark.line + 1)
-        for item, item_node in zip(data["matters"], items_node.value)
+        SourcedEntry(item, str(path), lines.line_of(field_name(("matters", index), data)))
+        for index, item in enumerate(data["matters"])
     ]
     return entries, []
 
@@ -82,6 +66,26 @@ def _read_jsonl(path: Path) -> Tuple[List[SourcedEntry], List[Problem]]:
     return entries, problems
 
 
+def _entry_problems(entry: SourcedEntry) -> List[Problem]:
+    """The entry's problems against the format, all at the entry's line."""
+    code = entry.data.get("code", "") if isinstance(entry.data, dict) else ""
+    problems = Problems(entry.source, LineMap.at(entry.line), root=ENTRY, code=str(code))
+    check_entry(entry.data, problems.fail)
+    return problems.found
+
+
+def _repeated_values(entries: List[SourcedEntry]) -> List[Tuple[SourcedEntry, Problem]]:
+    """A problem for each entry whose code or name an earlier entry already has."""
+    found = []
+    for key in UNIQUE_FIELDS:
+        named = [e for e in entries if isinstance(e.data, dict) and isinstance(e.data.get(key), str)]
+        for entry, first in repeated(named, lambda e: e.data[key]):
+            message = f"{key} {entry.data[key]!r} already used at {first.source}:{first.line}"
+            code = str(entry.data.get("code", ""))
+            found.append((entry, Problem(entry.source, entry.line, code, message)))
+    return found
+
+
 def read_catalog(path: Path) -> Tuple[List[SourcedEntry], List[Problem]]:
     """All entries under path and every problem found in them.
 
@@ -94,26 +98,10 @@ def read_catalog(path: Path) -> Tuple[List[SourcedEntry], List[Problem]]:
         found, bad = reader(file)
         entries.extend(found)
         problems.extend(bad)
-
-    seen: Dict[Tuple[str, str], SourcedEntry] = {}
+    repeats: Dict[int, List[Problem]] = {}
+    for entry, problem in _repeated_values(entries):
+        repeats.setdefault(id(entry), []).append(problem)
     for entry in entries:
-        code = entry.data.get("code", "") if isinstance(entry.data, dict) else ""
-        for message in validate_entry(entry.data):
-            problems.append(Problem(entry.source, entry.line, str(code), message))
-        if not isinstance(entry.data, dict):
-            continue
-        for key in ("code", "name"):
-            value = entry.data.get(key)
-            if not isinstance(value, str):
-                continue
-            first = seen.setdefault((key, value), entry)
-            if first is not entry:
-                problems.append(
-                    Problem(
-                        entry.source,
-                        entry.line,
-                        str(code),
-                        f"{key} {value!r} already used at {first.source}:{first.line}",
-                    )
-                )
+        problems.extend(_entry_problems(entry))
+        problems.extend(repeats.get(id(entry), []))
     return entries, problems

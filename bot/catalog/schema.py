@@ -1,171 +1,45 @@
-"""The catalog entry format (docs/catalog-format.md) as checks and typed views.
+"""The catalog entry format as a check and typed views.
 
-Validation collects every problem of an entry instead of stopping at the first, so a
-government fixing its export sees the whole list at once.
+The format itself is the schema catalog.schema.yml beside this file (explained in
+docs/catalog-format.md); here is what a schema cannot say, and the read-only views
+search and answers use. Checking collects every problem of an entry instead of stopping
+at the first, so a government fixing its export sees the whole list at once.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Mapping
 
-SERVICE_OBJECTS = ("personal", "enterprise")
+from bot.validation import Fail, Problems, Schema, whole_number
+
+#: What each material form (the schema's enum) is called on documents and in answers.
 MATERIAL_FORMS = {
     "original": "原件",
     "copy": "复印件",
     "original_and_copy": "原件及复印件",
     "electronic": "电子材料",
 }
-CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
+SCHEMA_FILE = Path(__file__).with_name("catalog.schema.yml")
+ENTRY_SCHEMA = Schema(SCHEMA_FILE)
+ENTRY = "entry"  # how problems name an entry as a whole
 
 
-class _Checker:
-    """Collects problems as 'field: message' strings."""
-
-    def __init__(self) -> None:
-        self.problems: List[str] = []
-
-    def fail(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
-
-    def text(self, data: Mapping, key: str, where: str, required: bool = True) -> None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{where}{key}", "is missing")
-            return
-        if not isinstance(value, str) or not value.strip():
-            self.fail(f"{where}{key}", "must be a non-empty string")
-
-    def boolean(self, data: Mapping, key: str, where: str, required: bool = True) -> None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{where}{key}", "is missing")
-            return
-        if not isinstance(value, bool):
-            self.fail(f"{where}{key}", "must be true or false")
-
-    def integer(self, data: Mapping, key: str, where: str, minimum: int) -> None:
-        value = data.get(key)
-        if value is None:
-            self.fail(f"{where}{key}", "is missing")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(f"{where}{key}", f"must be a whole number ≥ {minimum}")
-
-    def text_list(
-        self, data: Mapping, key: str, where: str, min_items: int, required: bool = True
-    ) -> None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{where}{key}", "is missing")
-            return
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
-            self.fail(f"{where}{key}", "must be a list of non-empty strings")
-        elif len(value) < min_items:
-            self.fail(f"{where}{key}", f"needs at least {min_items} item(s)")
-
-    def mapping(self, data: Mapping, key: str, where: str) -> Optional[Mapping]:
-        value = data.get(key)
-        if not isinstance(value, Mapping):
-            self.fail(f"{where}{key}", "is missing or not a mapping")
-            return None
-        return value
-
-    def material(self, item: Any, where: str) -> None:
-        if not isinstance(item, Mapping):
-            self.fail(where, "must be a mapping")
-            return
-        self.text(item, "name", f"{where}.")
-        if item.get("form") not in MATERIAL_FORMS:
-            self.fail(f"{where}.form", f"must be one of {', '.join(MATERIAL_FORMS)}")
-        self.integer(item, "count", f"{where}.", 1)
-        self.boolean(item, "held_by_government", f"{where}.")
-        self.boolean(item, "required", f"{where}.", required=False)
-        self.text(item, "note", f"{where}.", required=False)
-
-    def materials(self, data: Mapping, key: str, where: str) -> None:
-        items = data.get(key)
-        if not isinstance(items, list) or not items:
-            self.fail(f"{where}{key}", "needs at least one material")
-            return
-        for i, item in enumerate(items):
-            self.material(item, f"{where}{key}[{i}]")
+def check_entry(entry: Any, fail: Fail) -> None:
+    """Reports every problem of one catalog entry through fail(field, message)."""
+    ENTRY_SCHEMA.check(entry, fail)
+    limit = entry.get("time_limit") if isinstance(entry, Mapping) else None
+    if isinstance(limit, Mapping):
+        statutory, promised = limit.get("statutory_days"), limit.get("promised_days")
+        if whole_number(statutory) and whole_number(promised) and promised > statutory:
+            fail("time_limit.promised_days", "must not exceed statutory_days")
 
 
 def validate_entry(entry: Any) -> List[str]:
-    """Every problem of one catalog entry; an empty list means it is valid."""
-    c = _Checker()
-    if not isinstance(entry, Mapping):
-        return ["entry: must be a mapping"]
-    code = entry.get("code")
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
-        c.fail("code", "must be 3–40 characters of A–Z, 0–9 and '-'")
-    c.text(entry, "name", "")
-    c.text_list(entry, "aliases", "", 0)
-    c.text_list(entry, "keywords", "", 0, required=False)
-    c.text(entry, "department", "")
-    if entry.get("service_object") not in SERVICE_OBJECTS:
-        c.fail("service_object", "must be personal or enterprise")
-
-    limit = c.mapping(entry, "time_limit", "")
-    if limit is not None:
-        c.integer(limit, "statutory_days", "time_limit.", 0)
-        c.integer(limit, "promised_days", "time_limit.", 0)
-        c.text(limit, "note", "time_limit.", required=False)
-        s, p = limit.get("statutory_days"), limit.get("promised_days")
-        if isinstance(s, int) and isinstance(p, int) and p > s:
-            c.fail("time_limit.promised_days", "must not exceed statutory_days")
-
-    fee = c.mapping(entry, "fee", "")
-    if fee is not None:
-        c.boolean(fee, "free", "fee.")
-        if fee.get("free") is False:
-            c.text(fee, "amount", "fee.")
-
-    c.text_list(entry, "conditions", "", 1)
-    c.materials(entry, "materials", "")
-    scenarios = entry.get("scenarios") or []
-    if not isinstance(scenarios, list):
-        c.fail("scenarios", "must be a list")
-        scenarios = []
-    for i, scenario in enumerate(scenarios):
-        where = f"scenarios[{i}]"
-        if not isinstance(scenario, Mapping):
-            c.fail(where, "must be a mapping")
-            continue
-        c.text(scenario, "name", f"{where}.")
-        c.materials(scenario, "materials", f"{where}.")
-
-    channels = c.mapping(entry, "channels", "")
-    if channels is not None:
-        online = c.mapping(channels, "online", "channels.")
-        if online is not None:
-            c.boolean(online, "available", "channels.online.")
-            c.boolean(online, "full_online", "channels.online.")
-            if online.get("available"):
-                c.text_list(online, "platforms", "channels.online.", 1)
-            elif online.get("full_online"):
-                c.fail("channels.online.full_online", "cannot be true when not available")
-        windows = channels.get("windows")
-        if not isinstance(windows, list):
-            c.fail("channels.windows", "must be a list (may be empty)")
-            windows = []
-        if not windows and not (online or {}).get("full_online"):
-            c.fail("channels.windows", "needs an office unless fully online")
-        for i, window in enumerate(windows):
-            where = f"channels.windows[{i}]."
-            if not isinstance(window, Mapping):
-                c.fail(where[:-1], "must be a mapping")
-                continue
-            for key in ("name", "address", "hours"):
-                c.text(window, key, where)
-    c.text_list(entry, "procedure", "", 2)
-    c.text_list(entry, "legal_basis", "", 1)
-    return c.problems
+    """Every problem of one catalog entry as 'field: message'; empty when it is valid."""
+    problems = Problems("", root=ENTRY, code="")
+    check_entry(entry, problems.fail)
+    return [p.message for p in problems.found]
 
 
 # ---------------------------------------------------------------------------

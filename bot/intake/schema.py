@@ -1,39 +1,31 @@
-"""Industry files (docs/industry-format.md): typed views, loading and validation.
+"""Industry files (docs/industry-format.md): typed views, loading and checks.
 
 An industry is data: its questions, the order they are asked in, the conditions that
 skip them, and the rules that turn answers into approvals (catalog matters), scenarios
-and extra materials. Loading checks the whole file against the format and the catalog and
-reports every problem at once as ``file: field: message``, so a government adding an
-industry sees the full list of what to fix.
+and extra materials. The format is the schema industry.schema.yml beside this file;
+here is what a schema cannot say (what refers to what, within the file and to the
+catalog). Loading checks the whole file and reports every problem at once as
+``file:line: field: message``, so a government adding an industry sees the full list of
+what to fix.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
-import yaml
-
-from bot.catalog.schema import MATERIAL_FORMS, Material, Matter
+from bot.catalog.schema import Material, Matter
 from bot.intake.conditions import ALWAYS, Condition, parse_condition, yes_no_value
+from bot.validation import (
+    Fail, LineMap, NotValidFile, Problem, Problems, Schema, child_name, read_yaml_file,
+    repeated, whole_number,
+)
 
 KINDS = ("yes_no", "choice")
 DEFAULT_PERMIT = "SH-E-012"
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INDUSTRY_SUFFIXES = (".yml", ".yaml")
-
-TOP_FIELDS = {
-    "code", "name", "aliases", "description", "permit", "approvals", "questions",
-    "rules", "deferrable", "commitments",
-}
-QUESTION_FIELDS = {
-    "id", "text", "kind", "order", "options", "ask_if", "hint", "context_words", "number_over",
-    "keywords",
-}
-OPTION_FIELDS = {"value", "label", "aliases"}
-RULE_FIELDS = {"id", "when", "approvals", "scenarios", "materials", "note"}
-EXTRA_MATERIAL_FIELDS = {"name", "form", "count", "held_by_government", "required", "note", "for"}
+SCHEMA = Schema(Path(__file__).with_name("industry.schema.yml"))
+FILE = "(file)"  # how problems name the file as a whole
 
 DEFAULT_COMMITMENTS = (
     "所填报的信息和提交的材料真实、准确、完整，如有虚假，愿承担相应法律责任。",
@@ -44,7 +36,7 @@ DEFAULT_COMMITMENTS = (
 
 
 class IndustryError(ValueError):
-    """A malformed industry file; `problems` lists every 'file: field: message'."""
+    """A malformed industry file; `problems` lists every 'file:line: field: message'."""
 
     def __init__(self, problems: List[str]) -> None:
         super().__init__("\n".join(problems))
@@ -170,420 +162,230 @@ def load_catalog_matters(path: Path) -> Dict[str, Matter]:
 
 
 # ---------------------------------------------------------------------------
-# YAML that refuses duplicate keys (PyYAML silently keeps the last one).
+# Checks beyond the schema: what refers to what.
 
 
-class _StrictLoader(yaml.SafeLoader):
-    pass
+def _listed(data: Mapping, key: str) -> List[Tuple[str, Mapping]]:
+    """(field name, item) for each mapping in the list under key."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        return []
+    return [(child_name(key, i, item), item) for i, item in enumerate(items)
+            if isinstance(item, Mapping)]
 
 
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep=False):
-    seen: Dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hashable = key in seen
-        except TypeError:
-            continue
-        if hashable:
-            raise yaml.constructor.ConstructorError(
-                None, None,
-                f"duplicate key {key!r} (first on line {seen[key]})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
+def _texts_at(value: Any) -> List[Tuple[int, str]]:
+    """(index, text stripped) for the texts of a list (the schema reports anything else)."""
+    if not isinstance(value, list):
+        return []
+    return [(i, v.strip()) for i, v in enumerate(value) if isinstance(v, str) and v.strip()]
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
+def _strings(value: Any) -> List[str]:
+    """The texts of a list, stripped."""
+    return [text for _, text in _texts_at(value)]
 
 
-# ---------------------------------------------------------------------------
-# Validation.
+def _text_or_none(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value.strip() else None
 
 
-class _Problems:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: List[str] = []
+class _References:
+    """Checks an industry's references: between its questions, conditions and rules, and
+    to the catalog's matters, scenarios and materials. Works on data the schema may have
+    rejected (every problem is reported at once), reading only what is well formed; keeps
+    each parsed condition by its field for building the Industry."""
 
-    def fail(self, where: str, message: str) -> None:
-        self.items.append(f"{self.source}: {where}: {message}")
+    def __init__(self, data: Mapping, matters: Mapping[str, Matter], fail: Fail) -> None:
+        self.data = data
+        self.matters = matters
+        self.fail = fail
+        self.kinds: Dict[str, Tuple[str, Tuple[str, ...]]] = {}  # id → (kind, option values)
+        self.orders: Dict[str, int] = {}
+        self.question_at: Dict[str, Tuple[str, Mapping]] = {}  # id → (field name, question)
+        self.conditions: Dict[str, Condition] = {}  # field name → parsed condition
+        self.permit = data.get("permit", DEFAULT_PERMIT)
+        self.declared = _strings(data.get("approvals"))
+        self.added: Set[str] = set()
+        self.extra_names: Set[str] = set()
 
+    def check(self) -> None:
+        self.check_permit_and_approvals()
+        self.read_questions()
+        self.check_keywords()
+        self.check_skip_conditions()
+        scenario_uses = self.check_rules()
+        self.check_coverage(scenario_uses)
+        self.check_deferrable()
+        self.check_commitments()
 
-def _text(p: _Problems, data: Mapping, key: str, where: str, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None:
-        if required:
-            p.fail(f"{where}{key}", "is missing")
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        p.fail(f"{where}{key}", "must be a non-empty string")
-        return ""
-    return value.strip()
+    def check_permit_and_approvals(self) -> None:
+        if not isinstance(self.permit, str) or self.permit not in self.matters:
+            self.fail("permit", f"unknown matter code {self.permit!r} (not in the catalog)")
+        for i, code in _texts_at(self.data.get("approvals")):
+            if code not in self.matters:
+                self.fail(f"approvals[{i}]", f"unknown matter code {code!r} (not in the catalog)")
+            elif code == self.permit:
+                self.fail(f"approvals[{i}]",
+                          f"{code} is the single permit itself, not an approval it covers")
 
+    def read_questions(self) -> None:
+        """The questions as conditions see them; repeated ids, orders and option values."""
+        order_of: Dict[int, str] = {}
+        for where, raw in _listed(self.data, "questions"):
+            qid = raw.get("id")
+            if not isinstance(qid, str):
+                continue
+            if qid in self.kinds:
+                self.fail(f"{where}.id", f"duplicate question id {qid!r}")
+                continue
+            kind = raw.get("kind") if raw.get("kind") in KINDS else "yes_no"
+            options = _listed(raw, "options") if kind == "choice" else []
+            valued = [(w, o["value"]) for w, o in options if _text_or_none(o.get("value"))]
+            for (w, value), _ in repeated(valued, lambda item: item[1]):
+                self.fail(f"{where}.{w}.value", f"duplicate option value {value!r}")
+            order = raw.get("order")
+            if whole_number(order):
+                if order in order_of:
+                    self.fail(f"{where}.order", f"duplicate order {order} (also {order_of[order]})")
+                order_of.setdefault(order, qid)
+                self.orders[qid] = order
+            self.kinds[qid] = (kind, tuple(v for _, v in valued))
+            self.question_at[qid] = (where, raw)
 
-def _texts(p: _Problems, data: Mapping, key: str, where: str, required: bool, min_items: int = 0
-           ) -> Tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        if required:
-            p.fail(f"{where}{key}", "is missing")
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        p.fail(f"{where}{key}", "must be a list of non-empty strings")
-        return ()
-    if len(value) < min_items:
-        p.fail(f"{where}{key}", f"needs at least {min_items} item(s)")
-    seen: Set[str] = set()
-    for v in value:
-        if v.strip() in seen:
-            p.fail(f"{where}{key}", f"duplicate entry {v.strip()!r}")
-        seen.add(v.strip())
-    return tuple(v.strip() for v in value)
+    def check_keywords(self) -> None:
+        """A keyword names one question: a correction naming it must find one."""
+        uses = [(where, qid, word) for qid, (where, raw) in self.question_at.items()
+                for word in dict.fromkeys(_strings(raw.get("keywords")))]
+        for (where, _, word), (_, other, _) in repeated(uses, lambda use: use[2]):
+            self.fail(f"{where}.keywords", f"keyword {word!r} also names question {other!r}")
 
-
-def _unknown_fields(p: _Problems, data: Mapping, allowed: Set[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            p.fail(f"{where}{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-
-def _label(index: int, item: Any, kind: str) -> str:
-    ident = item.get("id") if isinstance(item, Mapping) else None
-    return f"{kind}[{index}]" + (f" ({ident})" if isinstance(ident, str) else "")
-
-
-def _parse_options(p: _Problems, raw: Mapping, where: str) -> Tuple[Option, ...]:
-    items = raw.get("options")
-    if not isinstance(items, list) or len(items) < 2:
-        p.fail(f"{where}options", "a choice question needs a list of at least 2 options")
-        return ()
-    options: List[Option] = []
-    seen: Set[str] = set()
-    for i, item in enumerate(items):
-        here = f"{where}options[{i}]"
-        if not isinstance(item, Mapping):
-            p.fail(here, "must be a mapping with value and label")
-            continue
-        _unknown_fields(p, item, OPTION_FIELDS, f"{here}.")
-        value = item.get("value")
-        if not isinstance(value, str) or not ID_PATTERN.match(value):
-            p.fail(f"{here}.value", "must be a lower-case identifier such as 'enterprise' "
-                   "(quote it if it looks like yes/no)")
-            continue
-        if value in seen:
-            p.fail(f"{here}.value", f"duplicate option value {value!r}")
-        seen.add(value)
-        label = _text(p, item, "label", f"{here}.")
-        aliases = _texts(p, item, "aliases", f"{here}.", required=False)
-        options.append(Option(value, label, aliases))
-    return tuple(options)
-
-
-def _material(p: _Problems, item: Any, where: str) -> Optional[Material]:
-    if not isinstance(item, Mapping):
-        p.fail(where, "must be a mapping")
-        return None
-    before = len(p.items)
-    _unknown_fields(p, item, EXTRA_MATERIAL_FIELDS, f"{where}.")
-    _text(p, item, "name", f"{where}.")
-    if item.get("form") not in MATERIAL_FORMS:
-        p.fail(f"{where}.form", f"must be one of {', '.join(MATERIAL_FORMS)}")
-    count = item.get("count")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        p.fail(f"{where}.count", "must be a whole number ≥ 1")
-    if not isinstance(item.get("held_by_government"), bool):
-        p.fail(f"{where}.held_by_government", "must be true or false")
-    if "required" in item and not isinstance(item["required"], bool):
-        p.fail(f"{where}.required", "must be true or false")
-    _text(p, item, "note", f"{where}.", required=False)
-    if len(p.items) > before:
-        return None
-    return Material.from_dict(item)
-
-
-def parse_industry(data: Any, catalog: CatalogLike, source: str = "<industry>") -> Industry:
-    """Checks raw industry data against the format and the catalog; raises IndustryError
-    listing every problem, else returns the Industry."""
-    matters = matters_by_code(catalog)
-    p = _Problems(source)
-    if not isinstance(data, Mapping):
-        raise IndustryError([f"{source}: (file): must be a mapping of code, name, questions, rules …"])
-    _unknown_fields(p, data, TOP_FIELDS, "")
-
-    code = data.get("code")
-    if not isinstance(code, str) or not ID_PATTERN.match(code):
-        p.fail("code", "must be a lower-case identifier such as convenience_store")
-        code = ""
-    name = _text(p, data, "name", "")
-    aliases = _texts(p, data, "aliases", "", required=True, min_items=1)
-    description = _text(p, data, "description", "", required=False)
-
-    permit = data.get("permit", DEFAULT_PERMIT)
-    if not isinstance(permit, str) or permit not in matters:
-        p.fail("permit", f"unknown matter code {permit!r} (not in the catalog)")
-        permit = DEFAULT_PERMIT
-
-    declared = _texts(p, data, "approvals", "", required=True, min_items=1)
-    for i, c in enumerate(declared):
-        if c not in matters:
-            p.fail(f"approvals[{i}]", f"unknown matter code {c!r} (not in the catalog)")
-        elif c == permit:
-            p.fail(f"approvals[{i}]", f"{c} is the single permit itself, not an approval it covers")
-
-    # -- questions ---------------------------------------------------------------
-    questions: List[Question] = []
-    raw_questions = data.get("questions")
-    if not isinstance(raw_questions, list) or not raw_questions:
-        p.fail("questions", "needs a non-empty list of questions")
-        raw_questions = []
-    kinds: Dict[str, Tuple[str, Tuple[Option, ...]]] = {}
-    orders: Dict[int, str] = {}
-    raw_conditions: List[Tuple[int, str, Any, str]] = []  # (index, id, raw ask_if, where)
-    for i, raw in enumerate(raw_questions):
-        where = _label(i, raw, "questions")
-        if not isinstance(raw, Mapping):
-            p.fail(where, "must be a mapping with id, text, kind and order")
-            continue
-        _unknown_fields(p, raw, QUESTION_FIELDS, f"{where}.")
-        qid = raw.get("id")
-        if not isinstance(qid, str) or not ID_PATTERN.match(qid):
-            p.fail(f"{where}.id", "must be a lower-case identifier such as has_licence")
-            continue
-        if qid in kinds:
-            p.fail(f"{where}.id", f"duplicate question id {qid!r}")
-            continue
-        text = _text(p, raw, "text", f"{where}.")
-        kind = raw.get("kind")
-        options: Tuple[Option, ...] = ()
-        if kind not in KINDS:
-            p.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
-            kind = "yes_no"
-        elif kind == "choice":
-            options = _parse_options(p, raw, f"{where}.")
-        elif "options" in raw:
-            p.fail(f"{where}.options", "only choice questions have options")
-        order = raw.get("order")
-        if isinstance(order, bool) or not isinstance(order, int):
-            p.fail(f"{where}.order", "must be a whole number")
-            order = 10_000 + i
-        elif order in orders:
-            p.fail(f"{where}.order", f"duplicate order {order} (also {orders[order]})")
-        orders.setdefault(order, qid)
-        number_over = raw.get("number_over")
-        if number_over is not None:
-            if kind != "yes_no" or isinstance(number_over, bool) or not isinstance(number_over, (int, float)):
-                p.fail(f"{where}.number_over", "must be a number, on a yes_no question")
-                number_over = None
-        kinds[qid] = (kind, options)
-        if "ask_if" in raw:
-            raw_conditions.append((len(questions), qid, raw["ask_if"], f"{where}.ask_if"))
-        questions.append(
-            Question(
-                id=qid,
-                text=text,
-                kind=kind,
-                order=order,
-                options=options,
-                hint=_text(p, raw, "hint", f"{where}.", required=False),
-                context_words=_texts(p, raw, "context_words", f"{where}.", required=False),
-                number_over=float(number_over) if number_over is not None else None,
-                keywords=_texts(p, raw, "keywords", f"{where}.", required=False),
-            )
-        )
-    keyword_owner: Dict[str, str] = {}
-    for question in questions:
-        for word in question.keywords:
-            other = keyword_owner.setdefault(word, question.id)
-            if other != question.id:
-                p.fail(f"questions ({question.id}).keywords",
-                       f"keyword {word!r} also names question {other!r}")
-
-    def check_value(qid: str, raw_value: Any, where: str):
-        if qid not in kinds:
-            p.fail(where, f"unknown question id {qid!r}")
+    def check_value(self, qid: str, raw_value: Any, where: str) -> Optional[Tuple[Any, ...]]:
+        """The values a condition tests question qid for (see parse_condition)."""
+        if qid not in self.kinds:
+            self.fail(where, f"unknown question id {qid!r}")
             return None
-        kind, options = kinds[qid]
+        kind, known = self.kinds[qid]
         if kind == "yes_no":
             value = yes_no_value(raw_value)
             if value is None:
-                p.fail(where, f"{qid} is a yes/no question: the value must be yes or no, not {raw_value!r}")
+                self.fail(where, f"{qid} is a yes/no question: the value must be yes or no, "
+                          f"not {raw_value!r}")
                 return None
             return (value,)
         values = raw_value if isinstance(raw_value, list) else [raw_value]
-        known = {o.value for o in options}
         bad = [v for v in values if v not in known]
         if bad or not values:
-            p.fail(where, f"{qid} has options {sorted(known)}; {bad or values!r} is not one of them")
+            self.fail(where,
+                      f"{qid} has options {sorted(known)}; {bad or values!r} is not one of them")
             return None
         return tuple(values)
 
-    order_of = {q.id: q.order for q in questions}
-    conditions: Dict[str, Condition] = {}
-    for index, qid, raw_cond, where in raw_conditions:
-        cond = parse_condition(raw_cond, where, check_value, p.fail, allow_always=False)
-        if cond is not None:
-            conditions[qid] = cond
-    # Cycles first (clearer than the forward references they also are), then the rest.
-    in_cycle = _report_cycles(p, {q: c.questions() for q, c in conditions.items()})
-    for qid, cond in conditions.items():
-        where = next(w for _, q, _, w in raw_conditions if q == qid)
-        for ref in sorted(cond.questions()):
-            if ref not in order_of or (qid in in_cycle and ref in in_cycle):
-                continue
-            if ref == qid:
-                p.fail(where, f"{qid} cannot depend on its own answer")
-            elif order_of[ref] >= order_of[qid]:
-                p.fail(where, f"forward reference: {qid} (order {order_of[qid]}) depends on "
-                       f"{ref} (order {order_of[ref]}), which is asked later")
-    questions = [
-        Question(**{**q.__dict__, "ask_if": conditions.get(q.id)}) for q in questions
-    ]
-    questions.sort(key=lambda q: q.order)
+    def condition(self, raw: Any, where: str, allow_always: bool = True) -> Optional[Condition]:
+        condition = parse_condition(raw, where, self.check_value, self.fail, allow_always)
+        if condition is not None:
+            self.conditions[where] = condition
+        return condition
 
-    # -- rules -----------------------------------------------------------------
-    rules: List[Rule] = []
-    raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
-        p.fail("rules", "needs a non-empty list of rules")
-        raw_rules = []
-    rule_ids: Set[str] = set()
-    added: Set[str] = set()
-    scenario_matters: List[Tuple[str, str]] = []
-    extra_names: Set[str] = set()
-    for i, raw in enumerate(raw_rules):
-        where = _label(i, raw, "rules")
-        if not isinstance(raw, Mapping):
-            p.fail(where, "must be a mapping with id, when and approvals/scenarios/materials")
-            continue
-        _unknown_fields(p, raw, RULE_FIELDS, f"{where}.")
-        rid = raw.get("id")
-        if not isinstance(rid, str) or not ID_PATTERN.match(rid):
-            p.fail(f"{where}.id", "must be a lower-case identifier")
-            rid = f"rule_{i}"
-        elif rid in rule_ids:
-            p.fail(f"{where}.id", f"duplicate rule id {rid!r}")
-        rule_ids.add(rid)
-        if "when" not in raw:
-            p.fail(f"{where}.when", "is missing (write 'always' for a rule that always applies)")
-            when = None
-        else:
-            when = parse_condition(raw["when"], f"{where}.when", check_value, p.fail)
-
-        approvals = _texts(p, raw, "approvals", f"{where}.", required=False)
-        for j, c in enumerate(approvals):
-            if c not in matters:
-                p.fail(f"{where}.approvals[{j}]", f"unknown matter code {c!r} (not in the catalog)")
-            elif c not in declared:
-                p.fail(f"{where}.approvals[{j}]", f"{c} is not listed in the industry's approvals")
-        added.update(approvals)
-
-        scenarios: List[Tuple[str, str]] = []
-        raw_sc = raw.get("scenarios")
-        if raw_sc is not None:
-            if not isinstance(raw_sc, Mapping):
-                p.fail(f"{where}.scenarios", "must map matter codes to lists of scenario names")
-                raw_sc = {}
-            for mc, names in raw_sc.items():
-                here = f"{where}.scenarios.{mc}"
-                if mc not in matters:
-                    p.fail(here, f"unknown matter code {mc!r} (not in the catalog)")
+    def check_skip_conditions(self) -> None:
+        """Skip conditions read only earlier questions, and never in a circle."""
+        reads: Dict[str, Set[str]] = {}
+        for qid, (where, raw) in self.question_at.items():
+            if "ask_if" in raw:
+                condition = self.condition(raw["ask_if"], f"{where}.ask_if", allow_always=False)
+                if condition is not None:
+                    reads[qid] = condition.questions()
+        # Cycles first (clearer than the forward references they also are), then the rest.
+        where_of = {qid: where for qid, (where, _) in self.question_at.items()}
+        in_cycle = _report_cycles(self.fail, reads, where_of)
+        for qid, refs in reads.items():
+            where = f"{where_of[qid]}.ask_if"
+            for ref in sorted(refs):
+                if ref not in self.orders or qid not in self.orders or (
+                        qid in in_cycle and ref in in_cycle):
                     continue
-                if mc not in declared:
-                    p.fail(here, f"{mc} is not listed in the industry's approvals")
-                if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-                    p.fail(here, "must be a non-empty list of scenario names")
-                    continue
-                known = [s.name for s in matters[mc].scenarios]
-                for n in names:
-                    if n not in known:
-                        p.fail(here, f"unknown scenario {n!r} of {mc} (known: {'、'.join(known) or 'none'})")
-                    else:
-                        scenarios.append((mc, n))
-                        scenario_matters.append((mc, here))
+                if ref == qid:
+                    self.fail(where, f"{qid} cannot depend on its own answer")
+                elif self.orders[ref] >= self.orders[qid]:
+                    self.fail(where, f"forward reference: {qid} (order {self.orders[qid]}) "
+                              f"depends on {ref} (order {self.orders[ref]}), which is asked later")
 
-        extras: List[ExtraMaterial] = []
-        raw_mats = raw.get("materials")
-        if raw_mats is not None:
-            if not isinstance(raw_mats, list) or not raw_mats:
-                p.fail(f"{where}.materials", "must be a non-empty list of materials")
-                raw_mats = []
-            for j, item in enumerate(raw_mats):
-                here = f"{where}.materials[{j}]"
-                material = _material(p, item, here)
-                target = item.get("for") if isinstance(item, Mapping) else None
-                if target is None:
-                    target = approvals[0] if approvals else None
-                    if target is None:
-                        p.fail(f"{here}.for", "is needed when the rule adds no approval")
-                elif target not in declared:
-                    p.fail(f"{here}.for", f"{target!r} is not one of the industry's approvals")
-                    target = None
-                if material is not None and target is not None:
-                    extras.append(ExtraMaterial(target, material))
-                    extra_names.add(material.name)
-        if not (approvals or scenarios or extras or raw_sc or raw_mats):
-            p.fail(where, "adds nothing: give approvals, scenarios or materials")
-        if when is not None:
-            rules.append(Rule(rid, when, approvals, tuple(scenarios), tuple(extras),
-                              note=raw.get("note") if isinstance(raw.get("note"), str) else ""))
+    def check_rules(self) -> List[Tuple[str, str]]:
+        """Each rule's condition, approvals, scenarios and extra materials; returns the
+        (matter code, field) of every scenario a rule names."""
+        scenario_uses: List[Tuple[str, str]] = []
+        rules = _listed(self.data, "rules")
+        for (where, raw), _ in repeated(rules, lambda rule: _text_or_none(rule[1].get("id"))):
+            self.fail(f"{where}.id", f"duplicate rule id {raw['id']!r}")
+        for where, raw in rules:
+            if "when" in raw:
+                self.condition(raw["when"], f"{where}.when")
+            approvals = _strings(raw.get("approvals"))
+            for j, code in _texts_at(raw.get("approvals")):
+                self.check_covered(code, f"{where}.approvals[{j}]")
+            self.added.update(approvals)
+            scenarios = raw.get("scenarios")
+            for code, names in (scenarios.items() if isinstance(scenarios, Mapping) else ()):
+                here = f"{where}.scenarios.{code}"
+                if self.check_covered(code, here):
+                    scenario_uses.append((code, here))
+                    self.check_scenarios(code, _strings(names), here)
+            for here, item in _listed(raw, "materials"):
+                self.check_material_target(item, approvals, f"{where}.{here}")
+        return scenario_uses
 
-    for i, c in enumerate(declared):
-        if c in matters and c != permit and c not in added:
-            p.fail(f"approvals[{i}]", f"{c} is never added by any rule")
-    for mc, here in scenario_matters:
-        if mc in declared and mc not in added:
-            p.fail(here, f"scenario of {mc}, which no rule adds")
+    def check_covered(self, code: Any, where: str) -> bool:
+        """Whether a rule's matter code is a catalog matter; it must be declared too."""
+        if code not in self.matters:
+            self.fail(where, f"unknown matter code {code!r} (not in the catalog)")
+            return False
+        if code not in self.declared:
+            self.fail(where, f"{code} is not listed in the industry's approvals")
+        return True
 
-    deferrable = _texts(p, data, "deferrable", "", required=False)
-    reachable = set(extra_names)
-    for c in declared:
-        if c in matters:
-            reachable |= {m.name for m in matters[c].materials}
-            reachable |= {m.name for s in matters[c].scenarios for m in s.materials}
-    for i, n in enumerate(deferrable):
-        if n not in reachable:
-            p.fail(f"deferrable[{i}]", f"unknown material {n!r} (no covered approval needs it)")
-    commitments: List[Commitment] = []
-    raw_commitments = data.get("commitments")
-    if raw_commitments is not None:
-        if not isinstance(raw_commitments, list) or not raw_commitments:
-            p.fail("commitments", "must be a non-empty list of texts or {text, when} mappings")
-            raw_commitments = []
-        for i, item in enumerate(raw_commitments):
-            here = f"commitments[{i}]"
-            if isinstance(item, str) and item.strip():
-                commitments.append(Commitment(item.strip()))
-            elif isinstance(item, Mapping):
-                _unknown_fields(p, item, {"text", "when"}, f"{here}.")
-                text = _text(p, item, "text", f"{here}.")
-                when = parse_condition(item.get("when", "always"), f"{here}.when", check_value, p.fail)
-                if text and when is not None:
-                    commitments.append(Commitment(text, when))
-            else:
-                p.fail(here, "must be a text or a {text, when} mapping")
+    def check_scenarios(self, code: str, names: List[str], where: str) -> None:
+        known = [s.name for s in self.matters[code].scenarios]
+        for name in names:
+            if name not in known:
+                self.fail(where, f"unknown scenario {name!r} of {code} "
+                          f"(known: {'、'.join(known) or 'none'})")
 
-    if p.items:
-        raise IndustryError(p.items)
-    return Industry(
-        code=code,
-        name=name,
-        aliases=aliases,
-        permit=permit,
-        approvals=declared,
-        questions=tuple(questions),
-        rules=tuple(rules),
-        deferrable=deferrable,
-        commitments=tuple(commitments) or tuple(Commitment(t) for t in DEFAULT_COMMITMENTS),
-        description=description,
-        source=source,
-    )
+    def check_material_target(self, item: Mapping, approvals: List[str], where: str) -> None:
+        target = item.get("for")
+        if target is None and not approvals:
+            self.fail(f"{where}.for", "is needed when the rule adds no approval")
+        elif target is not None and target not in self.declared:
+            self.fail(f"{where}.for", f"{target!r} is not one of the industry's approvals")
+        if isinstance(item.get("name"), str):
+            self.extra_names.add(item["name"])
+
+    def check_coverage(self, scenario_uses: List[Tuple[str, str]]) -> None:
+        """Every declared approval is added by some rule, and so is every scenario's."""
+        for i, code in _texts_at(self.data.get("approvals")):
+            if code in self.matters and code != self.permit and code not in self.added:
+                self.fail(f"approvals[{i}]", f"{code} is never added by any rule")
+        for code, where in scenario_uses:
+            if code in self.declared and code not in self.added:
+                self.fail(where, f"scenario of {code}, which no rule adds")
+
+    def check_deferrable(self) -> None:
+        reachable = set(self.extra_names)
+        for code in self.declared:
+            if code in self.matters:
+                matter = self.matters[code]
+                reachable |= {m.name for m in matter.materials}
+                reachable |= {m.name for s in matter.scenarios for m in s.materials}
+        for i, name in _texts_at(self.data.get("deferrable")):
+            if name not in reachable:
+                self.fail(f"deferrable[{i}]",
+                          f"unknown material {name!r} (no covered approval needs it)")
+
+    def check_commitments(self) -> None:
+        for where, item in _listed(self.data, "commitments"):
+            self.condition(item.get("when", "always"), f"{where}.when")
 
 
-def _report_cycles(p: _Problems, deps: Mapping[str, Set[str]]) -> Set[str]:
+def _report_cycles(fail: Fail, deps: Mapping[str, Set[str]], where: Mapping[str, str]) -> Set[str]:
     """Reports each cycle among skip conditions once; returns the questions in cycles."""
     state: Dict[str, int] = {}
     stack: List[str] = []
@@ -600,7 +402,7 @@ def _report_cycles(p: _Problems, deps: Mapping[str, Set[str]]) -> Set[str]:
                 if key not in reported:
                     reported.add(key)
                     path = " → ".join(cycle + [ref])
-                    p.fail(f"questions ({ref}).ask_if", f"cycle in skip conditions: {path}")
+                    fail(f"{where[ref]}.ask_if", f"cycle in skip conditions: {path}")
                 found.update(cycle)
             elif state.get(ref) is None and ref in deps:
                 visit(ref)
@@ -613,45 +415,124 @@ def _report_cycles(p: _Problems, deps: Mapping[str, Set[str]]) -> Set[str]:
     return found
 
 
+# ---------------------------------------------------------------------------
+# Building an Industry from a checked file.
+
+
+def _texts(value: Any) -> Tuple[str, ...]:
+    return tuple(v.strip() for v in value or ())
+
+
+def _question(raw: Mapping, where: str, conditions: Mapping[str, Condition]) -> Question:
+    number_over = raw.get("number_over")
+    return Question(
+        id=raw["id"],
+        text=raw["text"].strip(),
+        kind=raw["kind"],
+        order=raw["order"],
+        options=tuple(Option(o["value"], o["label"].strip(), _texts(o.get("aliases")))
+                      for o in raw.get("options") or ()),
+        ask_if=conditions.get(f"{where}.ask_if"),
+        hint=(raw.get("hint") or "").strip(),
+        context_words=_texts(raw.get("context_words")),
+        number_over=float(number_over) if number_over is not None else None,
+        keywords=_texts(raw.get("keywords")),
+    )
+
+
+def _rule(raw: Mapping, where: str, conditions: Mapping[str, Condition]) -> Rule:
+    approvals = _texts(raw.get("approvals"))
+    return Rule(
+        id=raw["id"],
+        when=conditions[f"{where}.when"],
+        approvals=approvals,
+        scenarios=tuple((code, name) for code, names in (raw.get("scenarios") or {}).items()
+                        for name in names),
+        materials=tuple(ExtraMaterial(m.get("for") or approvals[0], Material.from_dict(m))
+                        for m in raw.get("materials") or ()),
+        note=raw.get("note") if isinstance(raw.get("note"), str) else "",
+    )
+
+
+def _commitment(item: Any, where: str, conditions: Mapping[str, Condition]) -> Commitment:
+    if isinstance(item, str):
+        return Commitment(item.strip())
+    return Commitment(item["text"].strip(), conditions[f"{where}.when"])
+
+
+def _industry(data: Mapping, conditions: Mapping[str, Condition], source: str) -> Industry:
+    questions = [_question(raw, where, conditions) for where, raw in _listed(data, "questions")]
+    commitments = tuple(_commitment(item, child_name("commitments", i, item), conditions)
+                        for i, item in enumerate(data.get("commitments") or ()))
+    return Industry(
+        code=data["code"],
+        name=data["name"].strip(),
+        aliases=_texts(data["aliases"]),
+        permit=data.get("permit", DEFAULT_PERMIT),
+        approvals=_texts(data["approvals"]),
+        questions=tuple(sorted(questions, key=lambda q: q.order)),
+        rules=tuple(_rule(raw, where, conditions) for where, raw in _listed(data, "rules")),
+        deferrable=_texts(data.get("deferrable")),
+        commitments=commitments or tuple(Commitment(t) for t in DEFAULT_COMMITMENTS),
+        description=(data.get("description") or "").strip(),
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Loading.
+
+
+def parse_industry(data: Any, catalog: CatalogLike, source: str = "<industry>",
+                   lines: Optional[LineMap] = None) -> Industry:
+    """Checks raw industry data against the schema and the catalog; raises IndustryError
+    listing every problem (at its line when `lines` of the file are given), else
+    returns the Industry."""
+    problems = Problems(source, lines, root=FILE)
+    SCHEMA.check(data, problems.fail)
+    references = None
+    if isinstance(data, Mapping):
+        references = _References(data, matters_by_code(catalog), problems.fail)
+        references.check()
+    if problems or references is None:
+        raise IndustryError([str(p) for p in problems.by_line()])
+    return _industry(data, references.conditions, source)
+
+
+def _read(path: Path) -> Tuple[Any, LineMap]:
+    try:
+        return read_yaml_file(path, root=FILE)
+    except NotValidFile as err:
+        raise IndustryError([str(err.problem)]) from None
+
+
 def load_industry(path: Union[str, Path], catalog: CatalogLike) -> Industry:
-    """Reads and checks one industry file; raises IndustryError naming file and field."""
+    """Reads and checks one industry file; raises IndustryError naming file, line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise IndustryError([f"{path}: (file): cannot be read: {err.strerror or err}"]) from None
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise IndustryError([f"{path}: {where}: not valid YAML: {problem}"]) from None
-    return parse_industry(data, catalog, source=str(path))
+    data, lines = _read(path)
+    return parse_industry(data, catalog, source=str(path), lines=lines)
 
 
 def load_industries(directory: Union[str, Path], catalog: CatalogLike) -> Dict[str, Industry]:
     """Every industry file in a directory, by code; problems of all files at once."""
     directory = Path(directory)
     matters = matters_by_code(catalog)
-    industries: Dict[str, Industry] = {}
+    loaded: List[Tuple[Industry, LineMap]] = []
     problems: List[str] = []
     for path in sorted(directory.iterdir()):
         if path.suffix not in INDUSTRY_SUFFIXES or not path.is_file():
             continue
         try:
-            industry = load_industry(path, matters)
+            data, lines = _read(path)
+            loaded.append((parse_industry(data, matters, str(path), lines), lines))
         except IndustryError as err:
             problems.extend(err.problems)
-            continue
-        if industry.code in industries:
-            problems.append(f"{path}: code: duplicate industry code {industry.code!r} "
-                            f"(also {industries[industry.code].source})")
-            continue
-        industries[industry.code] = industry
+    for (industry, lines), (first, _) in repeated(loaded, lambda item: item[0].code):
+        message = f"duplicate industry code {industry.code!r} (also {first.source})"
+        problems.append(str(Problem(industry.source, lines.line_of("code"), "code", message)))
     if problems:
         raise IndustryError(problems)
-    return industries
+    return {industry.code: industry for industry, _ in reversed(loaded)}
 
 
 def find_industry(industries: Iterable[Industry], text: str) -> Optional[Industry]:

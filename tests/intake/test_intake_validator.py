@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,8 +50,8 @@ def problems(tmp_path: Path, matters, data) -> list:
     path = write(tmp_path, data)
     with pytest.raises(IndustryError) as err:
         load_industry(path, matters)
-    for problem in err.value.problems:
-        assert problem.startswith(f"{path}: "), problem  # every message names the file
+    for problem in err.value.problems:  # every message names the file and a line of it
+        assert re.match(rf"{re.escape(str(path))}:\d+: ", problem), problem
     return err.value.problems
 
 
@@ -76,8 +78,8 @@ def test_not_a_mapping(tmp_path, matters):
 
 
 def test_invalid_yaml_names_the_line(tmp_path, matters):
-    found = problems(tmp_path, matters, "code: x\nname: [unclosed\n")
-    assert "not valid YAML" in found[0] and "line" in found[0]
+    found = problems(tmp_path, matters, "code: x\nname: [unclosed\n\nquestions: []\n")
+    assert found[0].startswith(f"{tmp_path / 'tea_shop.yml'}:4: (file): not valid YAML:"), found
 
 
 def test_duplicate_yaml_keys(tmp_path, matters):
@@ -249,9 +251,109 @@ def test_directory_reports_every_file_and_duplicate_codes(tmp_path, matters):
     with pytest.raises(IndustryError) as err:
         load_industries(tmp_path, matters)
     text = str(err.value)
-    assert "b.yml: code: duplicate industry code 'tea_shop'" in text
-    assert "c.yml: code:" in text
+    assert "b.yml:1: code: duplicate industry code 'tea_shop'" in text
+    assert "c.yml:1: code:" in text
 
 
 def test_shipped_industry_files_are_valid(industries):
     assert {"convenience_store", "pharmacy", "gym", "restaurant"} <= set(industries)
+
+
+# -- every kind of problem at its field's line -----------------------------------------
+
+BASE_TEXT = """\
+# 茶叶店
+code: tea_shop
+name: 茶叶店
+aliases: [茶叶店, 茶庄]
+approvals: [SH-E-001, SH-E-002, SH-E-019, SH-E-013]
+questions:
+  - id: has_licence
+    order: 10
+    kind: yes_no
+    text: 是否已办理营业执照？
+  - id: entity_type
+    order: 20
+    kind: choice
+    text: 经营主体是企业还是个体工商户？
+    options:
+      - {value: enterprise, label: 企业}
+      - {value: individual, label: 个体工商户, aliases: [个体户]}
+    ask_if: {has_licence: no}
+  - id: sign
+    order: 30
+    kind: yes_no
+    text: 是否设置户外招牌？
+rules:
+  - id: register_enterprise
+    when: {has_licence: no, entity_type: enterprise}
+    approvals: [SH-E-001]
+  - id: register_individual
+    when: {has_licence: no, entity_type: individual}
+    approvals: [SH-E-002]
+  - id: food
+    when: always
+    approvals: [SH-E-019]
+  - id: sign
+    when: {sign: yes}
+    approvals: [SH-E-013]
+    scenarios: {SH-E-013: [大型招牌或高处招牌]}
+deferrable: [招牌设计效果图]
+"""
+
+
+def test_the_base_text_is_the_base_file(tmp_path, matters):
+    from_text = load_industry(write(tmp_path, BASE_TEXT, "text.yml"), matters)
+    from_data = load_industry(write(tmp_path, BASE), matters)
+    assert replace(from_text, source="") == replace(from_data, source="")
+
+
+@pytest.mark.parametrize("old, new, marker, field, message", [
+    # the schema: a missing field is at its mapping's line
+    ("    order: 30\n", "", "  - id: sign", "questions[2] (sign).order", "is missing"),
+    ("name: 茶叶店\n", "name:\n", "name:", "name", "is missing"),
+    ("    kind: choice\n", "    kind: multiple\n", "kind: multiple", "questions[1] (entity_type).kind",
+     "must be one of yes_no, choice, not 'multiple'"),
+    ("    order: 20\n", "    order: second\n", "order: second", "questions[1] (entity_type).order",
+     "must be a whole number"),
+    ("    ask_if:", "    ask-if:", "ask-if:", "questions[1] (entity_type).ask-if", "unknown field"),
+    ("aliases: [茶叶店, 茶庄]", "aliases: [茶叶店, 茶叶店]", "aliases:", "aliases",
+     "duplicate entry '茶叶店'"),
+    ("      - {value: individual", "      - {value: yes", "value: yes",
+     "questions[1] (entity_type).options[1].value", "must be a lower-case identifier"),
+    ("    kind: yes_no\n    text: 是否设置", "    kind: yes_no\n    options: [{value: a, label: A}]\n    text: 是否设置",
+     "options: [{value: a", "questions[2] (sign).options", "only choice questions have options"),
+    ("  - id: food\n    when: always\n    approvals: [SH-E-019]\n", "  - id: food\n    when: always\n",
+     "  - id: food", "rules[2] (food)", "adds nothing"),
+    # what refers to what
+    ("    ask_if: {has_licence: no}", "    ask_if: {licence: no}", "ask_if: {licence",
+     "questions[1] (entity_type).ask_if.licence", "unknown question id 'licence'"),
+    ("    order: 30\n", "    order: 20\n", "order: 20\n    kind: yes_no", "questions[2] (sign).order",
+     "duplicate order 20 (also entity_type)"),
+    ("  - id: sign\n    when", "  - id: food\n    when", "  - id: food\n    when: {sign",
+     "rules[3] (food).id", "duplicate rule id 'food'"),
+    ("    approvals: [SH-E-019]", "    approvals: [SH-X-404]", "SH-X-404",
+     "rules[2] (food).approvals[0]", "unknown matter code 'SH-X-404'"),
+    ("[大型招牌或高处招牌]", "[巨型招牌]", "巨型招牌", "rules[3] (sign).scenarios.SH-E-013",
+     "unknown scenario '巨型招牌'"),
+    ("deferrable: [招牌设计效果图]", "deferrable: [招牌设计效果图, 营业执照正本]", "deferrable:",
+     "deferrable[1]", "unknown material '营业执照正本'"),
+])
+def test_each_kind_of_problem_names_its_field_and_line(tmp_path, matters, old, new, marker,
+                                                      field, message):
+    assert old in BASE_TEXT
+    text = BASE_TEXT.replace(old, new, 1)
+    line = text[: text.index(marker)].count("\n") + 1 + marker.startswith("\n")
+    found = problems(tmp_path, matters, text)
+    path = tmp_path / "tea_shop.yml"
+    assert any(p.startswith(f"{path}:{line}: {field}: ") and message in p for p in found), (
+        f"expected {field} at line {line}: {message}; got:\n" + "\n".join(found))
+
+
+def test_problems_come_in_the_order_of_the_file(tmp_path, matters):
+    text = (BASE_TEXT.replace("name: 茶叶店\n", "name: 3\n")
+            .replace("    when: always\n", "    when: sometimes\n")
+            .replace("    kind: choice\n", "    kind: multiple\n"))
+    found = problems(tmp_path, matters, text)
+    lines = [int(p[len(str(tmp_path / "tea_shop.yml")) + 1:].split(":")[0]) for p in found]
+    assert lines == sorted(lines) and {3, 13, 31} <= set(lines), found
