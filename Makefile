@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # No telemetry or error reports leave the machine (citizens' messages must not).
 export RASA_TELEMETRY_ENABLED := false
 
-TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py bot/catalog/catalog.schema.yml bot/validation.py bot/fields.schema.yml -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml rasa_ext/train.py $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py bot/catalog/catalog.schema.yml bot/validation.py bot/fields.schema.yml -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
 
 .PHONY: install browser run train test test-fast eval bench lock clean
 CHROMIUM ?= /usr/bin/chromium
@@ -47,8 +47,10 @@ build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -typ
 # model appears in models/ in one rename, so a starting server never reads half a file.
 $(MODEL): $(STAMP) build/jieba/userdict.txt $(TRAINING_INPUTS)
 	rm -rf models/.training
-	$(VENV)/bin/rasa train --fixed-model-name govbot --out models/.training \
-	  --data data/nlu data/rules data/stories --config config.yml --domain domain.yml
+	mkdir -p build
+	$(PY) -m rasa_ext.train --fixed-model-name govbot --out models/.training \
+	  --data data/nlu data/rules data/stories --config config.yml --domain domain.yml \
+	  2>&1 | tee build/train.log; test $${PIPESTATUS[0]} -eq 0
 	mv models/.training/govbot.tar.gz $@
 	rm -rf models/.training
 

@@ -168,6 +168,11 @@ def normalize_text(text: str, max_chars: int | None = None) -> str:
 _APPLICATION_NUMBER = re.compile(r"([A-Za-z]{2})[\s\-_]*((?:\d[\s\-_]*){13}\d)")
 
 
+def application_number_spans(normalized: str) -> List[Tuple[int, int]]:
+    """Where application numbers stand in an already normalised text (start, end)."""
+    return [match.span() for match in _APPLICATION_NUMBER.finditer(normalized)]
+
+
 def find_application_number(text: str) -> str | None:
     """The first application number (two letters, 14 digits) in text, canonical form.
 

@@ -134,7 +134,7 @@ class CatalogEntityRuler(GraphComponent, EntityExtractorMixin):
 
 #: Where extractors disagree on overlapping spans of one type, the first here wins:
 #: catalog names and regex shapes are exact, DIET's spans are learnt guesses.
-EXTRACTOR_RANK = {"CatalogEntityRuler": 0, "RegexEntityExtractor": 1}
+EXTRACTOR_RANK = {"CatalogEntityRuler": 0, "ApplicationNumberExtractor": 1}
 
 
 def merge_entities(existing: List[Dict[str, Any]], found: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
