@@ -38,9 +38,29 @@ def make_repeatable() -> None:
 
 
 def silence_library_deprecations() -> None:
-    """Other packages' deprecations are not shown; Rasa's user warnings are."""
+    """Other packages' deprecations are not shown; Rasa's user warnings are.
+
+    pyparsing's deprecations are also UserWarnings, which Rasa's CLI shows "once" with a
+    filter it puts in front of all others when it starts (rasa.utils.common.
+    _filter_warnings): matplotlib and packaging call pyparsing's old names while a model
+    trains. So this runs again right after Rasa has set its filters."""
+    from pyparsing.warnings import PyparsingDeprecationWarning
+
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", category=PyparsingDeprecationWarning)
+
+
+def _after_rasa_sets_its_filters() -> None:
+    import rasa.utils.common as common
+
+    rasa_filters = common._filter_warnings
+
+    def filters_then_ours(*args, **kwargs):
+        rasa_filters(*args, **kwargs)
+        silence_library_deprecations()
+
+    common._filter_warnings = filters_then_ours
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -51,6 +71,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     make_repeatable()
     from rasa.__main__ import main as rasa_main
 
+    _after_rasa_sets_its_filters()
     sys.argv = ["rasa", "train", *(sys.argv[1:] if argv is None else argv)]
     rasa_main()
 

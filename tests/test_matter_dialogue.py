@@ -238,6 +238,32 @@ def test_a_greeting_or_thanks_that_names_a_matter_gets_the_matter(index):
     assert {"机动车驾驶证换证", "机动车驾驶证补证"} <= {b["title"] for b in buttons(thanks)}
 
 
+def test_a_short_follow_up_read_as_chat_or_out_of_scope_keeps_the_matter(index):
+    """NLU reads "嗯，那你知道电话吗？" or "开放时间呢？" as a travel request, chat or a yes;
+    after an answer about a matter they ask for its office's phone, hours or address."""
+    chat = Chat(index)
+    chat.say("护照多少钱", "ask_fee", [ent("护照", extractor="CatalogEntityRuler")])
+    for text, intent in (("嗯，那你知道电话吗？", "out_of_scope"), ("开放时间呢？", "chitchat"),
+                         ("好的，地址在哪？", "affirm")):
+        turn = chat.say(text, intent)
+        assert turn is not None, text
+        assert "普通护照申请" in said(turn) and "哪个事项" not in said(turn), said(turn)
+    assert chat.slots["matter_code"] == "SH-P-010"
+
+
+def test_without_a_matter_in_focus_a_foreign_question_stays_foreign(index):
+    chat = Chat(index)
+    assert chat.say("那你知道电话吗？", "out_of_scope") is None
+    assert chat.say("天坛都是几点开门的啊", "out_of_scope") is None
+
+
+def test_a_long_message_with_a_question_word_is_not_a_follow_up(index):
+    chat = Chat(index)
+    chat.say("护照多少钱", "ask_fee", [ent("护照", extractor="CatalogEntityRuler")])
+    story = "我上周在小区门口等了半小时的公交车，司机态度很差，这个电话打了好几次都没人接"
+    assert chat.say(story, "out_of_scope") is None
+
+
 def test_a_chance_word_in_a_social_or_foreign_request_is_not_a_matter(index):
     chat = Chat(index)
     entity = [ent("去香港", extractor="CatalogEntityRuler")]

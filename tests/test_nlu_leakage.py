@@ -35,6 +35,7 @@ TRAINING_DIR = ROOT / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 DEV = ROOT / "tests" / "nlu" / "dev.yml"
 OUTSIDE = ROOT / "tests" / "nlu" / "outside" / "messages.jsonl"
+FOLLOWUPS = ROOT / "tests" / "nlu" / "outside" / "followups.jsonl"
 from rasa_ext.nlu.leakage import Hit, TrainingIndex, canonical  # noqa: E402
 
 
@@ -73,11 +74,15 @@ def yaml_texts(path: Path) -> List[str]:
     return [m.get("text") for m in load_data(str(path)).training_examples if m.get("text")]
 
 
-def outside_texts() -> List[str]:
-    if not OUTSIDE.exists():
+def jsonl_texts(path: Path) -> List[str]:
+    if not path.exists():
         return []
-    lines = OUTSIDE.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+def outside_texts() -> List[str]:
+    return jsonl_texts(OUTSIDE)
 
 
 # Outside messages found in training data on 2026-12-03, when this test was written (old
@@ -92,6 +97,7 @@ EVALUATION_SETS = {
     "heldout": lambda: yaml_texts(HELDOUT),
     "dev": lambda: yaml_texts(DEV),
     "outside": outside_texts,
+    "followups": lambda: jsonl_texts(FOLLOWUPS),
 }
 
 

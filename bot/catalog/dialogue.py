@@ -831,6 +831,11 @@ def _as_name(text: str) -> str:
     return words().strip(_PUNCT.sub("", prepare(text)))[:MAX_THING]
 
 
+def _is_short(text: str) -> bool:
+    """A message short enough to be a question or a name, not a story or a complaint."""
+    return len(_PUNCT.sub("", prepare(text))) <= SHORT_MESSAGE
+
+
 def fallback_turn(
     index: MatterIndex, entities: List[Mapping[str, Any]], text: str, context: Context,
 ) -> Optional[Turn]:
@@ -845,7 +850,7 @@ def fallback_turn(
     """
     district = first_entity(entities, "district") or context.district
     waiting = bool(context.pending_topic or context.candidates)
-    short = len(_PUNCT.sub("", prepare(text))) <= SHORT_MESSAGE
+    short = _is_short(text)
     reading = read(index, entities, text, strict=not waiting)
     if not (short or waiting or reading.resolution.kind != "none"):
         # a long message naming no matter clearly is a story or a complaint, whatever
@@ -872,11 +877,21 @@ def social_turn(
 ) -> Optional[Turn]:
     """A greeting, thanks, small talk, yes/no or out-of-scope message that names a
     matter clearly ("你好，护照", "谢谢，那驾照呢"): the matter's turn; None to give the
-    intent's usual answer (the matter was a chance word: "帮我订张去香港的机票")."""
+    intent's usual answer (the matter was a chance word: "帮我订张去香港的机票").
+
+    With a matter in focus, a short question that names nothing else is about that
+    matter, whatever NLU made of it: after an answer about 护照, "嗯，那你知道电话吗？",
+    "开放时间呢？" or "好的，地址在哪？" ask for the office's phone, hours or address
+    (NLU reads such follow-ups as out_of_scope, chat or a yes, since travel and
+    restaurant requests use the same words)."""
     reading = read(index, entities, text, strict=True)
-    if reading.resolution.kind == "none":
-        return None
     district = first_entity(entities, "district") or context.district
+    if reading.resolution.kind == "none":
+        if reading.topic and context.matter_code and _is_short(text):
+            target = decide(index, reading, context, question=True, allow_unknown=False)
+            if target.kind != "none":
+                return _question_turn(index, reading.topic, reading, context, district, target)
+        return None
     if reading.topic:
         return _question_turn(index, reading.topic, reading, context, district)
     return _matter_turn(index, reading, context, district, allow_unknown=False)
