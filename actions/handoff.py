@@ -20,10 +20,13 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 from rasa_sdk.types import DomainDict
 
-from actions.emit import emit, utter
+from actions.emit import FOLLOW_UP_ACTIONS, emit, utter
 from bot.catalog import default_catalog
 from bot.dialogue import texts
 from bot.dialogue.cues import CANCEL_MESSAGE, holds
@@ -130,8 +133,34 @@ class ActionHandoff(Action):
         return emit(turn, dispatcher, tracker)
 
 
+def ask(slot: str) -> Turn:
+    """work_order_form's question for one of its slots (data/texts/handoff.yml ask_<slot>)."""
+    return Turn().say(TEXTS(f"ask_{slot}"))
+
+
+#: The form that takes a message and a callback number when no person can answer.
+WORK_ORDER_FORM = FOLLOW_UP_ACTIONS[FollowUp.LEAVE_MESSAGE]
+
+
+def first_empty(required_slots: List[str], tracker: Tracker) -> Optional[str]:
+    """The first of a form's slots not filled yet, the one its form would ask first (a
+    complaint's work order has the message already: only the number is asked)."""
+    return next((slot for slot in required_slots if tracker.get_slot(slot) is None), None)
+
+
 class ActionHandoffTimeout(Action):
-    """The desk's external intent: nobody accepted within HANDOFF_ACCEPT_TIMEOUT."""
+    """Nobody accepted within HANDOFF_ACCEPT_TIMEOUT: the desk resumes the bot and runs
+    this action in the conversation (Rasa's `POST /conversations/{id}/execute`,
+    bot/handoff/rasa_api.py), which apologises and starts work_order_form itself.
+
+    No intent triggers it: an intent no citizen says has no NLU examples, which training's
+    validation reports. An executed action is all Rasa runs (no FollowupAction, no
+    prediction after it), so the events do what the form's activation would: the form is
+    active, asks its first empty slot (as its action_ask_<slot> does), and the bot listens
+    — the form validates only answers that follow an action_listen
+    (FormAction._validate_if_required). A slot filled before (a complaint's message) is
+    not validated again: it was when the complaint became a work order. The form's
+    required slots come from the domain (`send_domain: true`)."""
 
     def name(self) -> Text:
         return "action_handoff_timeout"
@@ -139,13 +168,13 @@ class ActionHandoffTimeout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        turn = Turn().say(TEXTS("accept_timeout")).hand_over(FollowUp.LEAVE_MESSAGE)
-        return emit(turn, dispatcher, tracker)
-
-
-def ask(slot: str) -> Turn:
-    """work_order_form's question for one of its slots (data/texts/handoff.yml ask_<slot>)."""
-    return Turn().say(TEXTS(f"ask_{slot}"))
+        turn = Turn().say(TEXTS("accept_timeout"))
+        slot = first_empty(domain["forms"][WORK_ORDER_FORM]["required_slots"], tracker)
+        if slot is None:  # nothing to ask (the form's slots are cleared after each order)
+            return emit(turn, dispatcher, tracker)
+        utter(dispatcher, turn.then(ask(slot)))
+        return [ActiveLoop(WORK_ORDER_FORM), SlotSet(REQUESTED_SLOT, slot),
+                ActionExecuted(ACTION_LISTEN_NAME)]
 
 
 class AskWorkOrderSlot(Action, ABC):
