@@ -14,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.turn import FollowUp, Turn
+from bot.dialogue.turn import KIND_KEY, FollowUp, Message, Turn
 
 Events = List[Dict[Text, Any]]
 
@@ -27,6 +27,12 @@ def end_of_turn() -> Events:
     return [FollowupAction("action_listen")]
 
 
+def marker(message: Message) -> Dict[Text, Any]:
+    """The extra key of a marked message: Rasa keeps it in the bot event's metadata
+    (rasa.core.actions.action.create_bot_utterance), where later turns find it."""
+    return {KIND_KEY: message.kind} if message.kind else {}
+
+
 def utter(dispatcher: CollectingDispatcher, turn: Turn) -> None:
     """The turn's messages, in order: texts with buttons, domain responses, payloads."""
     for message in turn.messages:
@@ -35,7 +41,8 @@ def utter(dispatcher: CollectingDispatcher, turn: Turn) -> None:
         elif message.custom is not None:
             dispatcher.utter_message(json_message=dict(message.custom))
         else:
-            dispatcher.utter_message(text=message.text, buttons=list(message.buttons))
+            dispatcher.utter_message(text=message.text, buttons=list(message.buttons),
+                                     **marker(message))
 
 
 def slot_changes(tracker: Tracker, slots: Mapping[str, Any]) -> Events:

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 from rasa_sdk.types import DomainDict
 
-from actions.emit import emit, utter
+from actions.emit import FOLLOW_UP_ACTIONS, emit, utter
 from bot.catalog import default_catalog
 from bot.dialogue import texts
 from bot.dialogue.cues import CANCEL_MESSAGE, holds
@@ -40,6 +44,7 @@ TEXTS = texts.load("handoff", {
         "hotline", "desk_unavailable", "agent_active", "next_in_queue", "nobody_online",
         "accept_timeout", "ask_message", "bad_phone", "message_not_saved", "anything_else",
         "message_cancelled", "ok", "thanks_feedback", "ask_score",
+        "ask_work_order_message", "ask_callback_phone",
     )},
     "complaint_registered": ("number",), "ahead_in_queue": ("ahead",),
     "queued": ("ahead", "minutes"), "work_order_registered": ("number", "phone"),
@@ -128,8 +133,34 @@ class ActionHandoff(Action):
         return emit(turn, dispatcher, tracker)
 
 
+def ask(slot: str) -> Turn:
+    """work_order_form's question for one of its slots (data/texts/handoff.yml ask_<slot>)."""
+    return Turn().say(TEXTS(f"ask_{slot}"))
+
+
+#: The form that takes a message and a callback number when no person can answer.
+WORK_ORDER_FORM = FOLLOW_UP_ACTIONS[FollowUp.LEAVE_MESSAGE]
+
+
+def first_empty(required_slots: List[str], tracker: Tracker) -> Optional[str]:
+    """The first of a form's slots not filled yet, the one its form would ask first (a
+    complaint's work order has the message already: only the number is asked)."""
+    return next((slot for slot in required_slots if tracker.get_slot(slot) is None), None)
+
+
 class ActionHandoffTimeout(Action):
-    """The desk's external intent: nobody accepted within HANDOFF_ACCEPT_TIMEOUT."""
+    """Nobody accepted within HANDOFF_ACCEPT_TIMEOUT: the desk resumes the bot and runs
+    this action in the conversation (Rasa's `POST /conversations/{id}/execute`,
+    bot/handoff/rasa_api.py), which apologises and starts work_order_form itself.
+
+    No intent triggers it: an intent no citizen says has no NLU examples, which training's
+    validation reports. An executed action is all Rasa runs (no FollowupAction, no
+    prediction after it), so the events do what the form's activation would: the form is
+    active, asks its first empty slot (as its action_ask_<slot> does), and the bot listens
+    — the form validates only answers that follow an action_listen
+    (FormAction._validate_if_required). A slot filled before (a complaint's message) is
+    not validated again: it was when the complaint became a work order. The form's
+    required slots come from the domain (`send_domain: true`)."""
 
     def name(self) -> Text:
         return "action_handoff_timeout"
@@ -137,8 +168,43 @@ class ActionHandoffTimeout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        turn = Turn().say(TEXTS("accept_timeout")).hand_over(FollowUp.LEAVE_MESSAGE)
-        return emit(turn, dispatcher, tracker)
+        turn = Turn().say(TEXTS("accept_timeout"))
+        slot = first_empty(domain["forms"][WORK_ORDER_FORM]["required_slots"], tracker)
+        if slot is None:  # nothing to ask (the form's slots are cleared after each order)
+            return emit(turn, dispatcher, tracker)
+        utter(dispatcher, turn.then(ask(slot)))
+        return [ActiveLoop(WORK_ORDER_FORM), SlotSet(REQUESTED_SLOT, slot),
+                ActionExecuted(ACTION_LISTEN_NAME)]
+
+
+class AskWorkOrderSlot(Action, ABC):
+    """Asks for one slot of work_order_form. Rasa's form runs `action_ask_<slot>` when the
+    domain lists it, before it would look for an `utter_ask_<slot>` response
+    (rasa.core.actions.forms.FormAction._name_of_utterance): the questions' words stay in
+    data/texts with the rest of the handoff's. (Abstract: the action server registers
+    only its concrete subclasses.)"""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot asked for."""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        utter(dispatcher, ask(self.slot))  # the form goes on (it listens next), not the turn
+        return []
+
+
+class ActionAskWorkOrderMessage(AskWorkOrderSlot):
+    slot = "work_order_message"
+
+
+class ActionAskCallbackPhone(AskWorkOrderSlot):
+    slot = "callback_phone"
 
 
 class ValidateWorkOrderForm(FormValidationAction):

@@ -61,10 +61,11 @@ async def test_dead_and_hung_action_servers_get_a_busy_answer_and_keep_the_messa
             started = time.monotonic()
             replies = await agent.handle_text("居住证要什么材料", sender_id=sender)
             assert time.monotonic() - started < 6
-            assert [r["text"] for r in replies] == [
-                agent.domain.responses["utter_system_busy"][0]["text"]]
+            assert [r["text"] for r in replies] == [action_failure.TEXTS["busy"]]
             tracker = await agent.tracker_store.retrieve(sender)
             assert tracker.latest_message.text == "居住证要什么材料"  # kept
             assert tracker.latest_action_name == "action_listen"
+            said = [e for e in tracker.events if e.type_name == "bot"]
+            assert said[-1].metadata["kind"] == "system_busy"
     finally:
         await runner.cleanup()

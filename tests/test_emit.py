@@ -28,6 +28,19 @@ def test_emit_says_sets_what_changes_and_waits_for_the_citizen():
     ]
 
 
+def test_a_marked_text_carries_its_kind_into_the_bot_events_metadata():
+    from rasa.core.actions.action import create_bot_utterance
+
+    dispatcher = CollectingDispatcher()
+    utter(dispatcher, Turn().say("没明白", kind="not_understood").say("好"))
+    marked, plain = dispatcher.messages
+    assert marked["kind"] == "not_understood" and "kind" not in plain
+    # What Rasa does with the message (RemoteAction._utter_responses): empty keys dropped,
+    # the ones it does not know kept as the event's metadata.
+    event = create_bot_utterance({k: v for k, v in marked.items() if v})
+    assert event.text == "没明白" and event.metadata == {"kind": "not_understood"}
+
+
 def test_a_turn_that_hands_over_follows_with_the_handoff():
     events = emit(Turn().say("转人工").hand_over(), CollectingDispatcher(), tracker({}))
     assert events == [{"event": "followup", "name": "action_handoff", "timestamp": None}]

@@ -110,14 +110,33 @@ def user(intent):
     return {"event": "user", "parse_data": {"intent": {"name": intent}}}
 
 
-NOT_UNDERSTOOD = {"event": "bot", "text": "抱歉，我没太明白", "metadata": {"utter_action": "utter_default"}}
+NOT_UNDERSTOOD = {"event": "bot", "text": "抱歉，我没太明白", "metadata": {"kind": "not_understood"}}
+#: The same reply stored before its words left the domain (utter_default).
+NOT_UNDERSTOOD_BEFORE = {"event": "bot", "text": "抱歉，我没太明白",
+                         "metadata": {"utter_action": "utter_default"}}
 
 
 def test_fallback_streak_counts_latest_misunderstandings():
-    events = [user("greet"), {"event": "bot"}, user("nlu_fallback"), NOT_UNDERSTOOD, user("nlu_fallback")]
-    assert fallback_streak(events) == 2
-    assert fallback_streak(events[:3]) == 1
-    assert fallback_streak(events[:1]) == 0
+    for reply in (NOT_UNDERSTOOD, NOT_UNDERSTOOD_BEFORE):
+        events = [user("greet"), {"event": "bot"}, user("nlu_fallback"), reply, user("nlu_fallback")]
+        assert fallback_streak(events) == 2
+        assert fallback_streak(events[:3]) == 1
+        assert fallback_streak(events[:1]) == 0
+
+
+def test_not_understood_says_its_text_marked_and_hands_over_the_second_time(index):
+    from bot.catalog.dialogue import Context, not_understood
+    from bot.dialogue.turn import FollowUp, Said
+
+    said = Said(intent="nlu_fallback", text="asdkjh qwe zzxv")
+    once = not_understood(index, said, Context(), 1)
+    assert [(m.text[:9], m.kind) for m in once.messages] == [("抱歉，我没太明白您", "not_understood")]
+    assert once.follow_up is None
+    twice = not_understood(index, said, Context(), 2)
+    assert [(m.text[:9], m.kind) for m in twice.messages] == [("不好意思，我还是没", "not_understood_twice")]
+    assert twice.follow_up is FollowUp.HANDOFF
+    said_back = {"event": "bot", "text": twice.messages[0].text, "metadata": {"kind": twice.messages[0].kind}}
+    assert fallback_streak([user("nlu_fallback"), said_back, user("nlu_fallback")]) == 2
 
 
 def test_a_fallback_the_dialogue_answered_does_not_count():

@@ -28,7 +28,7 @@ from bot.catalog.schema import Matter, Scenario
 from bot.catalog.search import Hit, MatterIndex, Resolution, clean
 from bot.dialogue import texts
 from bot.dialogue.cues import HUMAN_BUTTON
-from bot.dialogue.turn import Button, Said, Turn, button
+from bot.dialogue.turn import KIND_KEY, Button, Said, Turn, button
 from bot.text import normalize_text
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
@@ -37,7 +37,7 @@ TEXTS = texts.load("catalog", {
     "not_found": ("name",), "not_found_told": ("name", "situations"),
     "unlisted": ("matter", "situations"), "offer_asked": (), "offer_told": (),
     "ask_matter": (), "ask_thing": ("situations",), "district_noted": ("district",),
-    "received": (),
+    "received": (), "not_understood": (), "not_understood_twice": (),
 })
 INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
 #: Extractors in the order their matter spans are trusted.
@@ -897,10 +897,14 @@ def social_turn(
     return _matter_turn(index, reading, context, district, allow_unknown=False)
 
 
-#: The responses said when the dialogue did not understand a message: once, and the
-#: second time in a row (then a person takes over).
-NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE = "utter_default", "utter_default_twice"
+#: What the dialogue says when it did not understand a message, once and the second time
+#: in a row (then a person takes over): the keys of their texts, and the kinds that mark
+#: them in the conversation for `fallback_streak`.
+NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE = "not_understood", "not_understood_twice"
 NOT_UNDERSTOOD = frozenset({NOT_UNDERSTOOD_ONCE, NOT_UNDERSTOOD_TWICE})
+#: The domain responses that said them before their words moved to data/texts: replies
+#: stored earlier carry these names as their `utter_action` (and still count).
+FORMER_RESPONSES = frozenset({"utter_default", "utter_default_twice"})
 
 
 def not_understood(index: MatterIndex, said: Said, context: Context, streak: int) -> Turn:
@@ -911,8 +915,16 @@ def not_understood(index: MatterIndex, said: Said, context: Context, streak: int
     if turn is not None:
         return turn
     if streak >= 2:
-        return Turn().respond(NOT_UNDERSTOOD_TWICE).hand_over()
-    return Turn().respond(NOT_UNDERSTOOD_ONCE)
+        return Turn().say(TEXTS(NOT_UNDERSTOOD_TWICE), kind=NOT_UNDERSTOOD_TWICE).hand_over()
+    return Turn().say(TEXTS(NOT_UNDERSTOOD_ONCE), kind=NOT_UNDERSTOOD_ONCE)
+
+
+def says_not_understood(reply: Mapping[str, Any]) -> bool:
+    """Whether a bot event is the not-understood reply: marked so, or (stored before the
+    marker) said as the former domain response."""
+    metadata = reply.get("metadata") or {}
+    return (metadata.get(KIND_KEY) in NOT_UNDERSTOOD
+            or metadata.get("utter_action") in FORMER_RESPONSES)
 
 
 def fallback_streak(events: Iterable[Mapping[str, Any]]) -> int:
@@ -934,9 +946,7 @@ def fallback_streak(events: Iterable[Mapping[str, Any]]) -> int:
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
         if intent != "nlu_fallback":
             break
-        if replies and not any(
-            (r.get("metadata") or {}).get("utter_action") in NOT_UNDERSTOOD for r in replies
-        ):
+        if replies and not any(says_not_understood(reply) for reply in replies):
             break
         streak += 1
         replies = []

@@ -48,15 +48,26 @@ class Said:
         return None
 
 
+#: The key of a bot event's metadata that holds its message's `kind` (Rasa stores the
+#: keys of a dispatcher message it does not know itself in the event's metadata).
+KIND_KEY = "kind"
+
+
 @dataclass(frozen=True)
 class Message:
     """One message of the bot: a text with buttons, a response of the domain by name
-    (utter_…, whose words Rasa's domain holds), or a structured payload for the channel."""
+    (utter_…, whose words Rasa's domain holds), or a structured payload for the channel.
+
+    `kind` marks a text that a later turn looks for in the conversation (the replies to a
+    message not understood, which bot.catalog.dialogue.fallback_streak counts): a text
+    said from data/texts has no response name to be recognised by, so the marker is
+    stored with the bot event (metadata `KIND_KEY`)."""
 
     text: str = ""
     buttons: List[Button] = field(default_factory=list)
     response: Optional[str] = None
     custom: Optional[Mapping[str, Any]] = None
+    kind: Optional[str] = None
 
 
 class FollowUp(Enum):
@@ -75,9 +86,12 @@ class Turn:
     slots: Dict[str, Any] = field(default_factory=dict)
     follow_up: Optional[FollowUp] = None
 
-    def say(self, text: str, buttons: Optional[Sequence[Button]] = None) -> "Turn":
-        """Adds a text message (with buttons, when there are any)."""
-        self.messages.append(Message(text=text, buttons=list(buttons or ())))
+    def say(
+        self, text: str, buttons: Optional[Sequence[Button]] = None, kind: Optional[str] = None,
+    ) -> "Turn":
+        """Adds a text message (with buttons, when there are any; marked with `kind` when
+        a later turn must recognise it in the conversation)."""
+        self.messages.append(Message(text=text, buttons=list(buttons or ()), kind=kind))
         return self
 
     def respond(self, response: str) -> "Turn":

@@ -91,7 +91,13 @@ class RasaAPI:
         url = self._url(conversation_id, "tracker/events")
         await self._post(url + "?output_channel=latest&execute_side_effects=true", events)
 
-    async def trigger_intent(self, conversation_id: str, intent: str) -> None:
-        """Lets the bot take its turn as if the citizen had said `intent`."""
-        url = self._url(conversation_id, "trigger_intent") + "?output_channel=latest"
-        await self._post(url, {"name": intent})
+    async def execute(self, conversation_id: str, action: str) -> None:
+        """Runs one action of the bot in the conversation; its messages go out on the
+        citizen's latest channel. Rasa runs nothing after it (no prediction, no follow-up
+        action), so the action leaves the conversation ready for the next message.
+
+        Rasa 3.6 logs a FutureWarning for this endpoint and recommends an external intent;
+        an intent nobody says has no NLU examples, which training's validation reports.
+        """
+        url = self._url(conversation_id, "execute") + "?output_channel=latest"
+        await self._post(url, {"name": action})

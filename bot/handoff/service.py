@@ -33,8 +33,12 @@ SWEEP_LOCK = "handoff:sweep-lock"
 #: What the desk says to the citizen (data/texts/handoff.yml).
 TEXTS = texts.load("handoff", {"closing": (), "accepted": ("agent",), "transferred": ("agent",)})
 CLOSING = TEXTS["closing"]
-#: Timeout: the bot takes over again; action_listen makes the desk's intent a fresh turn.
+#: Timeout: the bot takes over again, listening (so the citizen's next message is a fresh
+#: turn even when the timeout action below could not run).
 HAND_BACK = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+#: What the bot does when nobody accepted in time: apologise and take a message
+#: (actions/handoff.py ActionHandoffTimeout).
+TIMEOUT_ACTION = "action_handoff_timeout"
 
 
 class DeskError(Exception):
@@ -233,7 +237,7 @@ class HandoffService:
                 conversation = self.records.handoff(handoff_id)["conversation_id"]
                 try:
                     await self.rasa.append(conversation, HAND_BACK)
-                    await self.rasa.trigger_intent(conversation, "handoff_timeout")
+                    await self.rasa.execute(conversation, TIMEOUT_ACTION)
                 except Exception:  # noqa: BLE001 - the next citizen must not wait on this one
                     logger.exception("could not hand %s back after the timeout", conversation)
                 done += 1

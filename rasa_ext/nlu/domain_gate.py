@@ -43,7 +43,7 @@ from rasa_ext.nlu.fingerprint import files_fingerprint
 MODEL_FILE = "gate.pkl"
 SOCIAL = ("chitchat", "greet", "thank", "goodbye", "bot_challenge")
 OTHER = ("out_of_scope",)
-KEPT = ("inform", "affirm", "deny", "rate_service", "handoff_timeout")
+KEPT = ("inform", "affirm", "deny", "rate_service")
 FALLBACK = "nlu_fallback"
 MIN_DISTINCT_LETTERS = 4
 

@@ -4,26 +4,31 @@ Rasa 3.6 waits up to 300 s for the action server (`DEFAULT_REQUEST_TIMEOUT`) and
 the call fails, logs the error and continues with no events: the citizen's message is
 stored and nobody answers it (an empty 200 on the REST channel, silence elsewhere).
 Here the wait is ACTION_TIMEOUT seconds (8) and a failed or timed-out call becomes the
-`utter_system_busy` response and a wait for the citizen's next message; the message
-itself stays in the conversation (the desk and a later turn see it).
+busy message (data/texts/system.yml `busy`, marked `kind: system_busy` in the event's
+metadata) and a wait for the citizen's next message; the message itself stays in the
+conversation (the desk and a later turn see it).
+
+The words are the bot's texts, not a domain response: Rasa says them, no rule or story
+does, so a response would only be one that training's validation reports as unused.
 
 A rejection (HTTP 400 from a form's validation) is Rasa's normal control flow and
 passes through unchanged.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, List
 
 from bot import settings
+from bot.dialogue import texts
+from bot.dialogue.turn import KIND_KEY
 from rasa_ext.patches import require_rasa
 
 logger = logging.getLogger(__name__)
 
-BUSY_RESPONSE = "utter_system_busy"
-#: Said when the domain has no `utter_system_busy` (it should have).
-BUSY_TEXT = "系统繁忙，您的消息已收到，请稍后再发一次；急事请拨打12345热线。"
+TEXTS = texts.load("system", {"busy": ()})
+#: The kind of the busy message in its event's metadata (as bot.dialogue.turn marks texts).
+BUSY = "system_busy"
 
 
 def action_timeout() -> float:
@@ -31,24 +36,14 @@ def action_timeout() -> float:
     return settings.load().action_timeout
 
 
-async def busy_events(nlg: Any, tracker: Any, output_channel: Any) -> List[Any]:
-    """The busy message (from the domain's response when it has one), then listen."""
-    from rasa.core.actions.action import create_bot_utterance
+def busy_events() -> List[Any]:
+    """The busy message, then listen."""
     from rasa.shared.core.events import BotUttered, FollowupAction
 
-    message = None
-    try:
-        message = await nlg.generate(BUSY_RESPONSE, tracker, output_channel.name())
-    except Exception:  # noqa: BLE001 - the fallback text below is said instead
-        logger.exception("could not render %s", BUSY_RESPONSE)
-    if message:
-        message["utter_action"] = BUSY_RESPONSE
-        utterance = create_bot_utterance(message)
-    else:
-        utterance = BotUttered(BUSY_TEXT, metadata={"utter_action": BUSY_RESPONSE})
     # Listening next is decided here, not predicted: a rule could otherwise call the
     # dead server again, up to Rasa's limit of predictions per turn.
-    return [utterance, FollowupAction("action_listen")]
+    return [BotUttered(TEXTS["busy"], metadata={KIND_KEY: BUSY}),
+            FollowupAction("action_listen")]
 
 
 def _saying_failures(run):
@@ -62,7 +57,7 @@ def _saying_failures(run):
         except Exception as exc:  # noqa: BLE001 - every failure gets the same answer
             logger.error("custom action %s failed (%s): told the citizen the system is busy",
                          self.name(), type(exc).__name__)
-            return await busy_events(nlg, tracker, output_channel)
+            return busy_events()
 
     run_or_say_busy._says_failures = True  # type: ignore[attr-defined]
     return run_or_say_busy

@@ -17,6 +17,12 @@ def test_a_turn_says_texts_with_buttons_responses_and_payloads_in_order():
     assert turn.texts == ["您好", "还有吗"] and turn.follow_up is None
 
 
+def test_a_text_may_be_marked_for_later_turns_to_recognise():
+    turn = Turn().say("没明白", kind="not_understood").say("好")
+    assert [m.kind for m in turn.messages] == ["not_understood", None]
+    assert turn.texts == ["没明白", "好"]
+
+
 def test_buttons_go_under_the_last_message():
     turn = Turn().say("一").say("二").with_buttons([button("好", "/affirm")])
     assert turn.messages[0].buttons == []

@@ -93,14 +93,14 @@ class FakeRasa:
                                dict(request.query)))
             return web.json_response({})
 
-        async def trigger(request: web.Request) -> web.Response:
-            self.calls.append(("trigger", request.match_info["cid"], await request.json(),
+        async def execute(request: web.Request) -> web.Response:
+            self.calls.append(("execute", request.match_info["cid"], await request.json(),
                                dict(request.query)))
             return web.json_response({})
 
         app = web.Application(middlewares=[credential])
         app.router.add_post("/conversations/{cid}/tracker/events", events)
-        app.router.add_post("/conversations/{cid}/trigger_intent", trigger)
+        app.router.add_post("/conversations/{cid}/execute", execute)
         return app
 
     def texts(self, cid: str) -> list:
@@ -304,12 +304,13 @@ async def test_nobody_accepting_hands_the_citizen_back_to_the_bot(database_url, 
         await client.post("/desk/api/presence", json={"online": True}, headers=headers)
         await internal(client, "/desk/internal/handoffs", {"conversation_id": "t1"})
         for _ in range(50):
-            if any(kind == "trigger" for kind, *_ in rasa.calls):
+            if any(kind == "execute" for kind, *_ in rasa.calls):
                 break
             await asyncio.sleep(0.1)
-        kinds = [(kind, body) for kind, cid, body, _ in rasa.calls if cid == "t1"]
-        assert kinds[0] == ("events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
-        assert kinds[1] == ("trigger", {"name": "handoff_timeout"})
+        calls = [(kind, body, query) for kind, cid, body, query in rasa.calls if cid == "t1"]
+        assert calls[0][:2] == ("events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+        # The bot apologises and starts the work-order form on the citizen's latest channel.
+        assert calls[1] == ("execute", {"name": "action_handoff_timeout"}, {"output_channel": "latest"})
         assert (await (await client.get("/desk/api/queue")).json())["queue"] == []
     finally:
         await client.close()

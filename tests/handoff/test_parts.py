@@ -155,3 +155,67 @@ def test_summary_and_history_blank_codes_and_last_six():
     assert "482913" not in summary and "14051X" not in summary and "验证码******" in summary
     [shown] = messages([{**events[0], "_id": 1}])
     assert shown["text"] == "验证码******收不到，后六位******" and shown["masked"]
+
+
+async def test_the_work_order_form_asks_each_slot_with_its_own_action():
+    """Rasa's form asks a slot with `action_ask_<slot>` when the domain lists it; with
+    neither that nor an utter_ask_<slot> response it asks nothing and the citizen waits."""
+    from pathlib import Path
+
+    import yaml
+    from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+
+    import actions.handoff as handoff
+
+    domain = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
+    actions = {a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]}
+    slots = domain["forms"]["work_order_form"]["required_slots"]
+    assert {f"action_ask_{slot}" for slot in slots} <= actions
+    executor = ActionExecutor()
+    executor.register_package("actions.handoff")
+    assert {f"action_ask_{slot}" for slot in slots} <= set(executor.actions)
+    assert "action_ask_None" not in executor.actions  # the abstract base is not an action
+    said = {}
+    for action in (handoff.ActionAskWorkOrderMessage(), handoff.ActionAskCallbackPhone()):
+        dispatcher = CollectingDispatcher()
+        assert await action.run(dispatcher, _form_tracker({}), {}) == []
+        said[action.name()] = [m["text"] for m in dispatcher.messages]
+    assert said == {
+        "action_ask_work_order_message": [
+            "请留言说明您要办的事或遇到的问题（一条消息即可），工作人员上班后会处理。说“算了”可以取消。"],
+        "action_ask_callback_phone": ["请留一个方便接听的手机号码，工作人员会回电给您。"],
+    }
+
+
+async def test_the_timeout_action_apologises_and_starts_the_form_by_itself():
+    """The desk runs it with Rasa's /execute, after which Rasa runs nothing: the form is
+    active, its first empty slot asked, and the bot listens (the form validates only an
+    answer that follows action_listen)."""
+    from pathlib import Path
+
+    import yaml
+    from rasa.shared.core.domain import Domain
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.handoff as handoff
+
+    domain_file = Path(__file__).parents[2] / "domain.yml"
+    listed = yaml.safe_load(domain_file.read_text(encoding="utf-8"))["actions"]
+    assert {"action_handoff_timeout": {"send_domain": True}} in listed  # it reads the form
+    domain = Domain.load(str(domain_file)).as_dict()
+    asked = {}
+    for slots in ({}, {"work_order_message": "窗口态度差", "work_order_number": "GD-1"}):
+        dispatcher = CollectingDispatcher()
+        events = await handoff.ActionHandoffTimeout().run(dispatcher, _form_tracker(slots), domain)
+        said = [m["text"] for m in dispatcher.messages]
+        assert said[0].startswith("抱歉，工作人员暂时都在忙")
+        assert [e["event"] for e in events] == ["active_loop", "slot", "action"]
+        assert events[0]["name"] == "work_order_form" and events[2]["name"] == "action_listen"
+        asked[events[1]["value"]] = said[1]
+    # A complaint's order holds its message: only the callback number is asked.
+    assert asked == {"work_order_message": handoff.TEXTS["ask_work_order_message"],
+                     "callback_phone": handoff.TEXTS["ask_callback_phone"]}
+    dispatcher = CollectingDispatcher()
+    done = {"work_order_message": "x", "callback_phone": "13900001111"}
+    events = await handoff.ActionHandoffTimeout().run(dispatcher, _form_tracker(done), domain)
+    assert len(dispatcher.messages) == 1 and events[-1]["event"] == "followup"

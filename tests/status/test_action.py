@@ -72,13 +72,14 @@ async def test_not_understood_twice_while_waiting_goes_to_a_person(make_dialogue
                                                                    monkeypatch):
     monkeypatch.setattr(status_action, "_dialogue", make_dialogue())
     before = [{"event": "user", "text": "呜呜呜", "parse_data": {"intent": {"name": "nlu_fallback"}}},
-              {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_default"}}]
+              {"event": "bot", "text": "…", "metadata": {"kind": "not_understood"}}]
     waiting = {"status_flow": {"step": "ask_consent"}, "status_active": True}
     dispatcher = CollectingDispatcher()
     latest = tracker("啦啦啦", "nlu_fallback", waiting, before)
     latest.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
     events = await status_action.ActionStatus().run(dispatcher, latest, DOMAIN)
-    assert [m["response"] for m in dispatcher.messages] == ["utter_default_twice"]
+    assert [(m["text"][:9], m["kind"]) for m in dispatcher.messages] == [
+        ("不好意思，我还是没", "not_understood_twice")]
     assert events[-1] == {"event": "followup", "name": "action_handoff", "timestamp": None}
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots == {"status_flow": None, "status_active": False}  # moved on: no consent
