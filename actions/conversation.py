@@ -1,4 +1,5 @@
-"""Conversation-level actions: not understood twice → a person; small talk."""
+"""Conversation-level actions: not understood twice → a person (small talk is answered by
+action_matter_first, actions/matters.py)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -10,8 +11,7 @@ from actions.emit import emit
 from actions.matters import context_of
 from bot.catalog import default_catalog
 from bot.catalog.dialogue import fallback_streak, not_understood
-from bot.chitchat import chitchat_answer
-from bot.dialogue.turn import Said, Turn
+from bot.dialogue.turn import Said
 
 
 class ActionFallback(Action):
@@ -36,13 +36,3 @@ class ActionFallback(Action):
         )
         return emit(turn, dispatcher, tracker)
 
-
-class ActionChitchat(Action):
-    def name(self) -> Text:
-        return "action_chitchat"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        turn = Turn().say(chitchat_answer(tracker.latest_message.get("text") or ""))
-        return emit(turn, dispatcher, tracker)

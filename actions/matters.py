@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
 from bot.catalog import default_catalog
+from bot.catalog.dialogue import TEXTS as MATTER_TEXTS
 from bot.catalog.dialogue import Context, answer_question, handle_inform, social_turn
 from bot.chitchat import chitchat_answer
 from bot.dialogue.turn import Said, Turn
@@ -21,7 +22,6 @@ SOCIAL_RESPONSES = {
     "goodbye": "utter_goodbye",
     "thank": "utter_thank",
     "bot_challenge": "utter_bot_challenge",
-    "out_of_scope": "utter_out_of_scope",
     "affirm": "utter_ok",
     "deny": "utter_ok",
 }
@@ -97,6 +97,8 @@ class ActionMatterFirst(Action):
             turn = Turn()
             if said.intent == "chitchat":
                 turn.say(chitchat_answer(said.text))
+            elif said.intent == "out_of_scope":
+                turn.say(MATTER_TEXTS["out_of_scope"])
             else:
                 turn.respond(SOCIAL_RESPONSES.get(said.intent, "utter_ok"))
         return emit(turn, dispatcher, tracker)

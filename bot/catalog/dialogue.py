@@ -37,7 +37,7 @@ TEXTS = texts.load("catalog", {
     "not_found": ("name",), "not_found_told": ("name", "situations"),
     "unlisted": ("matter", "situations"), "offer_asked": (), "offer_told": (),
     "ask_matter": (), "ask_thing": ("situations",), "district_noted": ("district",),
-    "received": (), "not_understood": (), "not_understood_twice": (),
+    "received": (), "not_understood": (), "not_understood_twice": (), "out_of_scope": (),
 })
 INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
 #: Extractors in the order their matter spans are trusted.
