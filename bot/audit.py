@@ -17,10 +17,9 @@ from sqlalchemy import (Column, DateTime, Index, Integer, MetaData, String, Tabl
                         select)
 from sqlalchemy.engine import Engine
 
-from bot.privacy import MaskingFilter, mask_text
+from bot.privacy import mask_text
 
 logger = logging.getLogger("bot.audit")
-logger.addFilter(MaskingFilter())
 
 metadata = MetaData()
 

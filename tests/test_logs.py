@@ -67,6 +67,20 @@ configure_logging("actions")
 utils.update_sanic_log_level()
 """
 
+#: The web app's and the stand-in backend's `main`, with aiohttp's run_app stopped before
+#: it serves (their logging is set up by then).
+WEB_START = """
+import sys
+import aiohttp.web
+
+aiohttp.web.run_app = lambda *args, **kwargs: None
+sys.argv = ["web"]
+from web.app import main
+
+main()
+"""
+BACKEND_START = WEB_START.replace("web.app", "standins.gov_backend.app")
+
 
 def _run(script: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVBOT_ENV": "development",
@@ -98,6 +112,12 @@ def test_rasa_and_sanic_lines_are_masked_after_rasa_configured_its_logging():
 
 def test_the_action_servers_lines_are_masked():
     _assert_masked(_run(ACTION_SERVER_START))
+
+
+@pytest.mark.parametrize("start", [WEB_START, BACKEND_START], ids=["web", "backend"])
+def test_the_web_apps_and_the_backends_lines_are_masked(start):
+    """Both once set up only plain logging and masked a few loggers of their own."""
+    _assert_masked(_run(start))
 
 
 def test_configuring_twice_adds_no_second_handler_or_filter():

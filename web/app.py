@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot import settings
 from bot.catalog import Catalog, default_catalog
+from bot.logs import configure_logging
 from web import documents, search, templating, widget
 from web.desk import create_app as create_desk, mount as mount_desk
 from web.keys import SETTINGS_KEY, TEMPLATES_KEY
@@ -61,7 +62,7 @@ def main() -> None:
     # Loopback unless BIND_HOST says otherwise: the edge proxy fronts the public paths.
     parser.add_argument("--host", default=config.host)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging("web")
     app = create_app(config=config)
     app[CATALOG_KEY].index()  # build the index before the first request
     web.run_app(app, host=args.host, port=args.port, access_log=None)

@@ -18,10 +18,8 @@ import aiohttp
 
 from bot.dialogue import texts
 from bot.dialogue.turn import button
-from bot.privacy import MaskingFilter
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 TEXTS = texts.load("handoff", {"score_button": ("score",), "rate_prompt": ()})
 SATISFACTION_BUTTONS = [

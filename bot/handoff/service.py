@@ -22,11 +22,10 @@ from bot.handoff.rasa_api import RasaAPI, agent_message, resume_events
 from bot.handoff.records import Records
 from bot.handoff.summary import INTENT_TOPICS, channel_label
 from bot.kv import KeyValueStore
-from bot.privacy import MaskingFilter, mask_personal
+from bot.privacy import mask_personal
 from bot.conversations import conversation_event, conversation_events, sealed_text
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 MAX_REPLY = 2000
 SWEEP_LOCK = "handoff:sweep-lock"

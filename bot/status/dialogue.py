@@ -31,13 +31,11 @@ from bot.catalog.dialogue import Context, handle_inform, not_understood
 from bot.catalog.search import MatterIndex
 from bot.dialogue.cues import HUMAN_BUTTON
 from bot.dialogue.turn import Button, Said, Turn
-from bot.privacy import MaskingFilter
 from bot.status import parse, render
 from bot.status.bindings import BindingStore
 from bot.status.guard import Guard, Target, requester_ref
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 #: Intents that may carry the answer to the step's question.
 ANSWER_INTENTS = ("inform", "nlu_fallback", "check_application_status", "resend_code")

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from bot import settings as bot_settings
 from bot.db import engine_for
-from bot.privacy import install_log_masking
+from bot.logs import configure_logging
 from standins.gov_backend import models as m
 from standins.gov_backend import settings, sms
 from standins.gov_backend.middleware import MIDDLEWARES, MaskedAccessLogger
@@ -99,8 +99,7 @@ def main() -> None:
                         help="address to listen on (default BIND_HOST, else 127.0.0.1)")
     parser.add_argument("--access-log", action="store_true", help="log every request (masked)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    install_log_masking(logging.getLogger("aiohttp.access"), logging.getLogger("aiohttp.server"))
+    configure_logging("backend")
     app = create_app()  # refuses to start on a missing or development token in production
     if app[SETTINGS].using_dev_token and not bot_settings.is_loopback(args.host):
         raise bot_settings.InsecureConfiguration(

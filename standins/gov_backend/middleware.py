@@ -10,14 +10,13 @@ from typing import Awaitable, Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot.privacy import MaskingFilter, mask_text
+from bot.privacy import mask_text
 from standins.gov_backend import errors
 from standins.gov_backend.params import MAX_BODY
 from standins.gov_backend.responses import error_response
 from standins.gov_backend.state import DELAY, SETTINGS
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -10,13 +10,12 @@ from typing import Any, Callable, Optional, TypeVar
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from bot.privacy import MaskingFilter, mask_phone
+from bot.privacy import mask_phone
 from standins.gov_backend import errors, params, queries, sms
 from standins.gov_backend.responses import json_response
 from standins.gov_backend.state import ENGINE, SETTINGS, SMS
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 T = TypeVar("T")
 SERVICE = "stand-in government backend"

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, insert, select
 
+from bot.privacy import add_masking_filter
 from standins.gov_backend import models as m
 from standins.gov_backend import seed as demo
 from standins.gov_backend.sms import last_code, last_message
@@ -411,6 +412,7 @@ async def test_internal_errors_never_show_a_traceback(backend, http, monkeypatch
 
     monkeypatch.setattr(queries, "application", broken)
     caplog.set_level(logging.INFO)
+    add_masking_filter(caplog.handler)  # as configure_logging does for the process
     async with http.get(f"{backend.url}/api/v1/applications/{LIU_YANG_APP}") as r:
         assert r.status == 500
         text = await r.text()
@@ -423,7 +425,10 @@ async def test_internal_errors_never_show_a_traceback(backend, http, monkeypatch
 
 
 async def test_log_lines_mask_id_and_phone_numbers(backend, http, caplog):
+    """The stand-in's lines as its process writes them (masked on every handler by
+    bot.logs.configure_logging, tests/test_logs.py)."""
     caplog.set_level(logging.INFO)
+    add_masking_filter(caplog.handler)
     for person in (p["id_number"] for p in demo.PEOPLE):
         async with http.get(f"{backend.url}/api/v1/people/{person}/applications") as r:
             assert r.status == 200

@@ -28,7 +28,7 @@ from bot.handoff.rasa_api import RasaAPI
 from bot.handoff.records import Records
 from bot.handoff.service import HandoffService
 from bot.kv import KeyValueStore, store_from_env
-from bot.privacy import MaskingFilter, sealer
+from bot.privacy import sealer
 from bot.settings import ROOT, WebSettings
 from web.compat import fix_request_url
 from web.desk.auth import PREFIX, parse_trusted_proxies
@@ -39,7 +39,6 @@ from web.desk.routes import setup_routes
 from web.keys import SETTINGS_KEY, TEMPLATES_KEY
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 CANNED_FILE = ROOT / "data" / "reference" / "canned_answers.yml"
 Context = Callable[[web.Application], AsyncIterator[None]]

@@ -15,13 +15,11 @@ from bot import settings
 from bot.handoff.auth import Session
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.service import DeskError
-from bot.privacy import MaskingFilter
 from web.desk.keys import CONFIG_KEY, PROXIES_KEY, SESSIONS_KEY, Network
 from web.keys import SETTINGS_KEY
 from web.middlewares import json_error
 
 logger = logging.getLogger(__name__)
-logger.addFilter(MaskingFilter())
 
 #: Where the desk is mounted on the web app; its session cookie is sent only there.
 PREFIX = "/desk"
