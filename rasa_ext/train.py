@@ -18,16 +18,19 @@ Why not plain `rasa train`:
 - **Quiet.** Sanic, imported by Rasa, turns on every library's DeprecationWarning
   (`filterwarnings("once", DeprecationWarning)` at import), so training printed pages of
   pkg_resources, pyparsing and click deprecations that nobody here can act on. Those are
-  silenced before Sanic is imported and again right after (its filter goes in front of
-  ours); Rasa's own warnings (UserWarning: misaligned entities,
+  silenced before Sanic is imported, again right after (its filter goes in front of
+  ours), and after Rasa's CLI sets its own (rasa_ext/patches/training_warnings.py);
+  Rasa's own warnings (UserWarning: misaligned entities,
   unused responses, unknown intents) are left on, and the training data keeps them at
   zero (tests/test_training_warnings.py).
 """
 from __future__ import annotations
 
 import sys
-import warnings
 from typing import List, Optional
+
+from rasa_ext.patches import training_warnings
+from rasa_ext.patches.training_warnings import silence_library_deprecations
 
 
 def make_repeatable() -> None:
@@ -35,32 +38,6 @@ def make_repeatable() -> None:
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
-
-
-def silence_library_deprecations() -> None:
-    """Other packages' deprecations are not shown; Rasa's user warnings are.
-
-    pyparsing's deprecations are also UserWarnings, which Rasa's CLI shows "once" with a
-    filter it puts in front of all others when it starts (rasa.utils.common.
-    _filter_warnings): matplotlib and packaging call pyparsing's old names while a model
-    trains. So this runs again right after Rasa has set its filters."""
-    from pyparsing.warnings import PyparsingDeprecationWarning
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-    warnings.filterwarnings("ignore", category=PyparsingDeprecationWarning)
-
-
-def _after_rasa_sets_its_filters() -> None:
-    import rasa.utils.common as common
-
-    rasa_filters = common._filter_warnings
-
-    def filters_then_ours(*args, **kwargs):
-        rasa_filters(*args, **kwargs)
-        silence_library_deprecations()
-
-    common._filter_warnings = filters_then_ours
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -71,7 +48,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     make_repeatable()
     from rasa.__main__ import main as rasa_main
 
-    _after_rasa_sets_its_filters()
+    training_warnings.apply()
     sys.argv = ["rasa", "train", *(sys.argv[1:] if argv is None else argv)]
     rasa_main()
 

@@ -245,7 +245,7 @@ def test_each_patch_refuses_a_rasa_it_was_not_written_for(monkeypatch):
 
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
     for name in ("action_response", "event_types", "endpoint_sessions", "past_states",
-                 "model_memory", "action_failure", "log_masking"):
+                 "model_memory", "action_failure", "log_masking", "training_warnings"):
         module = importlib.import_module(f"rasa_ext.patches.{name}")
         with pytest.raises(UnsupportedRasa):
             module.apply()
