@@ -2,63 +2,123 @@
 what the bot is doing, the way to ask for a person, and the steering words of the intake
 interview, the status check and the satisfaction rating.
 
+The words are data (data/cues.yml), edited without touching the code and without
+retraining (NLU does not read them); this module reads the file once, at import, and
+names each list for the code. A key missing
+from the file or of the wrong shape fails loudly at import (CuesError); a key of the file
+this module does not read is found by `unused` (a test checks).
+
 Each conversation stops on its own words (a bare 算了 answers no to an intake question,
 but stops a status check), built here from the shared ones. Matching is a plain "the
 text holds the cue" (`holds`); each caller normalises the text as it did before.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Dict, Iterable, Set, Tuple
+
+import yaml
 
 from bot.dialogue.turn import button
 
+CUES_FILE = Path(__file__).resolve().parents[2] / "data" / "cues.yml"
+
+
+class CuesError(ValueError):
+    """The cue file does not hold what the code expects of it."""
+
+
+def _load(path: Path) -> Dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CuesError(f"no cue file {path}") from exc
+    if not isinstance(data, dict):
+        raise CuesError(f"{path}: a mapping of names to cues expected")
+    return data
+
+
+_CUES = _load(CUES_FILE)
+#: The keys of the file read so far.
+_READ: Set[str] = set()
+
+
+def _value(key: str) -> Any:
+    if key not in _CUES:
+        raise CuesError(f"{CUES_FILE.name}: no cues '{key}'")
+    _READ.add(key)
+    return _CUES[key]
+
+
+def _is_word(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _words(key: str) -> Tuple[str, ...]:
+    """A list of words of the file, in its order."""
+    value = _value(key)
+    if not isinstance(value, list) or not value or not all(_is_word(w) for w in value):
+        raise CuesError(f"{CUES_FILE.name}: '{key}' must be a list of words (quote yes, no, 1 …)")
+    return tuple(value)
+
+
+def _string(key: str) -> str:
+    """One word or a string of characters."""
+    value = _value(key)
+    if not _is_word(value):
+        raise CuesError(f"{CUES_FILE.name}: '{key}' must be a text")
+    return value
+
+
+def _mapping(key: str, of: type = str) -> Dict[str, Any]:
+    """A mapping of words to values of one type, in the file's order."""
+    value = _value(key)
+    if (not isinstance(value, dict) or not value or not all(_is_word(k) for k in value)
+            or not all(isinstance(v, of) and not isinstance(v, bool) for v in value.values())):
+        raise CuesError(f"{CUES_FILE.name}: '{key}' must map words to {of.__name__} values")
+    return dict(value)
+
+
+def unused() -> Set[str]:
+    """The keys of the file no code reads (cues left behind)."""
+    return set(_CUES) - _READ
+
+
 #: Stop whatever is going on, in every conversation.
-STOP = ("取消", "退出")
+STOP = _words("stop")
 
 #: Stop a status check (a bare 算了 too: the check asks for numbers, not yes or no).
-STOP_STATUS = ("算了", *STOP, "不查了", "不用查了", "不要了", "别查了")
+STOP_STATUS = (*_words("stop_status"), *STOP)
 
 #: Stop the intake interview. Not a bare 算了: it answers no to a yes/no question.
-STOP_INTAKE = (
-    "不办了", "不弄了", "不问了", "不想办了", "不开了", "不用办了", "先不办", "暂时不办", *STOP,
-    "停止", "结束问答", "别问了", "不要问了", "算了吧不", "算了不",
-)
+STOP_INTAKE = (*_words("stop_intake"), *STOP)
 
 #: Cancel leaving a message for a person (a short reply holding one of these).
-CANCEL_MESSAGE = ("算了", "不用了", "取消", "不留了", "不需要了")
+CANCEL_MESSAGE = _words("cancel_message")
 
 #: The intent of asking for a person, and the button that asks for one.
 HUMAN_INTENT = "request_human"
-HUMAN_TITLE = "转人工"
+HUMAN_TITLE = _string("human_title")
 HUMAN_BUTTON = button(HUMAN_TITLE, f"/{HUMAN_INTENT}")
 
 
 #: The intake interview (bot/intake/dialogue.py), checked in this order before answers:
 #: start again, go back one question, change an answer.
-RESTART = ("重新开始", "重新来", "重来", "从头开始", "从头来", "重新填", "重新回答", "再来一遍")
-BACK = ("上一题", "上一个问题", "上个问题", "上一步", "返回上", "回到上", "退回上", "退回去")
-CHANGE = (
-    "说错", "搞错", "弄错", "写错", "答错", "选错", "点错", "按错", "改成", "改为", "改一下",
-    "改下", "修改", "更正", "纠正", "更改", "改一改", "要改",
-)
+RESTART = _words("restart")
+BACK = _words("back")
+CHANGE = _words("change")
 #: Words around a correction that carry no answer: removed before the answer is read.
-CHANGE_FILLERS = ("刚才", "刚刚", "之前", "前面", "上面", "其实", "应该是", "应该", "我要", "我想",
-                  "帮我", "那个")
+CHANGE_FILLERS = _words("change_fillers")
 #: The read-back of the answers is confirmed.
-CONFIRM = ("确认", "无误", "没问题", "正确", "生成", "可以了", "没错")
+CONFIRM = _words("confirm")
 #: A yes/no button's payload, read as the word it stands for.
-BUTTON_ANSWERS = {"/affirm": "是", "/deny": "否"}
+BUTTON_ANSWERS = _mapping("button_answers")
 
 #: The status check: send the verification code again.
-RESEND = ("没收到", "沒收到", "收不到", "没有收到", "重发", "重新发", "再发", "再来一个", "重新获取",
-          "没短信", "没有短信")
+RESEND = _words("resend")
 
 #: A satisfaction rating said without a number, strongest first ("很不满意" before "满意").
-RATING_WORDS = (
-    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("不太满意", 2), ("不满意", 2),
-    ("一般", 3), ("马马虎虎", 3), ("还行", 3), ("还可以", 3), ("比较满意", 4),
-    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("满意", 4),
-)
+RATING_WORDS = tuple(_mapping("rating_words", int).items())
 
 
 def holds(text: str, cues: Iterable[str]) -> bool:
