@@ -1,6 +1,6 @@
 """What citizens say to steer a conversation, in one place: words that stop or cancel
-what the bot is doing, the way to ask for a person, and the steering words of the intake
-interview, the status check and the satisfaction rating.
+what the bot is doing, the way to ask for a person, the steering words of the intake
+interview, the status check and the satisfaction rating, and the words of a yes or a no.
 
 The words are data (data/cues.yml), edited without touching the code and without
 retraining (NLU does not read them); this module reads the file once, at import, and
@@ -119,6 +119,29 @@ RESEND = _words("resend")
 
 #: A satisfaction rating said without a number, strongest first ("很不满意" before "满意").
 RATING_WORDS = tuple(_mapping("rating_words", int).items())
+
+#: Yes or no (bot/intake/yesno.py): whole answers that only confirm, or only deny.
+WEAK_YES = frozenset(_words("weak_yes"))
+WEAK_NO = frozenset(_words("weak_no"))
+#: Answers that are explicitly undecided.
+UNSURE = _words("unsure")
+#: Signs that the message is a question of its own.
+QUESTION_WORDS = _words("question_words")
+#: Verbs that carry the answer (卖的 / 不卖), and words that may stand before them.
+VERBS = _words("verbs")
+ADVERBS = _words("adverbs")
+NEGATIONS = _words("negations")
+#: The characters that negate inside a clause, and the adverbs that repeat a negation.
+NEGATION_CHARACTERS = _string("negation_characters")
+REPEATED_NEGATION = _words("repeated_negation")
+#: Between the question's own word and the answer (烟不卖, 酒的话没有).
+TOPIC_PARTICLES = _words("topic_particles")
+LEADING_FILLERS = _words("leading_fillers")
+TRAILING_PARTICLES = _string("trailing_particles")
+#: A clause starting with one of these adds nothing to the answer.
+CONNECTIVES = _words("connectives")
+#: Emoji read as the word they stand for.
+YES_NO_EMOJI = _mapping("yes_no_emoji")
 
 
 def holds(text: str, cues: Iterable[str]) -> bool:

@@ -8,57 +8,23 @@ neither a yes nor a no — a question of their own (需要带身份证原件吗�
 
 The parser is deliberately conservative: when the clauses of an answer disagree
 (卖烟，不卖酒) it returns None rather than guess.
+
+The words it knows are cues (data/cues.yml, named in bot/dialogue/cues.py), edited
+without touching the parser; here is only the grammar that arranges them.
 """
 from __future__ import annotations
 
 import re
 from typing import Iterable, List, Optional, Tuple
 
+from bot.dialogue.cues import (ADVERBS, CONNECTIVES, LEADING_FILLERS, NEGATION_CHARACTERS,
+                               NEGATIONS, QUESTION_WORDS, REPEATED_NEGATION, TOPIC_PARTICLES,
+                               TRAILING_PARTICLES, UNSURE, VERBS, WEAK_NO, WEAK_YES, YES_NO_EMOJI)
 from bot.text import normalize_text
 
-#: Whole answers (after trimming particles) that mean yes or no on their own. "Weak"
-#: answers only confirm; a later clause with content wins over them (是的，没有 → no).
-WEAK_YES = {
-    "是", "对", "嗯", "恩", "嗯呢", "嗯哼", "好", "行", "可以", "没错", "对头", "是啊", "对啊",
-    "当然", "肯定", "必须", "确定", "正确", "没问题", "没毛病", "那当然", "系", "是滴", "中",
-    "yes", "y", "yeah", "yep", "ok", "okay", "sure", "true", "1", "√", "✓",
-}
-WEAK_NO = {
-    "否", "不", "不是", "不对", "非", "无", "no", "n", "nope", "false", "0", "×", "✗",
-    "唔系", "不必", "没必要", "算了", "免了", "不了", "并不",
-}
-#: Answers that are explicitly undecided.
-UNSURE = (
-    "不知道", "不清楚", "不确定", "不一定", "不好说", "说不好", "说不定", "看情况", "再说",
-    "没想好", "还没定", "没决定", "待定", "可能", "也许", "或许", "不晓得", "不懂", "不明白",
-    "随便", "无所谓", "都行", "看看", "考虑一下", "想想", "不太清楚", "不是很清楚",
-)
-#: Signs that the message is a question of its own.
-QUESTION_WORDS = (
-    "吗", "么", "什么", "为什么", "怎么", "怎样", "如何", "哪", "多少", "多久", "几天", "几个",
-    "是否", "能否", "可否", "请问", "问一下", "想问", "咨询", "啥", "咋",
-)
-#: Verbs (and verb-like words) that carry the answer: 卖的 / 不卖, 有 / 没有 …
-VERBS = (
-    "有", "是", "卖", "售", "销售", "出售", "零售", "经营", "营业", "设置", "设", "装", "安装",
-    "挂", "办", "办理", "办过", "需要", "要", "用", "打算", "准备", "计划", "想", "超过", "超",
-    "到", "达到", "会", "做", "开", "开设", "提供", "搞", "弄", "涉及", "包括", "含", "配",
-    "配备", "进货", "上架",
-)
-#: Words that may stand before the verb or the negation without changing the answer.
-ADVERBS = (
-    "我们", "我", "咱们", "咱", "本店", "店里", "店内", "这边", "我这", "我家", "目前", "现在",
-    "暂时", "暂", "当前", "以后", "今后", "将来", "已经", "已", "早就", "早已", "都", "也",
-    "还", "就", "只", "确实", "的确", "真的", "应该", "大概", "估计", "好像", "似乎", "肯定",
-    "一定", "当然", "并", "尚", "从来", "从", "是", "有",
-)
-NEGATIONS = ("没有", "没得", "尚未", "没", "不", "无", "未", "别", "非", "否", "冇", "唔")
-LEADING_FILLERS = ("嗯嗯", "嗯", "恩", "呃", "额", "哦", "噢", "喔", "啊", "哎", "唉", "诶",
-                   "欸", "那个", "这个", "emm", "em", "um", "那")
-TRAILING_PARTICLES = "的了啊呀吧哦噢喔啦嘛哈呢滴哒哟咯罗喽哇噻撒诶欸嗷~"
-CONNECTIVES = ("但是", "但", "不过", "可是", "只是", "就是", "另外", "然后", "谢谢", "谢了")
+#: Punctuation splits an answer into clauses.
 _SPLIT = re.compile(r"[,，。.!！;；、:：\s…]+")
-_EMOJI = {"👍": " 是 ", "👌": " 是 ", "✅": " 是 ", "🙆": " 是 ", "❌": " 否 ", "🙅": " 否 ", "👎": " 否 "}
+_EMOJI = {emoji: f" {word} " for emoji, word in YES_NO_EMOJI.items()}
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -67,7 +33,10 @@ def _alternation(words: Iterable[str]) -> str:
 
 _ADV = _alternation(ADVERBS)
 _NEG = _alternation(NEGATIONS)
-_NEG_CHARS = "不没无未冇唔别"
+_NEG_CHARS = NEGATION_CHARACTERS
+_NEG_CLASS = re.escape(NEGATION_CHARACTERS)
+_TOPIC_PARTICLES = _alternation(TOPIC_PARTICLES)
+_REPEATED_NEGATION = _alternation(REPEATED_NEGATION)
 
 
 def _clean(text: str) -> str:
@@ -87,7 +56,9 @@ def _is_question(text: str) -> bool:
         return True
     if any(w in text for w in QUESTION_WORDS):
         return True
-    # A-not-A: 是不是, 有没有, 卖不卖, 经营不经营
+    # A-not-A: 是不是, 有没有, 卖不卖, 经营不经营. Grammar, not a word list: the
+    # back-references say "the same one or two characters on both sides of 不 or 没",
+    # which a list of words could only spell out verb by verb.
     return bool(re.search(r"([^不没])[不没]\1|(..)[不没]\2", text))
 
 
@@ -110,7 +81,7 @@ def _clause(clause: str, verbs: str, topics: str = "") -> Tuple[Optional[bool], 
         return None, False
     if topics:
         # Topic first: 烟不卖 / 酒的话没有 / 招牌有的 — the question's word, then the answer.
-        topic = re.fullmatch(rf"(?:{topics})(?:的话|呢|嘛|啊|吧|也|都)?(.+)", clause)
+        topic = re.fullmatch(rf"(?:{topics})(?:{_TOPIC_PARTICLES})?(.+)", clause)
         if topic:
             value, _ = _clause(topic.group(1), verbs)
             if value is not None:
@@ -125,7 +96,9 @@ def _clause(clause: str, verbs: str, topics: str = "") -> Tuple[Optional[bool], 
         rest = neg.group(1) or ""
         if any(c in rest for c in _NEG_CHARS):
             # 不卖烟也不卖酒 stays a no; 不是没有 and other mixtures are unclear.
-            if not re.fullmatch(rf"[^{_NEG_CHARS}]*(?:(?:也|都|又|还)(?:{_NEG})[^{_NEG_CHARS}]*)+", rest):
+            if not re.fullmatch(
+                rf"[^{_NEG_CLASS}]*(?:(?:{_REPEATED_NEGATION})(?:{_NEG})[^{_NEG_CLASS}]*)+", rest
+            ):
                 return None, False
         return False, True
     yes = re.fullmatch(rf"(?:{_ADV})*(?:{verbs})(.{{0,12}})", clause)
