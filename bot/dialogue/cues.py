@@ -1,6 +1,7 @@
 """What citizens say to steer a conversation, in one place: words that stop or cancel
 what the bot is doing, the way to ask for a person, the steering words of the intake
-interview, the status check and the satisfaction rating, and the words of a yes or a no.
+interview, the status check and the satisfaction rating, and the words of a yes, a no
+or an area.
 
 The words are data (data/cues.yml), edited without touching the code and without
 retraining (NLU does not read them); this module reads the file once, at import, and
@@ -142,6 +143,12 @@ TRAILING_PARTICLES = _string("trailing_particles")
 CONNECTIVES = _words("connectives")
 #: Emoji read as the word they stand for.
 YES_NO_EMOJI = _mapping("yes_no_emoji")
+
+#: An area given as an answer (bot/intake/engine.py): its units, and the words that make
+#: the number an upper or a lower bound.
+AREA_UNITS = _words("area_units")
+AREA_BELOW = _words("area_below")
+AREA_ABOVE = _words("area_above")
 
 
 def holds(text: str, cues: Iterable[str]) -> bool:

@@ -14,11 +14,15 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.catalog.schema import Material
+from bot.dialogue import texts
+from bot.dialogue.cues import AREA_ABOVE, AREA_BELOW, AREA_UNITS
 from bot.intake.schema import Industry, Question
 from bot.intake.yesno import parse_yes_no
 from bot.text import normalize_text
 
 Answers = Dict[str, Any]
+#: How a yes/no answer reads back and is offered on buttons (data/texts/intake.yml).
+TEXTS = texts.load("intake", {"answer_yes": (), "answer_no": ()})
 
 
 class InvalidAnswer(ValueError):
@@ -90,9 +94,9 @@ def _choice(question: Question, text: str) -> Optional[str]:
     return hits.pop() if len(hits) == 1 else None
 
 
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(平方米|平方|平米|平|㎡|m2|m²|个平方)?")
-_BELOW = ("不到", "没到", "不足", "不超过", "没超过", "以下", "以内", "之内", "少于", "小于", "低于")
-_ABOVE = ("超过", "以上", "多于", "大于", "高于", "出头", "多")
+#: A number and, maybe, its unit (data/cues.yml lists a longer unit before a shorter one
+#: it starts with, so the first that fits is the whole unit).
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(re.escape(u) for u in AREA_UNITS) + ")?")
 
 
 def _number_answer(text: str, threshold: float) -> Optional[bool]:
@@ -104,9 +108,9 @@ def _number_answer(text: str, threshold: float) -> Optional[bool]:
     value = float(match.group(1))
     if not match.group(2) and value < 10:
         return None  # 1 / 0 are yes / no, not areas
-    if any(w in cleaned for w in _BELOW):
+    if any(w in cleaned for w in AREA_BELOW):
         return False if value <= threshold else None
-    if any(w in cleaned for w in _ABOVE):
+    if any(w in cleaned for w in AREA_ABOVE):
         return True if value >= threshold else None
     return value > threshold
 
@@ -147,7 +151,7 @@ def forget_answer(industry: Industry, answers: Mapping[str, Any], question_id: s
 def answer_label(question: Question, value: Any) -> str:
     """How an answer reads back: 是 / 否 / the option's label."""
     if question.kind == "yes_no":
-        return "是" if value else "否"
+        return TEXTS["answer_yes"] if value else TEXTS["answer_no"]
     option = question.option(value)
     return option.label if option else str(value)
 
@@ -155,7 +159,7 @@ def answer_label(question: Question, value: Any) -> str:
 def choices(question: Question) -> List[Tuple[str, Any]]:
     """(label, value) pairs for buttons: 是/否, or the options of a choice question."""
     if question.kind == "yes_no":
-        return [("是", True), ("否", False)]
+        return [(TEXTS["answer_yes"], True), (TEXTS["answer_no"], False)]
     return [(o.label, o.value) for o in question.options]
 
 
