@@ -1,7 +1,7 @@
 """What citizens say to steer a conversation, in one place: words that stop or cancel
 what the bot is doing, the way to ask for a person, the steering words of the intake
 interview, the status check and the satisfaction rating, and the words of a yes, a no
-or an area.
+or an area; and the few words the intake documents look for in the catalog's own texts.
 
 The words are data (data/cues.yml), edited without touching the code and without
 retraining (NLU does not read them); this module reads the file once, at import, and
@@ -149,6 +149,11 @@ YES_NO_EMOJI = _mapping("yes_no_emoji")
 AREA_UNITS = _words("area_units")
 AREA_BELOW = _words("area_below")
 AREA_ABOVE = _words("area_above")
+
+#: Read in the catalog's own texts (bot/intake/documents.py): a condition that describes an
+#: exemption, and the name of a matter that registers a new business.
+EXEMPTION_MARKERS = _words("exemption_markers")
+REGISTRATION_MARKERS = _words("registration_markers")
 
 
 def holds(text: str, cues: Iterable[str]) -> bool:

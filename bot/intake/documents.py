@@ -9,7 +9,8 @@
   scenarios and the industry's extra materials included), de-duplicated by name, each
   marked 需提交 / 免提交 / 容缺, with totals and the submissions saved.
 
-Everything here is a pure function of (industry, answers, catalog, enterprise).
+Everything here is a pure function of (industry, answers, catalog, enterprise). The words
+the documents hold (statuses, the form's labels and notes) are in data/texts/documents.yml.
 """
 from __future__ import annotations
 
@@ -17,13 +18,30 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.catalog.schema import MATERIAL_FORMS, Material, Matter
+from bot.dialogue import texts
+from bot.dialogue.cues import EXEMPTION_MARKERS, REGISTRATION_MARKERS, holds
 from bot.intake import engine
 from bot.intake.schema import CatalogLike, Industry, matters_by_code
 
-TO_SUBMIT = "需提交"
-HELD = "免提交"
-DEFERRED = "容缺"
+_FIELD_KEYS = ("enterprise_name", "credit_code", "legal_representative", "address", "business_area")
+TEXTS = texts.load("documents", {
+    "statuses": texts.Table(("to_submit", "held", "deferred")),
+    "form_fields": texts.Table(_FIELD_KEYS),
+    "immediately": (), "working_days": ("days",), "form_title": ("industry",),
+    "prefilled_note": (), "credit_code_note": (), "enterprise_name_note": (),
+})
+
+#: A material's status, shown as it is.
+_STATUS = TEXTS.table("statuses")
+TO_SUBMIT = _STATUS["to_submit"]
+HELD = _STATUS["held"]
+DEFERRED = _STATUS["deferred"]
 STATUSES = (TO_SUBMIT, HELD, DEFERRED)
+
+
+def days_label(days: int) -> str:
+    """A promised time limit: 即办, or so many working days."""
+    return TEXTS("immediately") if days == 0 else TEXTS("working_days", days=days)
 
 
 # ---------------------------------------------------------------------------
@@ -42,7 +60,7 @@ class NoticeItem:
 
     @property
     def promised_label(self) -> str:
-        return "即办" if self.promised_days == 0 else f"{self.promised_days}个工作日"
+        return days_label(self.promised_days)
 
 
 @dataclass(frozen=True)
@@ -78,13 +96,18 @@ class Notice:
 # ---------------------------------------------------------------------------
 # Application form
 
-FORM_FIELDS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
+#: The enterprise dict keys each field of the form accepts.
+_ACCEPTED = {
+    "enterprise_name": ("enterprise_name", "name"),
+    "credit_code": ("credit_code", "unified_social_credit_code", "uscc"),
+    "legal_representative": ("legal_representative", "legal_person"),
+    "address": ("address", "business_address"),
+    "business_area": ("business_area", "area"),
+}
+_LABELS = TEXTS.table("form_fields")
+FORM_FIELDS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = tuple(
     # (key, label, enterprise dict keys accepted)
-    ("enterprise_name", "企业名称（个体工商户名称）", ("enterprise_name", "name")),
-    ("credit_code", "统一社会信用代码", ("credit_code", "unified_social_credit_code", "uscc")),
-    ("legal_representative", "法定代表人（负责人、经营者）", ("legal_representative", "legal_person")),
-    ("address", "经营场所地址", ("address", "business_address")),
-    ("business_area", "营业面积（平方米）", ("business_area", "area")),
+    (key, _LABELS[key], _ACCEPTED[key]) for key in _FIELD_KEYS
 )
 
 
@@ -269,13 +292,10 @@ def build_checklist(
     return Checklist(tuple(items), separate_total, separate_to_submit, tuple(codes))
 
 
-#: Catalog conditions that describe an exemption, not a requirement one can promise.
-EXEMPTION_MARKERS = ("免于", "可以不申请", "可不申请", "无需办理")
-
-
 def commitment_conditions(matter: Matter) -> Tuple[str, ...]:
-    """The approval's conditions (申请条件) the applicant promises to meet."""
-    return tuple(c for c in matter.conditions if not any(m in c for m in EXEMPTION_MARKERS))
+    """The approval's conditions (申请条件) the applicant promises to meet: not those
+    that describe an exemption (EXEMPTION_MARKERS), which nobody can promise."""
+    return tuple(c for c in matter.conditions if not holds(c, EXEMPTION_MARKERS))
 
 
 def build_notice(
@@ -319,7 +339,7 @@ def build_form(
     enterprise: Optional[Mapping[str, Any]] = None,
 ) -> ApplicationForm:
     codes = engine.approvals(industry, answers)
-    registering = any("设立登记" in matters[c].name for c in codes)
+    registering = any(holds(matters[c].name, REGISTRATION_MARKERS) for c in codes)
     enterprise = enterprise or {}
     fields = []
     for key, label, accepted in FORM_FIELDS:
@@ -330,14 +350,14 @@ def build_form(
         )
         note = ""
         if value:
-            note = "已由政府数据预填，请核对"
+            note = TEXTS("prefilled_note")
         elif key == "credit_code" and registering:
-            note = "设立登记后自动生成"
+            note = TEXTS("credit_code_note")
         elif key == "enterprise_name" and registering:
-            note = "填写名称自主申报通过的名称"
+            note = TEXTS("enterprise_name_note")
         fields.append(FormField(key, label, value, bool(value), note))
     return ApplicationForm(
-        title=f"{industry.name}行业综合许可申请表",
+        title=TEXTS("form_title", industry=industry.name),
         fields=tuple(fields),
         answers=tuple(
             FormAnswer(q.id, q.text, engine.answer_label(q, v))

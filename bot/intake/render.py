@@ -2,7 +2,8 @@
 
 All three are plain functions of IntakeDocuments; the HTML page is a Jinja2 template
 (templates/documents.html), self-contained (inline CSS, no scripts, no external fonts or
-images) so it can be served from a link, printed, or saved as it is.
+images) so it can be served from a link, printed, or saved as it is. The summary's and the
+text file's words are in data/texts/documents.yml; the page's own are in its template.
 """
 from __future__ import annotations
 
@@ -11,17 +12,34 @@ from typing import List, Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.intake.documents import DEFERRED, HELD, STATUSES, TO_SUBMIT, ChecklistItem, IntakeDocuments
+from bot.dialogue import texts
+from bot.intake.documents import (DEFERRED, HELD, STATUSES, TO_SUBMIT, ChecklistItem, IntakeDocuments,
+                                  days_label)
 
-STATUS_HINT = {
-    TO_SUBMIT: "申请时提交",
-    HELD: "政府已有（电子证照库或共享数据），实名认证后免提交",
-    DEFERRED: "可先受理，领证后按承诺期限补交",
-}
-
-
-def _days(days: int) -> str:
-    return "即办" if days == 0 else f"{days}个工作日"
+TEXTS = texts.load("documents", {
+    "status_hints": texts.Table(("to_submit", "held", "deferred")),
+    **{key: () for key in (
+        "no_approvals", "summary_may_change", "summary_form", "summary_no_link", "optional",
+        "notice_heading", "notice_columns", "commitments_heading", "applicant_signature",
+        "form_columns", "prefilled", "no_matters", "answers_columns", "representative_signature",
+        "checklist_heading", "checklist_columns",
+    )},
+    "summary_head": ("industry",), "summary_details": ("link",), "summary_approvals": ("count",),
+    "names_and_more": ("names", "count"), "summary_days": ("days",),
+    "summary_days_separately": ("days", "separate_days"),
+    "summary_materials": ("total", "to_submit", "held", "deferred"),
+    "summary_materials_saved": ("total", "to_submit", "held", "deferred", "saved"),
+    "summary_form_prefilled": ("count",), "summary_link": ("link",),
+    "title": ("industry",), "reference": ("reference",), "generated_at": ("time",),
+    "scenarios": ("scenarios",),
+    "notice_summary": ("permit", "department", "count", "days", "separate_days"),
+    "commitment_conditions": ("approval",), "form_heading": ("title",), "field_note": ("note",),
+    "form_matters": ("matters",),
+    "checklist_summary": ("total", "to_submit", "held", "deferred", "separate", "saved"),
+})
+_HINTS = TEXTS.table("status_hints")
+STATUS_HINT = {TO_SUBMIT: _HINTS["to_submit"], HELD: _HINTS["held"], DEFERRED: _HINTS["deferred"]}
+_days = days_label
 
 
 def _ordered_items(docs: IntakeDocuments) -> List[ChecklistItem]:
@@ -30,41 +48,37 @@ def _ordered_items(docs: IntakeDocuments) -> List[ChecklistItem]:
 
 def _shorten(names: List[str], limit: int = 6) -> str:
     shown = "、".join(names[:limit])
-    return shown + (f"等{len(names)}项" if len(names) > limit else "")
+    return TEXTS("names_and_more", names=shown, count=len(names)) if len(names) > limit else shown
 
 
 def render_summary(docs: IntakeDocuments, link: Optional[str] = None) -> str:
     """A few lines for the chat (at most 8)."""
     notice, checklist = docs.notice, docs.checklist
-    head = f"【{docs.industry_name} · 一业一证】"
+    head = TEXTS("summary_head", industry=docs.industry_name)
     if not notice.items:
-        lines = [head + "根据您的回答，暂不需要办理审批或备案事项。",
-                 "如经营项目有变化，可以随时重新回答。"]
-        return "\n".join(lines + ([f"详情：{link}"] if link else []))
+        lines = [head + TEXTS("no_approvals"), TEXTS("summary_may_change")]
+        return "\n".join(lines + ([TEXTS("summary_details", link=link)] if link else []))
     names = [i.name for i in notice.items]
     totals = checklist.totals
     lines = [
-        head + f"根据您的回答，一张行业综合许可证涵盖{len(names)}项审批：",
+        head + TEXTS("summary_approvals", count=len(names)),
         _shorten(names) + "。",
     ]
     if notice.separate_days > notice.permit_days:
-        lines.append(f"承诺{_days(notice.permit_days)}办结（分别办理合计{notice.separate_days}个工作日）。")
+        lines.append(TEXTS("summary_days_separately", days=_days(notice.permit_days),
+                           separate_days=notice.separate_days))
     else:
-        lines.append(f"承诺{_days(notice.permit_days)}办结。")
-    material_line = (
-        f"材料合并后共{checklist.merged_total}份：需提交{totals[TO_SUBMIT]}份、"
-        f"免提交{totals[HELD]}份、容缺{totals[DEFERRED]}份"
-    )
+        lines.append(TEXTS("summary_days", days=_days(notice.permit_days)))
+    materials = {"total": checklist.merged_total, "to_submit": totals[TO_SUBMIT],
+                 "held": totals[HELD], "deferred": totals[DEFERRED]}
     if checklist.saved > 0:
-        material_line += f"，比分别办理少交{checklist.saved}份"
-    lines.append(material_line + "。")
-    prefilled = docs.form.prefilled_count
-    form_line = "申请表一表填报" + (f"，已为您预填{prefilled}项信息" if prefilled else "")
-    lines.append(form_line + "；签署告知承诺书，承诺符合各项审批条件。")
-    if link:
-        lines.append(f"完整的告知单、申请表和材料清单（可打印、下载）：{link}")
+        lines.append(TEXTS("summary_materials_saved", **materials, saved=checklist.saved))
     else:
-        lines.append("完整的告知单、申请表和材料清单可打印或下载。")
+        lines.append(TEXTS("summary_materials", **materials))
+    prefilled = docs.form.prefilled_count
+    lines.append(TEXTS("summary_form_prefilled", count=prefilled) if prefilled
+                 else TEXTS("summary_form"))
+    lines.append(TEXTS("summary_link", link=link) if link else TEXTS("summary_no_link"))
     return "\n".join(lines)
 
 
@@ -77,9 +91,9 @@ _STATUS_CLASS = {TO_SUBMIT: "s-submit", HELD: "s-held", DEFERRED: "s-deferred"}
 def _item_notes(item: ChecklistItem) -> List[str]:
     """What the checklist's 说明 column says about a material: optional, which scenarios
     brought it in, and its own notes."""
-    extra = [] if item.required else ["视情提交"]
+    extra = [] if item.required else [TEXTS("optional")]
     if item.scenarios:
-        extra.append("适用情形：" + "、".join(item.scenarios))
+        extra.append(TEXTS("scenarios", scenarios="、".join(item.scenarios)))
     return [*extra, *item.notes]
 
 
@@ -108,11 +122,11 @@ def render_html(
 ) -> str:
     """A self-contained printable page (A4) with the three documents; download_href adds a
     link to the text file (hidden when printed)."""
-    meta = [m for m in (f"编号：{reference}" if reference else "",
-                        f"生成时间：{generated_at}" if generated_at else "") if m]
+    meta = [m for m in (TEXTS("reference", reference=reference) if reference else "",
+                        TEXTS("generated_at", time=generated_at) if generated_at else "") if m]
     return _TEMPLATES.get_template("documents.html").render(
         docs=docs,
-        title=f"{docs.industry_name}“一业一证”告知单、申请表和材料清单",
+        title=TEXTS("title", industry=docs.industry_name),
         meta="　".join(meta),
         download_href=download_href,
         items=_ordered_items(docs),
@@ -133,48 +147,49 @@ def render_markdown(
     """The three documents as a Markdown file (readable as plain text)."""
     notice, form, checklist = docs.notice, docs.form, docs.checklist
     totals = checklist.totals
-    out: List[str] = [f"# {docs.industry_name}“一业一证”告知单、申请表和材料清单", ""]
+    out: List[str] = ["# " + TEXTS("title", industry=docs.industry_name), ""]
     if reference:
-        out.append(f"编号：{reference}  ")
+        out.append(TEXTS("reference", reference=reference) + "  ")
     if generated_at:
-        out.append(f"生成时间：{generated_at}  ")
-    out += ["", "## 一、告知单", ""]
+        out.append(TEXTS("generated_at", time=generated_at) + "  ")
+    out += ["", "## " + TEXTS("notice_heading"), ""]
     if not notice.items:
-        out.append("根据您的回答，暂不需要办理审批或备案事项。")
+        out.append(TEXTS("no_approvals"))
     else:
         out += [
-            f"{notice.permit_name}由{notice.permit_department}一窗受理，涵盖以下"
-            f"{len(notice.items)}项审批，承诺办结时限：{_days(notice.permit_days)}"
-            f"（分别办理合计{notice.separate_days}个工作日）。",
+            TEXTS("notice_summary", permit=notice.permit_name, department=notice.permit_department,
+                  count=len(notice.items), days=_days(notice.permit_days),
+                  separate_days=notice.separate_days),
             "",
-            "| 序号 | 审批事项 | 实施部门 | 承诺时限 | 适用情形 |",
+            TEXTS("notice_columns"),
             "|---|---|---|---|---|",
         ]
         for n, item in enumerate(notice.items, 1):
             out.append(f"| {n} | {_cell(item.name)} | {_cell(item.department)} | "
                        f"{item.promised_label} | {_cell('、'.join(item.scenarios)) or '—'} |")
-    out += ["", "### 告知承诺", ""]
+    out += ["", "### " + TEXTS("commitments_heading"), ""]
     out += [f"{n}. {t}" for n, t in enumerate(notice.commitments, 1)]
     for group in notice.commitment_groups:
-        out += ["", f"承诺符合{group.name}的条件：", ""]
+        out += ["", TEXTS("commitment_conditions", approval=group.name), ""]
         out += [f"- {c}" for c in group.conditions]
-    out += ["", "申请人（签字、盖章）：__________　日期：__________", "", f"## 二、{form.title}", ""]
-    out += ["| 项目 | 内容 |", "|---|---|"]
+    out += ["", TEXTS("applicant_signature"), "", "## " + TEXTS("form_heading", title=form.title), ""]
+    out += [TEXTS("form_columns"), "|---|---|"]
     for f in form.fields:
-        value = f.value + "（已预填）" if f.prefilled else (f"（{f.note}）" if f.note else "")
+        value = (f.value + TEXTS("prefilled") if f.prefilled
+                 else (TEXTS("field_note", note=f.note) if f.note else ""))
         out.append(f"| {_cell(f.label)} | {_cell(value)} |")
-    out += ["", "申请事项：" + ("、".join(name for _, name in form.matters) or "无"), ""]
-    out += ["| 序号 | 问题 | 回答 |", "|---|---|---|"]
+    matters = "、".join(name for _, name in form.matters) or TEXTS("no_matters")
+    out += ["", TEXTS("form_matters", matters=matters), ""]
+    out += [TEXTS("answers_columns"), "|---|---|---|"]
     out += [f"| {n} | {_cell(a.question)} | {a.answer} |" for n, a in enumerate(form.answers, 1)]
-    out += ["", "法定代表人（负责人）签字：__________　日期：__________", "", "## 三、材料清单", ""]
-    out.append(
-        f"合并去重后共{checklist.merged_total}份：需提交{totals[TO_SUBMIT]}份，"
-        f"免提交{totals[HELD]}份，容缺{totals[DEFERRED]}份；分别办理共需{checklist.separate_total}份，"
-        f"少交{checklist.saved}份。"
-    )
+    out += ["", TEXTS("representative_signature"), "", "## " + TEXTS("checklist_heading"), ""]
+    out.append(TEXTS(
+        "checklist_summary", total=checklist.merged_total, to_submit=totals[TO_SUBMIT],
+        held=totals[HELD], deferred=totals[DEFERRED], separate=checklist.separate_total,
+        saved=checklist.saved,
+    ))
     if checklist.items:
-        out += ["", "| 序号 | 材料名称 | 形式 | 份数 | 状态 | 涉及事项 | 说明 |",
-                "|---|---|---|---|---|---|---|"]
+        out += ["", TEXTS("checklist_columns"), "|---|---|---|---|---|---|---|"]
         for n, item in enumerate(_ordered_items(docs), 1):
             out.append(
                 f"| {n} | {_cell(item.name)} | {item.form} | {item.count} | {item.status} | "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from bot.catalog.schema import Material, Matter
+from bot.dialogue import texts
 from bot.intake.conditions import ALWAYS, Condition, parse_condition, yes_no_value
 from bot.validation import (
     Fail, LineMap, NotValidFile, Problem, Problems, Schema, child_name, read_yaml_file,
@@ -27,12 +28,11 @@ INDUSTRY_SUFFIXES = (".yml", ".yaml")
 SCHEMA = Schema(Path(__file__).with_name("industry.schema.yml"))
 FILE = "(file)"  # how problems name the file as a whole
 
-DEFAULT_COMMITMENTS = (
-    "所填报的信息和提交的材料真实、准确、完整，如有虚假，愿承担相应法律责任。",
-    "已知晓并符合所申请各项许可（备案）的条件和标准。",
-    "标为“容缺”的材料在领取行业综合许可证之日起30日内补交。",
-    "接受各审批部门的事后核查；经核查不符合承诺条件的，依法撤销相关许可并承担相应责任。",
-)
+#: The commitments every applicant signs when the industry file lists none of its own
+#: (data/texts/documents.yml), in the file's order.
+DEFAULT_COMMITMENTS = tuple(texts.load("documents", {
+    "default_commitments": texts.Table(("truthful", "conditions", "deferred", "inspection")),
+}).table("default_commitments").values())
 
 
 class IndustryError(ValueError):

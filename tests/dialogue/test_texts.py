@@ -10,7 +10,7 @@ from bot.dialogue.texts import Table, TextsError
 
 #: Every module that speaks from data/texts/ (importing one loads and checks its texts).
 SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", "bot.intake.dialogue",
-            "bot.intake.engine",
+            "bot.intake.engine", "bot.intake.schema", "bot.intake.documents", "bot.intake.render",
             "bot.handoff.service", "bot.handoff.history", "bot.handoff.rasa_api", "bot.handoff.summary",
             "actions.intake", "actions.handoff", "rasa_ext.patches.action_failure")
 
