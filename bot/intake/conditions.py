@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 COMBINATORS = ("all", "any", "not")
+#: How an industry file may write the value of a yes/no question in a condition. Part of the
+#: file format (docs/industry-format.md), like the combinators above, not words said to or
+#: by citizens: it stays in the code that defines the format.
 YES_WORDS = {"yes": True, "no": False, "是": True, "否": False, "true": True, "false": False}
 
 

@@ -38,9 +38,11 @@ ASKING, CONFIRMED, STOPPED = "asking", "confirmed", "stopped"
 HANDOFF = "handoff"
 
 # What citizens say to steer the interview (restart, stop, back, change: checked in this
-# order, before answers) is in bot/dialogue/cues.py; what the bot says in
-# data/texts/intake.yml.
+# order, before answers) is in data/cues.yml (bot/dialogue/cues.py); what the bot says in
+# data/texts/intake.yml. The two patterns below stay here: they are grammar, not wording
+# (an ordinal, "第3项", and the punctuation and particles around a corrected answer).
 _ORDINAL = re.compile(r"第?\s*(\d{1,2})\s*(?:项|个|题|条|号)")
+_CORRECTION_EDGES = " ，,。了的"
 
 TEXTS = texts.load("intake", {
     **{key: () for key in (
@@ -52,7 +54,7 @@ TEXTS = texts.load("intake", {
     "ask_industry": ("industries",), "question": ("number", "question"),
     "introduction": ("industry", "count"), "reanswer": ("question",),
     "not_applicable": ("question",), "changed": ("question", "answer"),
-    "noted": ("question", "answer"),
+    "noted": ("question", "answer"), "read_back": ("number", "question", "answer"),
 })
 HUMAN_TEXT = TEXTS["human"]
 
@@ -93,7 +95,7 @@ def industry_buttons(industries: Mapping[str, Industry]) -> List[Button]:
 def read_back(industry: Industry, answers: Mapping[str, Any]) -> List[str]:
     """The answers numbered as the citizen refers to them ("第3项改成否")."""
     return [
-        f"{n}. {q.text} —— {engine.answer_label(q, v)}"
+        TEXTS("read_back", number=n, question=q.text, answer=engine.answer_label(q, v))
         for n, (q, v) in enumerate(engine.answered(industry, answers), 1)
     ]
 
@@ -165,7 +167,7 @@ def _strip_correction(text: str) -> str:
     for word in (*CHANGE, *CHANGE_FILLERS):
         text = text.replace(word, " ")
     text = _ORDINAL.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip(" ，,。了的")
+    return re.sub(r"\s+", " ", text).strip(_CORRECTION_EDGES)
 
 
 def _value_for(question: Question, text: str) -> Any:

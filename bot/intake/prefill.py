@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from bot.backend.client import BackendClient, BackendError
 
 logger = logging.getLogger(__name__)
+#: The backend's enterprise `status` values of a business still operating: values of its
+#: API (docs/backend-openapi.yaml), matched exactly, not words said to or by citizens.
 ACTIVE_STATUSES = ("存续", "在业", "开业")
 
 
