@@ -29,8 +29,16 @@ logger = logging.getLogger(__name__)
 
 MAX_REPLY = 2000
 SWEEP_LOCK = "handoff:sweep-lock"
-#: What the desk says to the citizen (data/texts/handoff.yml).
-TEXTS = texts.load("handoff", {"closing": (), "accepted": ("agent",), "transferred": ("agent",)})
+#: What the desk says to the citizen, and its refusals shown to the agent
+#: (data/texts/handoff.yml).
+TEXTS = texts.load("handoff", {
+    "closing": (), "accepted": ("agent",), "transferred": ("agent",),
+    **{key: () for key in (
+        "desk_no_conversation", "desk_not_yours", "desk_ended", "desk_taken", "desk_no_message",
+        "desk_empty_reply", "desk_offline", "desk_changed",
+    )},
+    "desk_reply_too_long": ("limit",),
+})
 CLOSING = TEXTS["closing"]
 #: Timeout: the bot takes over again, listening (so the citizen's next message is a fresh
 #: turn even when the timeout action below could not run).
@@ -143,27 +151,27 @@ class HandoffService:
         """The handoff if this agent may read it: assigned to them, or a supervisor."""
         handoff = self.records.handoff(handoff_id)
         if handoff is None:
-            raise DeskError(404, "没有这个会话")
+            raise DeskError(404, TEXTS("desk_no_conversation"))
         if not supervisor and handoff["agent"] != agent:
-            raise DeskError(403, "这个会话没有分配给您")
+            raise DeskError(403, TEXTS("desk_not_yours"))
         return handoff
 
     def writable(self, handoff_id: int, agent: str) -> Dict[str, Any]:
         """Only the assigned agent talks in a conversation, and only while it is active."""
         handoff = self.records.handoff(handoff_id)
         if handoff is None:
-            raise DeskError(404, "没有这个会话")
+            raise DeskError(404, TEXTS("desk_no_conversation"))
         if handoff["agent"] != agent:
-            raise DeskError(403, "这个会话没有分配给您")
+            raise DeskError(403, TEXTS("desk_not_yours"))
         if handoff["status"] != "active":
-            raise DeskError(409, "会话已结束")
+            raise DeskError(409, TEXTS("desk_ended"))
         return handoff
 
     async def accept(self, handoff_id: int, agent: str) -> Dict[str, Any]:
         if not self.records.transition(
             handoff_id, "waiting", "active", agent=agent, accepted_at=self.clock()
         ):
-            raise DeskError(409, "该会话已被接入或已结束")
+            raise DeskError(409, TEXTS("desk_taken"))
         await self.queue.remove(handoff_id)
         handoff = self.records.handoff(handoff_id)
         await self.rasa.append(
@@ -179,7 +187,7 @@ class HandoffService:
         """The unmasked text of one citizen message; who, what and when is recorded."""
         event = conversation_event(self.tracker_engine, handoff["conversation_id"], event_id)
         if event is None or event.get("event") != "user":
-            raise DeskError(404, "没有这条消息")
+            raise DeskError(404, TEXTS("desk_no_message"))
         self.records.audit_reveal(agent, handoff["id"], f"message {event_id}")
         original = sealed_text(
             self.tracker_engine, handoff["conversation_id"], event.get("timestamp") or 0.0
@@ -189,18 +197,18 @@ class HandoffService:
     async def reply(self, handoff_id: int, agent: str, text: str) -> None:
         text = (text or "").strip()
         if not text:
-            raise DeskError(400, "回复不能为空")
+            raise DeskError(400, TEXTS("desk_empty_reply"))
         if len(text) > MAX_REPLY:
-            raise DeskError(400, f"回复最多{MAX_REPLY}字")
+            raise DeskError(400, TEXTS("desk_reply_too_long", limit=MAX_REPLY))
         handoff = self.writable(handoff_id, agent)
         await self.rasa.append(handoff["conversation_id"], [agent_message(text, agent)])
 
     async def transfer(self, handoff_id: int, agent: str, to_agent: str) -> None:
         handoff = self.writable(handoff_id, agent)
         if to_agent == agent or to_agent not in await self.queue.online():
-            raise DeskError(409, "对方不在线")
+            raise DeskError(409, TEXTS("desk_offline"))
         if not self.records.reassign(handoff_id, agent, to_agent):
-            raise DeskError(409, "会话状态已变化，请刷新")
+            raise DeskError(409, TEXTS("desk_changed"))
         await self.rasa.append(
             handoff["conversation_id"],
             [agent_message(TEXTS("transferred", agent=to_agent), agent)],
@@ -211,7 +219,7 @@ class HandoffService:
         if not self.records.transition(
             handoff_id, "active", "ended", assigned_to=agent, ended_at=self.clock()
         ):
-            raise DeskError(409, "会话已结束")
+            raise DeskError(409, TEXTS("desk_ended"))
         events = resume_events(handoff_id, closing or CLOSING)
         await self.rasa.append(handoff["conversation_id"], events)
 
