@@ -72,6 +72,9 @@ _PUNCT = re.compile(
     r"[\s,.;:!?'\"()\[\]{}<>/\\|~`@#$%^&*+=_\-，。；：！？、“”‘’（）《》【】…—·～]+"
 )
 _DIGITS = re.compile(r"\d{6}")
+#: A choice among the buttons by its place ("第二个", "选1吧"). Grammar (a numeral with its
+#: measure word and particles), readable only as one pattern, so it stays here, unlike the
+#: question cues and situations of data/reference/.
 _ORDINAL = re.compile(r"^(?:选|要|是|就)?第?([一二三四五12345])(?:个|项|种|条)?(?:吧|的|呢|啊)?$")
 _ORDINALS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
 
@@ -254,7 +257,8 @@ def matter_mentions(entities: Iterable[Mapping[str, Any]], text: str = "") -> Li
     return _joined(out, prepare(text)) if text and len(out) > 1 else out
 
 
-#: Words that stand between two names, not inside one ("居住证和社保卡").
+#: Words that stand between two names, not inside one ("居住证和社保卡"): conjunctions and
+#: punctuation, grammar kept in one pattern like _PUNCT.
 _BETWEEN_NAMES = re.compile(r"[和与跟及或、，,。；;！!？?\s]|还有|以及")
 #: At most this many characters between two spans of one name (渔业|捕捞|许可证).
 _JOIN_GAP = 4

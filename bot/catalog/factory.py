@@ -1,5 +1,8 @@
 """Builds valid catalog entries in bulk: the scale tests and `make bench` search a
-catalog of a thousand real matter names without a government export at hand."""
+catalog of a thousand real matter names without a government export at hand.
+
+The Chinese values of `minimal_entry` are filler of a made-up matter, for tests and the
+bench only: catalog content, not words the bot says, so they stay with the factory."""
 from __future__ import annotations
 
 from pathlib import Path

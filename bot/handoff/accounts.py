@@ -9,6 +9,11 @@ only when asked explicitly (DESK_DEV_ACCOUNTS=1, which `make run` sets) on a dev
 machine (bot.settings.is_development), and only while no account exists at all. An empty
 account table alone never creates them: a fresh production database must not get
 accounts whose passwords are published, so there the flag refuses the start.
+
+Its prompts and messages (check_new_account's among them: only this command uses it) stay
+here, not in data/texts/: they are an administrator's command line, printed to the
+terminal of whoever sets up the desk beside argparse's own help, never shown to a citizen
+or in the desk's pages, and no one edits them as the service's wording.
 """
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ from bot.dialogue.cues import RATING_WORDS
 from bot.text import normalize_text
 
 _DIGIT = re.compile(r"(?<!\d)([1-5])(?!\d)")
+# The Chinese numerals of a score and its units (四分, 五星) are grammar, a closed set like
+# the Arabic digits above, so they stay in the pattern; the rating's words are cues
+# (RATING_WORDS, data/cues.yml).
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _CHINESE = re.compile(r"([一二两三四五])\s*(?:分|星)")
 
