@@ -13,8 +13,9 @@ from typing import List, Optional
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.dialogue import texts
-from bot.intake.documents import (DEFERRED, HELD, STATUSES, TO_SUBMIT, ChecklistItem, IntakeDocuments,
-                                  days_label)
+from bot.intake.documents import (
+    DEFERRED, HELD, STATUSES, TO_SUBMIT, ChecklistItem, IntakeDocuments, days_label,
+)
 
 TEXTS = texts.load("documents", {
     "status_hints": texts.Table(("to_submit", "held", "deferred")),
@@ -172,7 +173,8 @@ def render_markdown(
     for group in notice.commitment_groups:
         out += ["", TEXTS("commitment_conditions", approval=group.name), ""]
         out += [f"- {c}" for c in group.conditions]
-    out += ["", TEXTS("applicant_signature"), "", "## " + TEXTS("form_heading", title=form.title), ""]
+    out += ["", TEXTS("applicant_signature"), ""]
+    out += ["## " + TEXTS("form_heading", title=form.title), ""]
     out += [TEXTS("form_columns"), "|---|---|"]
     for f in form.fields:
         value = (f.value + TEXTS("prefilled") if f.prefilled
