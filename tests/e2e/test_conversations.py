@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -91,11 +90,12 @@ def test_two_misunderstandings_in_a_row_with_nobody_online_offer_a_message(stack
     assert "没有在线的工作人员" in reply and "转接人工客服" not in reply
 
 
-def test_long_complaint_is_answered_quickly(stack):
+def test_long_complaint_is_answered(stack):
+    """How long a long message takes is a figure of `make bench` (section 4, a long
+    message beside a normal conversation), not a bound here."""
     text = "楼下工地每天半夜施工，噪音特别大，" * 120  # about 2,000 characters
-    started = time.monotonic()
     replies = Citizen(stack).say(text[:2000])
-    assert replies and time.monotonic() - started < 10
+    assert replies and all(r.get("text") or r.get("buttons") for r in replies)
 
 
 def test_model_parse_understands_contract_intents(stack):
