@@ -71,6 +71,32 @@ def rest_conversation(sender: str) -> str:
     return f"rest:{sender}"
 
 
+def nobody_online(stack) -> None:
+    """Takes every desk account of the test stack (the development accounts `make run`
+    creates, bot/handoff/accounts.py) out of the desk's presence, so that a handoff
+    made next finds no agent online; fails if someone is still online afterwards."""
+    from bot.handoff.accounts import DEV_ACCOUNTS
+
+    online = None
+    for name, _role, password in DEV_ACCOUNTS:
+        login = urllib.request.Request(
+            stack["WEB_PORT"] + "/desk/api/login",
+            data=json.dumps({"name": name, "password": password}).encode("utf-8"),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(login, timeout=10) as response:
+            csrf = json.loads(response.read())["csrf"]
+            cookie = next(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie")
+                          if c.startswith("desk_session="))
+        offline = urllib.request.Request(
+            stack["WEB_PORT"] + "/desk/api/presence",
+            data=json.dumps({"online": False}).encode("utf-8"),
+            headers={"Content-Type": "application/json", "X-CSRF-Token": csrf,
+                     "Cookie": cookie})
+        with urllib.request.urlopen(offline, timeout=10) as response:
+            online = json.loads(response.read())["online"]
+    assert online == [], f"still online at the desk: {online}"
+
+
 def _get(url: str, timeout: float = 2.0, headers=None):
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -1,11 +1,9 @@
 """Matter search: colloquial names, abbreviations, typos, Traditional input, scale."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from bot.catalog.search import build_index, clean
+from bot.catalog.search import MINIMUM, Hit, build_index, clean
 from bot.catalog.factory import real_world_names, scale_entries
 from tests.conftest import REFERENCE_DIR
 
@@ -50,9 +48,44 @@ def test_unknown_matter_finds_nothing(index):
     assert index.search("今天天气怎么样") == []
 
 
-def test_odd_input_does_not_break_search(index):
-    for text in ["", "   ", "😀😀", "？？？", "a" * 5000, "\x00\x01", "'; DROP TABLE x;--"]:
-        index.search(text)
+@pytest.mark.parametrize("text", ["", "   ", "\u3000\t\n", "😀😀", "？？？", "!!!...",
+                                  "\x00\x01", "'; DROP TABLE x;--"],
+                         ids=["empty", "blank", "wide-blank", "emoji", "question-marks",
+                              "ascii-punctuation", "control", "sql"])
+def test_odd_input_finds_nothing(index, text):
+    """Text with nothing to match gives an empty list (the web API's `results: []`),
+    not an error and not every matter at a low score."""
+    assert index.search(text) == []
+    assert index.resolve(text).kind == "none"
+
+
+def test_a_very_long_query_is_searched_as_its_first_200_characters(index):
+    """The web API and the actions pass whatever the citizen typed: the index looks at
+    a bounded prefix, so a 6,000-character message costs what 200 characters cost and
+    is answered as they are."""
+    long = "居住证" * 2000
+    hits = index.search(long)
+    assert hits and hits == index.search(long[:200])
+    assert hits[0].matter.name == "上海市居住证申领"
+    assert index.search("a" * 5000) == index.search("a" * 200)
+
+
+@pytest.mark.parametrize("query", ["社保卡", "驾驶证", "许可证核发", "居住证要什么材料"])
+@pytest.mark.parametrize("limit", [1, 3, 10])
+def test_results_are_hits_best_first_within_the_limit(index, query, limit):
+    hits = index.search(query, limit=limit)
+    assert 1 <= len(hits) <= limit
+    assert all(isinstance(h, Hit) and h.matter in index.matters for h in hits)
+    assert all(h.score >= MINIMUM for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.matter.code for h in hits}) == len(hits)
+
+
+def test_sql_looking_text_changes_nothing(index):
+    before = ([m.code for m in index.matters], len(index.terms), index.search("社保卡"))
+    assert index.search("'; DROP TABLE matters;--") == []
+    assert index.search("居住证' OR '1'='1")[0].matter.name == "上海市居住证申领"
+    assert ([m.code for m in index.matters], len(index.terms), index.search("社保卡")) == before
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +98,22 @@ def test_scale_index_holds_real_names(big_index, catalog_documents):
     assert len(big_index.matters) >= len(catalog_documents) + 1100
 
 
+#: Queries that a real name of the shared sample makes a choice at scale: (the query,
+#: the real name now offered beside ours).
+CHOICES_AT_SCALE = {"无犯罪证明怎么开": "无犯罪记录证明"}
+
+
 @pytest.mark.parametrize("query,name", RESOLVES)
 def test_queries_still_resolve_among_a_thousand_real_names(big_index, query, name):
-    """At scale the right matter is still first. Another district's matter of nearly the
-    same name may make the answer a choice, but never push ours out of it."""
+    """At scale the right matter is still the answer; where another place's matter of
+    nearly the same name stands beside it, the citizen is offered both."""
     resolution = big_index.resolve(query)
-    assert resolution.kind in ("unique", "ambiguous")
-    assert resolution.hits[0].matter.name == name or (
-        resolution.kind == "ambiguous" and name in [h.matter.name for h in resolution.hits]
-    ), (query, [(h.matter.name, h.score) for h in resolution.hits])
+    offered = [h.matter.name for h in resolution.hits]
+    if query in CHOICES_AT_SCALE:
+        assert resolution.kind == "ambiguous", (query, offered)
+        assert {name, CHOICES_AT_SCALE[query]} <= set(offered), (query, offered)
+    else:
+        assert resolution.kind == "unique" and offered == [name], (query, resolution.kind, offered)
 
 
 def test_every_real_name_finds_itself_first(big_index):
@@ -86,16 +126,6 @@ def test_every_real_name_finds_itself_first(big_index):
         if not hits or hits[0].matter.name != name:
             misses.append(name)
     assert misses == []
-
-
-def test_scale_search_is_interactive(big_index):
-    """A sanity bound only; the real latency numbers come from `make bench`."""
-    queries = [q for q, _ in RESOLVES] * 5
-    started = time.perf_counter()
-    for q in queries:
-        big_index.search(q)
-    per_query = (time.perf_counter() - started) / len(queries)
-    assert per_query < 0.2
 
 
 def test_question_words_are_removed_the_same_way_every_run(index):

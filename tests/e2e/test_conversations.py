@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
 import uuid
 
 import pytest
+
+from tests.stack import nobody_online
 
 pytestmark = pytest.mark.slow
 
@@ -77,20 +78,24 @@ def test_small_talk_and_scope(stack):
     assert "再见" in citizen.text("没别的事了，拜拜")
 
 
-def test_two_misunderstandings_in_a_row_go_to_a_person(stack):
+def test_two_misunderstandings_in_a_row_with_nobody_online_offer_a_message(stack):
+    """With no agent at the desk the citizen is told so and may leave a message. (With
+    an agent online the same two messages queue the citizen: tests/e2e/test_handoff.py,
+    test_two_misunderstood_messages_in_a_row_go_to_a_person.)"""
+    nobody_online(stack)
     citizen = Citizen(stack)
     citizen.text("asdfghjkl")
     reply = citizen.text("qwertyuiop zxcv")
     assert "没能理解" in reply
-    # Queued for an agent, or (nobody online) asked for a message for a work order.
-    assert "转接人工客服" in reply or "没有在线的工作人员" in reply
+    assert "没有在线的工作人员" in reply and "转接人工客服" not in reply
 
 
-def test_long_complaint_is_answered_quickly(stack):
+def test_long_complaint_is_answered(stack):
+    """How long a long message takes is a figure of `make bench` (section 4, a long
+    message beside a normal conversation), not a bound here."""
     text = "楼下工地每天半夜施工，噪音特别大，" * 120  # about 2,000 characters
-    started = time.monotonic()
     replies = Citizen(stack).say(text[:2000])
-    assert replies and time.monotonic() - started < 10
+    assert replies and all(r.get("text") or r.get("buttons") for r in replies)
 
 
 def test_model_parse_understands_contract_intents(stack):

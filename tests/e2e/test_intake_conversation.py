@@ -108,7 +108,7 @@ def test_industry_named_later_stop_and_restart(stack):
     assert "重新开始" in restarted["text"] and "是否已办理营业执照" in restarted["text"]
     stopped = citizen.ask("算了，不办了")
     assert "停下" in stopped["text"]
-    assert citizen.tracker(stack)["active_loop"] in ({}, None) or not citizen.tracker(stack)["active_loop"].get("name")
+    assert citizen.tracker(stack)["active_loop"] == {}  # Rasa 3.6's tracker: no loop active
     # Other questions work normally again.
     assert "上海市居住证申领" in citizen.ask("居住证要什么材料")["text"]
 

@@ -61,8 +61,16 @@ async def test_activation_sets_the_industry_and_the_ask_action_asks_with_buttons
     )
     slots = slot_events(events)
     assert slots["intake_industry"] == "convenience_store" and slots["intake_status"] == "asking"
-    assert "intake_reply" not in slots or slots["intake_reply"] is None
+    assert "intake_reply" not in slots  # already empty: no event for it
     assert "一业一证" in messages[0]["text"]
+    # Had the form filled the reply slot from the activating message, it is emptied, so
+    # the form asks its first question instead of ending.
+    _, filled = await run(
+        intake_actions.ValidatePermitIntakeForm(),
+        tracker({"requested_slot": None, "intake_reply": "我想开个小超市"}, "我想开个小超市",
+                "start_permit_intake", [{"entity": "industry", "value": "小超市"}]),
+    )
+    assert slot_events(filled)["intake_reply"] is None
     messages, events = await run(intake_actions.ActionAskIntakeReply(), tracker(slots))
     assert slot_events(events) == {"intake_question": "has_licence"}
     assert [b["title"] for b in messages[0]["buttons"]] == ["是", "否"]
