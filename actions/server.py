@@ -33,6 +33,7 @@ OPEN_PATHS = ("/health",)
 def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     from rasa_sdk.endpoint import create_app as create_sdk_app
     from sanic import response
+    from sanic.exceptions import SanicException
 
     token = token or settings.action_server_token()
     from bot.backend.client import BackendClient
@@ -50,6 +51,14 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
         return response.json({"error": "the action server answers only Rasa"}, status=401)
 
     app.register_middleware(only_rasa, "request")
+
+    async def http_error(request: Any, exception: SanicException) -> Any:
+        """Sanic's own refusals keep their status: Rasa SDK answers every exception
+        with 500 (and the request's body), so a body over the cap was "500" instead of
+        413 and a wrong method a server error."""
+        return response.json({"error": str(exception)}, status=exception.status_code)
+
+    app.error_handler.add(SanicException, http_error)
     return app
 
 

@@ -5,17 +5,29 @@ stack serves both.
 The stack is the one `make run` starts: backend, action server, web app and Rasa, with
 the environment's DATABASE_URL / REDIS_URL when set (PostgreSQL tracker store and Redis
 lock store in CI), else the embedded SQLite defaults.
+
+The tests own what they start and nothing else:
+- a port of the stack already taken (a `make run`, another checkout's tests, a stack
+  left over by a killed run) stops the session before anything starts, rather than
+  testing a process these tests did not start;
+- with REDIS_URL, the stack gets a Redis database of its own (`e2e_redis_url`),
+  emptied at start: attempt counters, agents' presence and the waiting queue of an
+  earlier run (they live for minutes) cannot change what a test sees.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Optional
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -117,17 +129,104 @@ def _ready(ports) -> bool:
         return False
 
 
+def ports_in_use(ports) -> list:
+    """The ports of `ports` something already listens on (on loopback)."""
+    taken = []
+    for port in ports.values():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
+def e2e_redis_url(redis_url: Optional[str], offset: int = _OFFSET) -> Optional[str]:
+    """The Redis database the stack uses: REDIS_URL's server, database 15 (14, 13, …
+    for checkouts side by side, one per thousand of E2E_PORT_OFFSET), which the
+    session empties. Unit tests keep their own keys in REDIS_URL's database."""
+    if not redis_url:
+        return None
+    url = urlparse(redis_url)
+    return urlunparse(url._replace(path=f"/{15 - (offset // 1000) % 8}"))
+
+
+def _empty_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def forget_keys(stack, keys) -> None:
+    """Deletes keys from the stack's durable store (bot.kv's: its Redis database, else
+    the `kv_entries` table of its SQL database), so a test starts from counters it knows
+    whichever store the stack runs on."""
+    from bot.db import engine_for
+    from bot.kv import RedisStore, SQLStore
+
+    async def delete() -> None:
+        store = RedisStore(stack["redis_url"]) if stack["redis_url"] else \
+            SQLStore(engine_for(stack["database_url"]))
+        for key in keys:
+            await store.delete(key)
+        if isinstance(store, RedisStore):
+            await store.close()
+
+    asyncio.run(delete())
+
+
+def all_agents_offline(stack) -> None:
+    """Signs every development desk account in and marks it offline, so a test that
+    needs nobody to answer does not depend on how an earlier test (or a failed browser
+    test that never reached its logout) left the desk."""
+    import http.cookiejar
+
+    from bot.handoff.accounts import DEV_ACCOUNTS
+
+    for name, _role, password in DEV_ACCOUNTS:
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+        def call(path: str, body: dict, headers: Optional[dict] = None) -> dict:
+            request = urllib.request.Request(
+                stack["WEB_PORT"] + "/desk/api" + path, data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", **(headers or {})})
+            with opener.open(request, timeout=10) as response:
+                return json.loads(response.read())
+
+        csrf = call("/login", {"name": name, "password": password})["csrf"]
+        call("/presence", {"online": False}, {"X-CSRF-Token": csrf})
+
+
+@pytest.fixture
+def nobody_online(stack):
+    """The desk with no agent online (see `all_agents_offline`)."""
+    all_agents_offline(stack)
+    return stack
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     model = ROOT / "models" / "govbot.tar.gz"
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
+    taken = ports_in_use(PORTS)
+    if taken:
+        pytest.fail(f"ports {taken} are in use by processes these tests did not start "
+                    "(a `make run`, or another checkout's tests: set E2E_PORT_OFFSET)")
     var = tmp_path_factory.mktemp("var")
     # WeChat and Alipay connectors configured with test secrets and pointed at the fake
     # platform servers of tests/e2e/test_channels.py (fixed loopback ports)
     channel_env, channels = stack_channel_env(_OFFSET)
     env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "BOT_VAR_DIR": str(var),
            **channel_env, **CREDENTIALS, "GOVBOT_ENV": "development"}
+    redis_url = e2e_redis_url(os.environ.get("REDIS_URL", "").strip())
+    if redis_url:
+        _empty_redis(redis_url)
+        env["REDIS_URL"] = redis_url
     # Handoff tests wait for the accept timeout (default 3 minutes in production).
     env.setdefault("HANDOFF_ACCEPT_TIMEOUT", "12")
     log = open(var / "stack.log", "w")
@@ -143,7 +242,9 @@ def stack(tmp_path_factory):
             pytest.fail("the stack did not start:\n" + (var / "stack.log").read_text()[-4000:])
         time.sleep(1)
     yield {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()} | {
-        "var": var, "channels": channels}
+        "var": var, "channels": channels, "redis_url": redis_url,
+        "database_url": (env.get("BOT_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
+                         or f"sqlite:///{var / 'bot.db'}")}
     os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=30)
