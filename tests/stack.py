@@ -178,36 +178,6 @@ def forget_keys(stack, keys) -> None:
     asyncio.run(delete())
 
 
-def all_agents_offline(stack) -> None:
-    """Signs every development desk account in and marks it offline, so a test that
-    needs nobody to answer does not depend on how an earlier test (or a failed browser
-    test that never reached its logout) left the desk."""
-    import http.cookiejar
-
-    from bot.handoff.accounts import DEV_ACCOUNTS
-
-    for name, _role, password in DEV_ACCOUNTS:
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-        def call(path: str, body: dict, headers: Optional[dict] = None) -> dict:
-            request = urllib.request.Request(
-                stack["WEB_PORT"] + "/desk/api" + path, data=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json", **(headers or {})})
-            with opener.open(request, timeout=10) as response:
-                return json.loads(response.read())
-
-        csrf = call("/login", {"name": name, "password": password})["csrf"]
-        call("/presence", {"online": False}, {"X-CSRF-Token": csrf})
-
-
-@pytest.fixture
-def nobody_online(stack):
-    """The desk with no agent online (see `all_agents_offline`)."""
-    all_agents_offline(stack)
-    return stack
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     model = ROOT / "models" / "govbot.tar.gz"
