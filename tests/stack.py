@@ -31,7 +31,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from tests.channels.platforms import stack_channel_env
+from tests.connectors.platforms import stack_channel_env
 
 ROOT = Path(__file__).resolve().parents[1]
 # E2E_PORT_OFFSET moves the whole stack so that several checkouts can test side by side.

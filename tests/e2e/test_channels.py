@@ -14,7 +14,7 @@ import pytest
 
 from tests.stack import rasa_headers
 
-from tests.channels.platforms import (
+from tests.connectors.platforms import (
     E2E_ALIPAY_APP_ID, E2E_WECHAT, AlipaySide, FakeAlipay, FakeWeChat, WeChatSide, start_site,
     text_xml, wait_until,
 )

@@ -1,1 +1,0 @@
-"""Tests of the permit intake engine and documents (bot/intake)."""
