@@ -12,9 +12,12 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.dialogue import texts
 from bot.intake.store import DOWNLOAD_PLACEHOLDER, DocumentsStore, StoredDocuments
 
 STORE_KEY = web.AppKey("documents_store", DocumentsStore)
+#: The one answer for an unknown, malformed or expired token (data/texts/web.yml).
+TEXTS = texts.load("web", {"document_not_found": ()})
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 #: The page is the citizen's own: not cached by proxies, not indexed, no referrer leak,
 #: no script, and never inside another site's frame.
@@ -33,7 +36,7 @@ PRIVATE_HEADERS = {
 
 def _not_found() -> web.Response:
     return web.Response(
-        status=404, text="链接无效或已过期。请回到对话中重新生成。",
+        status=404, text=TEXTS("document_not_found"),
         content_type="text/plain", charset="utf-8", headers=PRIVATE_HEADERS,
     )
 

@@ -7,7 +7,12 @@ from typing import Any, Callable, MutableMapping
 
 from aiohttp import web
 
+from bot.dialogue import texts
+
 logger = logging.getLogger(__name__)
+
+#: The answers when a request fails (data/texts/web.yml).
+TEXTS = texts.load("web", {"unavailable": (), "body_too_large": ("kilobytes",)})
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
@@ -70,7 +75,7 @@ async def errors(request: web.Request, handler: Callable) -> web.StreamResponse:
         raise
     except Exception:  # noqa: BLE001 - the citizen gets an answer, the log the details
         logger.exception("error serving %s", request.path)
-        return json_error(500, "服务暂时不可用，请稍后再试")
+        return json_error(500, TEXTS("unavailable"))
 
 
 MAX_BODY = 64 * 1024
@@ -81,5 +86,5 @@ async def body_cap(request: web.Request, handler: Callable) -> web.StreamRespons
     """A body the request's headers announce as too large is refused before it is read
     (aiohttp's client_max_size would first wait for, and read, 64 KB of it)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
-        return json_error(413, f"请求过大（最多{MAX_BODY // 1024} KB）")
+        return json_error(413, TEXTS("body_too_large", kilobytes=MAX_BODY // 1024))
     return await handler(request)

@@ -9,23 +9,28 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.catalog import Catalog
+from bot.dialogue import texts
 from web.middlewares import json_error
 from web.templating import render
 
 MAX_QUERY = 200
 CATALOG_KEY = web.AppKey("catalog", Catalog)
+#: The matter API's refusals (data/texts/web.yml).
+TEXTS = texts.load("web", {
+    "no_query": (), "query_too_long": ("limit",), "limit_not_integer": (), "no_matter": ("code",),
+})
 
 
 async def search_matters(request: web.Request) -> web.Response:
     query = request.query.get("q", "")
     if not query.strip():
-        return json_error(400, "缺少查询参数 q")
+        return json_error(400, TEXTS("no_query"))
     if len(query) > MAX_QUERY:
-        return json_error(400, f"查询过长（最多{MAX_QUERY}个字符）")
+        return json_error(400, TEXTS("query_too_long", limit=MAX_QUERY))
     try:
         limit = min(50, max(1, int(request.query.get("limit", "10"))))
     except ValueError:
-        return json_error(400, "limit 须为整数")
+        return json_error(400, TEXTS("limit_not_integer"))
     index = request.app[CATALOG_KEY].index()
     hits = index.search(query, limit=limit)
     return web.json_response(
@@ -48,7 +53,7 @@ async def get_matter(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     matter = request.app[CATALOG_KEY].index().get(code)
     if matter is None:
-        return json_error(404, f"没有编码为 {code[:40]} 的事项")
+        return json_error(404, TEXTS("no_matter", code=code[:40]))
     return web.json_response(matter.raw)
 
 

@@ -20,11 +20,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import settings
+from bot.dialogue import texts
 from web.keys import SETTINGS_KEY
 from web.templating import render
 
 WIDGET_DIR = settings.ROOT / "connectors" / "widget"
-WIDGET_TITLE = "一网通办智能客服"
+#: The widget's title and its 404 (data/texts/web.yml).
+TEXTS = texts.load("web", {"widget_title": (), "no_widget_file": ()})
+WIDGET_TITLE = TEXTS("widget_title")
 
 SHORT_CACHE = "public, max-age=300, must-revalidate"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -119,7 +122,7 @@ ASSETS_KEY = web.AppKey[dict[str, Asset]]("widget_assets")
 async def widget_file(request: web.Request) -> web.StreamResponse:
     asset = request.app[ASSETS_KEY].get(request.match_info["name"])
     if asset is None:
-        raise web.HTTPNotFound(text="没有这个文件")
+        raise web.HTTPNotFound(text=TEXTS("no_widget_file"))
     body = asset.path.read_bytes()  # small files; edits show without a restart
     etag = etag_for(body)
     headers = {

@@ -32,6 +32,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.dialogue import texts
 from bot.kv import KeyValueStore
 from connectors.alipay import sign as alipay_sign
 from connectors.alipay.api import AlipayClient
@@ -58,7 +59,9 @@ CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk",
 DEFAULT_CHARSET = "gbk"  # Alipay's gateway default when none is declared
 TEXT_LIMIT = 2000  # characters per custom-send text
 WELCOME_EVENTS = {"follow", "enter"}
-NOT_TEXT_REPLY = "收到。我暂时只能看懂文字消息，请用文字描述您的问题，比如“居住证要什么材料”。"
+#: The reply to a message that is not text, and an image card's title (data/texts/channels.yml).
+TEXTS = texts.load("channels", {"alipay_not_text": (), "image_card_title": ()})
+NOT_TEXT_REPLY = TEXTS("alipay_not_text")
 _CHARSET_PARAM = re.compile(rb"(?:^|&)charset=([A-Za-z0-9_-]{1,20})(?:&|$)")
 
 
@@ -176,7 +179,8 @@ class AlipayOutput(PlatformOutput):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.send_native(self.user_id(recipient_id), {
             "msg_type": "image-text",
-            "articles": [{"title": "查看图片", "desc": "", "image_url": image, "url": image}],
+            "articles": [{"title": TEXTS("image_card_title"), "desc": "", "image_url": image,
+                          "url": image}],
         })
 
 

@@ -15,14 +15,20 @@ import re
 import unicodedata
 from typing import Any, Dict, List, Optional, Sequence
 
+from bot.dialogue import texts
 from bot.kv import KeyValueStore
 
 logger = logging.getLogger(__name__)
 
 OPTIONS_TTL = 30 * 60
+#: How an option and a link are written out (data/texts/channels.yml).
+TEXTS = texts.load("channels", {"option_line": ("number", "title"), "link_line": ("title", "url")})
 #: A choice is a few characters ("回复 12。"); longer texts are not matched at all (the
 #: pattern's adjacent `\s*` backtrack quadratically over a long run of spaces).
 MAX_CHOICE_CHARS = 16
+# What a citizen may type to pick an option is grammar, not wording: the pattern below reads
+# the answers people give to option_line ("回复1", "第一个", "选2。"), so it stays here, with
+# the code that depends on its groups, rather than in data/texts/.
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
                    "八": 8, "九": 9, "十": 10}
 _CHOICE = re.compile(
@@ -47,10 +53,11 @@ def numbered_text(text: str, buttons: Sequence[Dict[str, Any]]) -> str:
     number = 0
     for button in buttons:
         if button.get("type") == "web_url" or (button.get("url") and not button.get("payload")):
-            lines.append(f"{button.get('title', '')}：{button.get('url') or button.get('payload')}")
+            lines.append(TEXTS("link_line", title=button.get("title", ""),
+                                    url=button.get("url") or button.get("payload")))
         elif button.get("payload"):
             number += 1
-            lines.append(f"回复{number}：{button.get('title', '')}")
+            lines.append(TEXTS("option_line", number=number, title=button.get("title", "")))
     return "\n".join(lines)
 
 

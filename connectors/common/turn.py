@@ -13,12 +13,14 @@ from typing import Any, Awaitable, Callable, Collection, Optional
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.dialogue import texts
 from bot.kv import KeyValueStore
 from connectors.common import options
 from connectors.common import text as fit
 from connectors.common.background import TurnRunner, forget_delivery
 
-FAILURE_REPLY = "抱歉，系统刚才出了点问题，没能回答您。请稍后再发一次。"
+#: The apology for a turn that failed (data/texts/channels.yml).
+FAILURE_REPLY = texts.load("channels", {"turn_failed": ()})("turn_failed")
 #: What following the account or entering the chat says to the bot.
 WELCOME = "/greet"
 

@@ -30,6 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.dialogue import texts
 from bot.kv import KeyValueStore
 from connectors.common import text as fit
 from connectors.common.background import nonce_unused
@@ -48,17 +49,15 @@ from connectors.wechat.crypto import MessageCrypto, WeChatCryptoError, check_sig
 
 logger = logging.getLogger(__name__)
 
-NOT_TEXT_REPLY = {
-    "image": "收到您的图片。我暂时还看不懂图片，请用文字描述您的问题，比如“居住证要什么材料”。",
-    "voice": "收到您的语音。我暂时还听不懂语音，请用文字描述您的问题，比如“社保卡怎么补办”。",
-    "video": "收到您的视频。我暂时只能看懂文字，请用文字描述您的问题。",
-    "shortvideo": "收到您的视频。我暂时只能看懂文字，请用文字描述您的问题。",
-    "location": "收到您的位置。请用文字告诉我您想办的事项，我来告诉您去哪里办。",
-    "link": "收到您的链接。我暂时只能看懂文字，请用文字描述您的问题。",
-    "file": "收到您的文件。我暂时只能看懂文字，请用文字描述您的问题。",
-    "miniprogrampage": "收到您分享的页面。请用文字描述您的问题，我来帮您解答。",
-}
-OTHER_REPLY = "我暂时只能看懂文字消息，请用文字描述您的问题。"
+#: The replies to messages that are not text, by MsgType, else OTHER_REPLY, and an image
+#: card's title (data/texts/channels.yml).
+TEXTS = texts.load("channels", {
+    "wechat_not_text": texts.Table(("image", "voice", "video", "shortvideo", "location", "link",
+                                    "file", "miniprogrampage")),
+    "wechat_other_not_text": (), "image_card_title": (),
+})
+NOT_TEXT_REPLY = TEXTS.table("wechat_not_text")
+OTHER_REPLY = TEXTS("wechat_other_not_text")
 WELCOME_EVENTS = {"subscribe", "user_enter_tempsession"}
 
 
@@ -138,10 +137,12 @@ class WeChatOutput(PlatformOutput):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         if self.mini_program:
             card = {"msgtype": "link", "link": {
-                "title": "查看图片", "description": "", "url": image, "thumb_url": image}}
+                "title": TEXTS("image_card_title"), "description": "", "url": image,
+                "thumb_url": image}}
         else:
             card = {"msgtype": "news", "news": {"articles": [
-                {"title": "查看图片", "description": "", "url": image, "picurl": image}]}}
+                {"title": TEXTS("image_card_title"), "description": "", "url": image,
+                 "picurl": image}]}}
         await self.send_native(self.user_id(recipient_id), card)
 
 

@@ -12,6 +12,7 @@ from typing import Awaitable, Callable, Optional, Sequence, Tuple, Union
 from aiohttp import web
 
 from bot import settings
+from bot.dialogue import texts
 from bot.handoff.auth import Session
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.service import DeskError
@@ -20,6 +21,11 @@ from web.keys import SETTINGS_KEY
 from web.middlewares import json_error
 
 logger = logging.getLogger(__name__)
+
+#: What the checks answer (data/texts/desk.yml).
+TEXTS = texts.load("desk", {
+    "sign_in_first": (), "csrf_failed": (), "supervisor_only": (), "not_delivered": (),
+})
 
 #: Where the desk is mounted on the web app; its session cookie is sent only there.
 PREFIX = "/desk"
@@ -127,20 +133,20 @@ def desk_api(
         async def run(request: web.Request) -> web.StreamResponse:
             session = await request.app[SESSIONS_KEY].get(request.cookies.get(COOKIE))
             if session is None:
-                return json_error(401, "请先登录")
+                return json_error(401, TEXTS("sign_in_first"))
             if write and not hmac.compare_digest(
                 request.headers.get("X-CSRF-Token", ""), session.csrf
             ):
-                return json_error(403, "CSRF 校验失败，请刷新页面")
+                return json_error(403, TEXTS("csrf_failed"))
             if supervisor and not session.supervisor:
-                return json_error(403, "仅班长（supervisor）可用")
+                return json_error(403, TEXTS("supervisor_only"))
             try:
                 return await handler(request, session)
             except DeskError as exc:
                 return json_error(exc.status, exc.message)
             except RasaUnavailable:
                 logger.exception("Rasa API call failed")
-                return json_error(502, "消息未能送达市民（对话服务不可用），请稍后重试")
+                return json_error(502, TEXTS("not_delivered"))
 
         return run
 

@@ -12,6 +12,7 @@ from typing import Any, Dict
 
 from aiohttp import web
 
+from bot.dialogue import texts
 from bot.handoff.auth import DUMMY_HASH, Session, verify_password
 from bot.handoff.service import DeskError, HandoffService
 from bot.privacy import mask_personal, mask_phone
@@ -22,16 +23,25 @@ from web.desk.keys import CANNED_KEY, GUARD_KEY, RECORDS_KEY, SERVICE_KEY, SESSI
 from web.middlewares import json_error
 from web.templating import render
 
+#: The desk's refusals (data/texts/desk.yml; "no such conversation" is the handoff
+#: service's own, data/texts/handoff.yml).
+TEXTS = texts.load("desk", {
+    "not_json": (), "bad_json": (), "json_not_object": (), "not_integer": ("name",),
+    "too_many_failures": ("minutes",), "wrong_login": (), "no_work_order": (),
+    "order_claimed_by": ("agent",), "claim_first": (), "order_taken": (), "order_gone": (),
+})
+HANDOFF_TEXTS = texts.load("handoff", {"desk_no_conversation": ()})
+
 
 async def _json(request: web.Request) -> Dict[str, Any]:
     if request.content_type != "application/json":
-        raise DeskError(415, "请求须为 JSON")
+        raise DeskError(415, TEXTS("not_json"))
     try:
         body = await request.json()
     except ValueError:
-        raise DeskError(400, "JSON 格式不对") from None
+        raise DeskError(400, TEXTS("bad_json")) from None
     if not isinstance(body, dict):
-        raise DeskError(400, "JSON 须为对象")
+        raise DeskError(400, TEXTS("json_not_object"))
     return body
 
 
@@ -43,7 +53,7 @@ def _handoff_id(request: web.Request) -> int:
     try:
         return int(request.match_info["handoff_id"])
     except ValueError:
-        raise DeskError(404, "没有这个会话") from None
+        raise DeskError(404, HANDOFF_TEXTS("desk_no_conversation")) from None
 
 
 # -- pages -------------------------------------------------------------------------
@@ -73,14 +83,14 @@ async def login(request: web.Request) -> web.Response:
     guard = request.app[GUARD_KEY]
     wait = await guard.blocked_for(name, address)
     if wait is not None:
-        return json_error(429, f"登录失败次数过多，请{int(wait // 60) + 1}分钟后再试",
+        return json_error(429, TEXTS("too_many_failures", minutes=int(wait // 60) + 1),
                           retry_after=int(wait))
     account = request.app[RECORDS_KEY].agent(name) if name else None
     # Verify even for unknown names, so timing does not tell which accounts exist.
     ok = verify_password(password, account["password_hash"] if account else DUMMY_HASH)
     if not (account and ok):
         await guard.failed(name, address)
-        return json_error(401, "账号或密码错误")
+        return json_error(401, TEXTS("wrong_login"))
     await guard.succeeded(name)
     session = await request.app[SESSIONS_KEY].create(account["name"], account["role"])
     response = web.json_response(_session_answer(session))
@@ -140,7 +150,7 @@ async def conversation(request: web.Request, session: Session) -> web.Response:
     try:
         after = max(0, int(request.query.get("after", "0")))
     except ValueError:
-        raise DeskError(400, "after 须为整数") from None
+        raise DeskError(400, TEXTS("not_integer", name="after")) from None
     return web.json_response(
         {"handoff": service.public(handoff), "messages": service.history(handoff, after)}
     )
@@ -154,7 +164,7 @@ async def reveal(request: web.Request, session: Session) -> web.Response:
     try:
         event_id = int(body.get("event_id"))
     except (TypeError, ValueError):
-        raise DeskError(400, "event_id 须为整数") from None
+        raise DeskError(400, TEXTS("not_integer", name="event_id")) from None
     return web.json_response({"text": service.reveal(handoff, event_id, session.agent)})
 
 
@@ -203,7 +213,7 @@ def _public_order(order: Dict[str, Any]) -> Dict[str, Any]:
 def _order(request: web.Request) -> Dict[str, Any]:
     order = request.app[RECORDS_KEY].work_order(request.match_info["number"].strip()[:32])
     if order is None:
-        raise DeskError(404, "没有这个工单号")
+        raise DeskError(404, TEXTS("no_work_order"))
     return order
 
 
@@ -213,8 +223,8 @@ def _handled_by(order: Dict[str, Any], session: Session) -> None:
     if session.supervisor or order.get("claimed_by") == session.agent:
         return
     if order.get("claimed_by"):
-        raise DeskError(403, f"该工单已由 {order['claimed_by']} 认领")
-    raise DeskError(403, "请先认领工单")
+        raise DeskError(403, TEXTS("order_claimed_by", agent=order["claimed_by"]))
+    raise DeskError(403, TEXTS("claim_first"))
 
 
 @desk_api()
@@ -234,7 +244,7 @@ async def claim_order(request: web.Request, session: Session) -> web.Response:
     records = request.app[RECORDS_KEY]
     order = _order(request)
     if not records.claim_work_order(order["number"], session.agent):
-        raise DeskError(409, "工单已被认领或已处理")
+        raise DeskError(409, TEXTS("order_taken"))
     return web.json_response(_public_order(records.work_order(order["number"])))
 
 
@@ -247,7 +257,7 @@ async def reveal_order(request: web.Request, session: Session) -> web.Response:
     _handled_by(order, session)
     full = records.reveal_work_order(order["number"])
     if full is None:
-        raise DeskError(404, "没有这个工单号")
+        raise DeskError(404, TEXTS("no_work_order"))
     records.audit_reveal(session.agent, None, f"work order {order['number']} message and phone")
     return web.json_response(full)
 
@@ -259,7 +269,7 @@ async def close_order(request: web.Request, session: Session) -> web.Response:
     _handled_by(order, session)
     claimant = None if session.supervisor else session.agent
     if not records.close_work_order(order["number"], claimed_by=claimant):
-        raise DeskError(409, "工单不存在或已处理")
+        raise DeskError(409, TEXTS("order_gone"))
     return web.json_response({"ok": True})
 
 

@@ -12,7 +12,10 @@ from bot.dialogue.texts import Table, TextsError
 SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", "bot.intake.dialogue",
             "bot.intake.engine", "bot.intake.schema", "bot.intake.documents", "bot.intake.render",
             "bot.handoff.service", "bot.handoff.history", "bot.handoff.rasa_api", "bot.handoff.summary",
-            "actions.intake", "actions.handoff", "rasa_ext.patches.action_failure")
+            "actions.intake", "actions.handoff", "rasa_ext.patches.action_failure",
+            "web.desk.views", "web.desk.auth", "web.middlewares", "web.search", "web.documents",
+            "web.widget", "connectors.common.options", "connectors.common.turn",
+            "connectors.alipay.channel", "connectors.wechat.channel")
 
 
 @pytest.fixture
