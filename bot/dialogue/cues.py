@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Iterable, Set, Tuple
 
-import yaml
-
+from bot.dialogue import texts
 from bot.dialogue.turn import button
 
 CUES_FILE = Path(__file__).resolve().parents[2] / "data" / "cues.yml"
@@ -30,13 +29,8 @@ class CuesError(ValueError):
 
 
 def _load(path: Path) -> Dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CuesError(f"no cue file {path}") from exc
-    if not isinstance(data, dict):
-        raise CuesError(f"{path}: a mapping of names to cues expected")
-    return data
+    """The cue file, read as the text files are (bot/dialogue/texts.py)."""
+    return texts.read_mapping(path, CuesError, "cue", "names to cues")
 
 
 _CUES = _load(CUES_FILE)

@@ -19,7 +19,7 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, Mapping, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterator, Mapping, Sequence, Set, Tuple, Type, Union
 
 import yaml
 
@@ -55,16 +55,23 @@ def placeholders(template: str) -> FrozenSet[str]:
     return frozenset(fields)
 
 
-@lru_cache(maxsize=None)
-def _read(path: Path) -> Mapping[str, Any]:
-    """A text file as written (read once per process)."""
+def read_mapping(path: Path, error: Type[ValueError], kind: str, shape: str) -> Dict[str, Any]:
+    """A YAML file of words that must hold a mapping (the texts here, the cues of
+    bot/dialogue/cues.py): a missing file or another shape raises `error`, naming the
+    `kind` of file and the `shape` expected."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise TextsError(f"no text file {path}") from exc
+        raise error(f"no {kind} file {path}") from exc
     if not isinstance(data, dict):
-        raise TextsError(f"{path}: a mapping of keys to texts expected")
+        raise error(f"{path}: a mapping of {shape} expected")
     return data
+
+
+@lru_cache(maxsize=None)
+def _read(path: Path) -> Mapping[str, Any]:
+    """A text file as written (read once per process)."""
+    return read_mapping(path, TextsError, "text", "keys to texts")
 
 
 class Texts(Mapping[str, str]):
