@@ -15,7 +15,8 @@ SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", 
             "actions.intake", "actions.handoff", "rasa_ext.patches.action_failure",
             "web.desk.views", "web.desk.auth", "web.middlewares", "web.search", "web.documents",
             "web.widget", "connectors.common.options", "connectors.common.turn",
-            "connectors.alipay.channel", "connectors.wechat.channel")
+            "connectors.alipay.channel", "connectors.wechat.channel",
+            "bot.review.grouping")
 
 
 @pytest.fixture
