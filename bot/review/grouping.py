@@ -140,7 +140,8 @@ def prepared(text: str) -> str:
 @lru_cache(maxsize=1)
 def _segmenter():
     """A private jieba tokenizer (the global one is Rasa's), with the project's user
-    dictionary when it has been built (make vocabulary): the catalog's names as words."""
+    dictionary when it has been built (make build/jieba/userdict.txt, before training):
+    the catalog's names as words."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -156,12 +157,6 @@ def words(text: str) -> List[str]:
     return [w for w in _segmenter().lcut(text) if w.strip() and w not in FILLER]
 
 
-def _content(text: str) -> str:
-    """The prepared text without filler words, for the character n-grams: words are
-    kept apart by a space so no n-gram spans a removed word."""
-    return " ".join(words(text))
-
-
 # -- features and clusters -----------------------------------------------------------------
 
 
@@ -175,7 +170,7 @@ class _Features:
     vocabulary: Tuple[str, ...]
 
 
-def _features(texts: Sequence[str]) -> Optional[_Features]:
+def _features(documents: Sequence[str]) -> Optional[_Features]:
     """Word and character TF-IDF of prepared texts, side by side; None when no text has
     a single feature. The parts are weighted by the square root of their share so their
     share of a cosine similarity is WORD_WEIGHT and 1 - WORD_WEIGHT."""
@@ -183,9 +178,9 @@ def _features(texts: Sequence[str]) -> Optional[_Features]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    tokens = [words(t) for t in texts]
+    tokens = [words(t) for t in documents]
     contents = [" ".join(row) for row in tokens]
-    word_rows, vocabulary = csr_matrix((len(texts), 0)), ()
+    word_rows, vocabulary = csr_matrix((len(documents), 0)), ()
     parts = []
     if any(tokens):
         vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
@@ -226,9 +221,9 @@ def _labels(features: Optional[_Features], n: int, threshold: float) -> List[int
     return [int(label) for label in model.fit_predict(distance)]
 
 
-def cluster_labels(texts: Sequence[str], threshold: float = DISTANCE_THRESHOLD) -> List[int]:
+def cluster_labels(documents: Sequence[str], threshold: float = DISTANCE_THRESHOLD) -> List[int]:
     """A cluster number per prepared text (for measuring the method on labelled sets)."""
-    return _labels(_features(texts) if texts else None, len(texts), threshold)
+    return _labels(_features(documents) if documents else None, len(documents), threshold)
 
 
 # -- groups -------------------------------------------------------------------------------
@@ -339,8 +334,8 @@ def _typical_order(features: Optional[_Features], rows: Sequence[int]) -> List[i
 
 
 def _similar_groups(misses: Sequence[Mapping[str, Any]], threshold: float) -> List[Group]:
-    texts = [prepared(m.get("text") or "") for m in misses]
-    features = _features(texts) if misses else None
+    documents = [prepared(m.get("text") or "") for m in misses]
+    features = _features(documents) if misses else None
     clusters: Dict[int, List[int]] = {}
     for row, label in enumerate(_labels(features, len(misses), threshold)):
         clusters.setdefault(label, []).append(row)
