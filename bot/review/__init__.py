@@ -1,0 +1,1 @@
+"""What the bot failed to understand: captured, grouped, labelled, learned."""
