@@ -35,7 +35,8 @@ class Catalog:
     """A process's read view of the stored catalog, rebuilt when a new import lands.
 
     The version is checked at most every `recheck_seconds`, so a government's re-import
-    reaches every Rasa, action and web process without restarts.
+    or an alias added in review (both bump the version) reaches every Rasa, action and
+    web process without restarts.
     """
 
     def __init__(
@@ -57,9 +58,24 @@ class Catalog:
             version = self.store.version()
             self._checked_at = time.monotonic()
             if self._index is None or version != self._version:
-                self._index = build_index(self.store.all_documents(), self.reference_dir)
-                self._version = version
+                self._rebuild(version)
         return self._index
+
+    def refresh(self) -> MatterIndex:
+        """Rebuilds the index now: the process that just added an alias in review finds
+        it at once, without waiting for its next recheck."""
+        with self._lock:
+            self._checked_at = time.monotonic()
+            self._rebuild(self.store.version())
+        return self._index
+
+    def _rebuild(self, version: int) -> None:
+        # Version first, documents after: an import landing in between is read now and
+        # noticed again at the next recheck, never missed.
+        self._index = build_index(
+            self.store.all_documents(), self.reference_dir, self.store.reviewed_aliases()
+        )
+        self._version = version
 
 
 _default: Optional[Catalog] = None

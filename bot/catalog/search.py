@@ -265,5 +265,33 @@ def load_vocabulary(reference_dir: Path) -> SearchVocabulary:
     return SearchVocabulary.from_file(reference_dir / "search.yml")
 
 
-def build_index(documents: Iterable[Mapping], reference_dir: Path) -> MatterIndex:
-    return MatterIndex([Matter.from_dict(d) for d in documents], load_vocabulary(reference_dir))
+def with_aliases(document: Mapping, extra: Iterable[str]) -> Mapping:
+    """The document with `extra` aliases after its own (none repeated, as search
+    compares them); the document itself when nothing is new."""
+    known = {clean(document.get("name", ""))} | {clean(a) for a in document.get("aliases") or []}
+    added = []
+    for alias in extra:
+        if clean(alias) and clean(alias) not in known:
+            known.add(clean(alias))
+            added.append(alias)
+    if not added:
+        return document
+    return {**document, "aliases": [*(document.get("aliases") or []), *added]}
+
+
+def build_index(
+    documents: Iterable[Mapping],
+    reference_dir: Path,
+    reviewed: Mapping[str, Sequence[str]] | None = None,
+) -> MatterIndex:
+    """The index of the documents, each with the aliases supervisors added in review:
+    `reviewed` (code → aliases, from the catalog database) and the mirror file of the
+    reference directory (bot/catalog/reviewed.py), so they are names like any other."""
+    from bot.catalog.reviewed import read_aliases
+
+    extra: Dict[str, List[str]] = {}
+    for source in (read_aliases(reference_dir), reviewed or {}):
+        for code, aliases in source.items():
+            extra.setdefault(code, []).extend(aliases)
+    matters = [Matter.from_dict(with_aliases(d, extra.get(d.get("code"), ()))) for d in documents]
+    return MatterIndex(matters, load_vocabulary(reference_dir))

@@ -1,7 +1,8 @@
 """Names the NLU should know as words and entities, read from the catalog and reference data.
 
 Both the jieba user dictionary and the entity ruler are generated from here, so a
-government's own catalog teaches the NLU its matter names without new training examples.
+government's own catalog, and the aliases its supervisors add in review, teach the NLU
+its matter names without new training examples.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Dict, Iterable, List, Tuple
 import yaml
 
 from bot.catalog.loader import read_catalog
+from bot.catalog.reviewed import read_aliases
 from bot.text import normalize_text
 
 
@@ -35,6 +37,10 @@ def entity_phrases(catalog_dir: Path, reference_dir: Path) -> Dict[str, List[str
         matters.append(data.get("name", ""))
         matters.extend(data.get("aliases") or [])
         departments.append(data.get("department", ""))
+    # Aliases supervisors added in review (data/reference/reviewed_aliases.yml): matter
+    # names like the catalog's own, so the next training segments and recognises them.
+    for aliases in read_aliases(reference_dir).values():
+        matters.extend(aliases)
     phrases = {
         "matter": matters,
         "district": [p for p, _ in _reference(reference_dir / "districts.yml", "districts")],
@@ -54,7 +60,9 @@ TAGS = {"matter": "nz", "district": "ns", "industry": "n", "department": "nt"}
 #: want; the name inside is the word (驾照丢了 → 驾照, 办个体户 → 个体户). Not 开: 开工许可.
 ACTION_PREFIXES = ("补办", "注册", "申领", "申请", "办", "补", "换")
 SITUATION_SUFFIXES = ("期满换证", "丢了", "遗失", "到期", "过期", "补办", "补证", "补换",
-                      "换证", "换领", "注册", "办理", "新办", "申领", "申请")
+                      "换证", "换领", "注册", "办理", "新办", "申领", "申请",
+                      # how citizens' own words, added as aliases in review, say it
+                      "没了", "掉了", "坏了", "不见了", "丢失", "损坏")
 
 
 def _base_words(piece: str) -> Iterable[str]:

@@ -34,3 +34,41 @@ def test_every_training_entity_lines_up_with_tokens():
     """Run `python -m rasa_ext.nlu.alignment data/nlu` for the list with tokens."""
     found = [(intent, text, bad) for intent, text, bad, _ in misaligned([str(ROOT / "data" / "nlu")])]
     assert found == [], found[:10]
+
+
+def _reference_with_reviewed_alias(tmp_path):
+    """A copy of data/reference with one alias added in review (bot/review/labels.py)."""
+    import shutil
+
+    from bot.catalog.reviewed import add_to_file
+
+    reference = tmp_path / "reference"
+    shutil.copytree(ROOT / "data" / "reference", reference)
+    add_to_file(reference / "reviewed_aliases.yml", "SH-P-004", "医保卡没了", "sup1", "2026-01-01T00:00:00+00:00")
+    return reference
+
+
+def test_aliases_added_in_review_are_matter_names_for_the_next_training(tmp_path):
+    from rasa_ext.nlu.vocabulary import entity_phrases
+
+    phrases = entity_phrases(ROOT / "data" / "catalog", _reference_with_reviewed_alias(tmp_path))
+    assert "医保卡没了" in phrases["matter"]
+    words = word_list(phrases)
+    assert words.get("医保卡") == "matter" and "医保卡没了" not in words  # the name inside is the word
+
+
+def test_the_entity_ruler_recognises_an_alias_added_in_review(tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from rasa_ext.nlu.catalog_entities import CatalogEntityRuler
+
+    config = {"catalog_dir": str(ROOT / "data" / "catalog"),
+              "reference_dir": str(_reference_with_reviewed_alias(tmp_path))}
+    (tmp_path / "model").mkdir()
+    ruler = CatalogEntityRuler(config, LocalModelStorage(tmp_path / "model"), Resource("ruler"))
+    ruler.train(TrainingData())
+    found = ruler.extract("我的医保卡没了怎么办")
+    assert {"entity": "matter", "value": "医保卡没了"} in [
+        {"entity": e["entity"], "value": e["value"]} for e in found]
