@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     handoff_presence_ttl: float = Field(30.0, env="HANDOFF_PRESENCE_TTL")
     #: DESK_DEV_ACCOUNTS=1 (and only "1") asks for the development desk accounts.
     desk_dev_accounts: bool = Field(False, env="DESK_DEV_ACCOUNTS")
+    #: Seconds between two captures of failed turns for review (bot/review/capture.py) by
+    #: the web app; 0 turns the capture off in this process.
+    review_capture_seconds: float = Field(5.0, ge=0, env="REVIEW_CAPTURE_SECONDS")
 
     # -- the status check's limits (unset: the defaults of bot.status.guard.Limits)
     status_code_ttl: Optional[float] = Field(None, env="STATUS_CODE_TTL")

@@ -55,6 +55,8 @@ class HandoffConfig:
     presence_ttl: float
     database_url: str
     tracker_database_url: str
+    #: Seconds between the web app's captures of failed turns for review (0: none).
+    review_capture_seconds: float = 5.0
 
 
 def load() -> HandoffConfig:
@@ -69,4 +71,5 @@ def load() -> HandoffConfig:
         presence_ttl=cfg.handoff_presence_ttl,
         database_url=cfg.database_url,
         tracker_database_url=tracker_database_url(),
+        review_capture_seconds=cfg.review_capture_seconds,
     )

@@ -1,7 +1,8 @@
 """The desk as a sub-application: made with its configuration checked (create_app),
 mounted under /desk (mount), and its resources held for the app's life by cleanup
 contexts: the records, sessions and handoff service with its HTTP client to Rasa, and
-the sweeper that hands unaccepted citizens back to the bot.
+the sweeper that hands unaccepted citizens back to the bot, and the capture of failed
+turns for supervisors' review (bot/review/capture.py).
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from bot.handoff.records import Records
 from bot.handoff.service import HandoffService
 from bot.kv import KeyValueStore, store_from_env
 from bot.privacy import sealer
+from bot.review.capture import capture_new
+from bot.review.store import ReviewStore
 from bot.settings import ROOT, WebSettings
 from web.compat import fix_request_url
 from web.desk.auth import PREFIX, parse_trusted_proxies
@@ -118,6 +121,42 @@ async def _sweeper(desk: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _capture_forever(config: HandoffConfig, interval: float) -> None:
+    """Captures failed turns every `interval` seconds, in a thread (the SQL blocks).
+
+    A database that is down, or Rasa's events table that does not exist yet, never
+    stops the web app: the failure is logged once per streak and the next round tries
+    again. Several web app instances may run this together (ReviewStore.advance)."""
+    store: Optional[ReviewStore] = None
+    failing = False
+    while True:
+        try:
+            if store is None:
+                store = await asyncio.to_thread(ReviewStore.open, config.database_url)
+            added = await asyncio.to_thread(
+                capture_new, engine_for(config.tracker_database_url), store)
+            if added:
+                logger.info("review: %d failed turns captured", added)
+            failing = False
+        except Exception:  # noqa: BLE001 - keep capturing; the log has the details
+            if not failing:
+                logger.exception("review: capturing failed turns failed (retrying quietly)")
+            failing = True
+        await asyncio.sleep(interval)
+
+
+async def _capture(desk: web.Application) -> AsyncIterator[None]:
+    """The capture of failed turns for review, every REVIEW_CAPTURE_SECONDS (0: off)."""
+    config = desk[CONFIG_KEY]
+    interval = config.review_capture_seconds
+    task = asyncio.create_task(_capture_forever(config, interval)) if interval > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(
     settings: WebSettings,
     templates: jinja2.Environment,
@@ -139,6 +178,7 @@ def create_app(
     sealer()  # SEAL_KEY: the reveal and the work orders' sealed texts need it
     desk.cleanup_ctx.append(_handoff(seed, kv, queue))
     desk.cleanup_ctx.append(_sweeper)
+    desk.cleanup_ctx.append(_capture)
     setup_routes(desk)
     return desk
 
