@@ -360,10 +360,12 @@ def retrain(*, models: Path = MODELS, status: Optional[Status] = None, tolerance
         status.set(state="training" if candidate is None else "evaluating", started_at=utc_iso(),
                    candidate=str(candidate) if candidate else None, verdict=None, error=None)
         try:
+            # Read before training starts: the reviewed examples scored are the ones the
+            # candidate learned, even if a supervisor labels more meanwhile.
+            sets = evaluation_sets()
             if candidate is None:
                 candidate = train_candidate(candidates, stamp, candidates / f"{stamp}.log")
                 status.set(state="evaluating", candidate=str(candidate))
-            sets = evaluation_sets()
             candidate_sha = sha256_of(candidate)
             candidate_scores = cached_scores(reports, candidate, candidate_sha, sets)
             current_sha = sha256_of(current) if current.exists() else None

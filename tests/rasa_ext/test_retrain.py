@@ -133,6 +133,7 @@ def test_a_failed_run_says_so_in_the_status_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("training failed (exit 1)")
 
+    monkeypatch.setattr(retrain, "evaluation_sets", lambda: {})
     monkeypatch.setattr(retrain, "train_candidate", broken)
     status_file = tmp_path / "status.json"
     with pytest.raises(RuntimeError):
