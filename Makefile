@@ -2,6 +2,8 @@
 # make test   – the whole test suite (CI=true adds the slow end-to-end tests)
 # make train  – train the model when training data or config changed
 # make eval   – NLU quality on the held-out set
+# make retrain – a candidate model from today's data (reviewed examples included), compared
+#                with the model in service; make publish / make rollback ship it or take it back
 # make bench  – capacity, latency, growth and memory against the running assistant
 SHELL := /bin/bash
 VENV := .venv
@@ -15,7 +17,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 TRAINING_INPUTS := config.yml domain.yml rasa_ext/train.py $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py bot/catalog/catalog.schema.yml bot/validation.py bot/fields.schema.yml -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
 
-.PHONY: install browser run train test test-fast eval bench lock clean
+.PHONY: install browser run train test test-fast eval retrain publish rollback bench lock clean
 CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
@@ -71,6 +73,25 @@ eval: $(MODEL)
 	$(PY) -m rasa_ext.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml \
 	  --dev tests/nlu/dev.yml --outside tests/nlu/outside/messages.jsonl \
 	  --noise tests/nlu/noise.txt --out results/nlu
+
+# A candidate in models/candidates/<UTC time>.tar.gz, trained like $(MODEL) (the same
+# arguments, through rasa_ext.train) and compared with it on the held-out, outside and
+# reviewed sets: the table and models/candidates/<time>.json say 'publishable' or
+# 'refused' (any main score below the current model's; TOLERANCE=0.005 allows a little).
+# Exits 1 when refused. The model in service is not touched.
+TOLERANCE ?= 0
+retrain: $(STAMP) build/jieba/userdict.txt
+	$(PY) -m rasa_ext.retrain --tolerance $(TOLERANCE)
+
+# The newest candidate (CANDIDATE=path for another) becomes $(MODEL), the replaced one goes
+# to models/history/, and every Rasa instance of RASA_URLS (default RASA_URL) loads it with
+# PUT /model. Refused unless its report says 'publishable'.
+publish: $(STAMP)
+	$(PY) -m bot.review.models publish $(if $(CANDIDATE),--candidate $(CANDIDATE))
+
+# The previous model back in service (again: undone); TO=models/history/<file> for another.
+rollback: $(STAMP)
+	$(PY) -m bot.review.models rollback $(if $(TO),--to $(TO))
 
 bench: $(MODEL)
 	$(PY) -m bench
