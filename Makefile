@@ -2,6 +2,7 @@
 # make test   – the whole test suite (CI=true adds the slow end-to-end tests)
 # make train  – train the model when training data or config changed
 # make eval   – NLU quality on the held-out set
+# make review – the largest groups of messages the bot recently did not understand
 # make retrain – a candidate model from today's data (reviewed examples included), compared
 #                with the model in service; make publish / make rollback ship it or take it back
 # make bench  – capacity, latency, growth and memory against the running assistant
@@ -17,7 +18,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 TRAINING_INPUTS := config.yml domain.yml rasa_ext/train.py $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py bot/catalog/catalog.schema.yml bot/validation.py bot/fields.schema.yml -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
 
-.PHONY: install browser run train test test-fast eval retrain publish rollback bench lock clean
+.PHONY: install browser run train test test-fast eval review retrain publish rollback bench lock clean
 CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
@@ -73,6 +74,11 @@ eval: $(MODEL)
 	$(PY) -m rasa_ext.nlu.evaluate --model $(MODEL) --data tests/nlu/heldout.yml \
 	  --dev tests/nlu/dev.yml --outside tests/nlu/outside/messages.jsonl \
 	  --noise tests/nlu/noise.txt --out results/nlu
+
+# Catches up with the conversations (the capture the web app runs every few seconds),
+# then prints the groups the supervisors' page /desk/review shows. DAYS=7 by default.
+review: $(STAMP)
+	$(PY) -m bot.review --days $(or $(DAYS),7)
 
 # A candidate in models/candidates/<UTC time>.tar.gz, trained like $(MODEL) (the same
 # arguments, through rasa_ext.train) and compared with it on the held-out, outside and

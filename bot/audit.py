@@ -47,6 +47,8 @@ EVENTS = (
     "list_lookup",      # a person's applications listed: shown / unavailable
     "bind",             # the account bound to the person (consent given)
     "unbind",
+    "review_label",     # a supervisor labelled reviewed messages: intent:X / alias:CODE / noise, with a count
+    "model_retrain",    # a supervisor started a candidate training from the desk
 )
 
 

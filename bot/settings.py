@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         None, env=["TRACKER_DATABASE_URL", "DATABASE_URL"])
     redis_url: Optional[str] = Field(None, env="REDIS_URL")
     catalog_dir: Path = Field(ROOT / "data" / "catalog", env="CATALOG_DIR")
+    #: Where supervisors' labels go (bot/review/labels.py): training data the next
+    #: `make retrain` reads. Several web apps must share it (a volume), like the models.
+    reviewed_data_dir: Path = Field(ROOT / "data" / "nlu" / "reviewed", env="REVIEWED_DATA_DIR")
+    #: The catalog aliases supervisors added, mirrored where the training reads them.
+    reviewed_aliases_file: Path = Field(
+        ROOT / "data" / "reference" / "reviewed_aliases.yml", env="REVIEWED_ALIASES_FILE")
 
     # -- credentials between the parts (checked when asked for: `secret`)
     rasa_api_token: SecretStr = Field(SecretStr(""), env="RASA_API_TOKEN")

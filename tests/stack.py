@@ -199,6 +199,10 @@ def stack(tmp_path_factory):
         env["REDIS_URL"] = redis_url
     # Handoff tests wait for the accept timeout (default 3 minutes in production).
     env.setdefault("HANDOFF_ACCEPT_TIMEOUT", "12")
+    # Supervisors' labels made in tests stay in the test's var dir: written into data/,
+    # they would change the repository's training data.
+    env["REVIEWED_DATA_DIR"] = str(var / "reviewed")
+    env["REVIEWED_ALIASES_FILE"] = str(var / "reviewed_aliases.yml")
     log = open(var / "stack.log", "w")
     process = subprocess.Popen(
         ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -45,13 +45,14 @@ def create_app(
                           client_max_size=MAX_BODY)
     app[SETTINGS_KEY] = config
     app[TEMPLATES_KEY] = templating.environment()
-    search.register(app, catalog or default_catalog())
+    catalog = catalog or default_catalog()
+    search.register(app, catalog)
     app.router.add_get("/healthz", health)
     widget.register(app)
     app.router.add_static("/static/", STATIC)
     documents.register(app)
     if desk:  # the agent desk and the handoff queue (docs/handoff.md)
-        mount_desk(app, create_desk(config, app[TEMPLATES_KEY]))
+        mount_desk(app, create_desk(config, app[TEMPLATES_KEY], catalog=catalog))
     return app
 
 

@@ -99,3 +99,18 @@ class RasaAPI:
         """
         url = self._url(conversation_id, "execute") + "?output_channel=latest"
         await self._post(url, {"name": action})
+
+    async def parse(self, text: str, timeout: float = 3.0) -> Dict[str, Any]:
+        """What the running model understands of `text` now (POST /model/parse): the
+        review page shows it beside what the bot understood when the citizen wrote it,
+        so a supervisor sees whether a published model already learned a group."""
+        try:
+            async with self.session.post(
+                f"{self.base_url}/model/parse", json={"text": text}, headers=self.headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response:
+                if response.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered {response.status}")
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(f"Rasa unreachable: {exc!r}") from exc

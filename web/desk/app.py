@@ -17,6 +17,7 @@ import jinja2
 import yaml
 from aiohttp import web
 
+from bot.catalog import Catalog, default_catalog
 from bot.db import engine_for
 from bot.handoff import config as handoff_config
 from bot.handoff.accounts import (
@@ -38,8 +39,10 @@ from web.desk.auth import PREFIX, parse_trusted_proxies
 from web.desk.keys import (
     CANNED_KEY, CONFIG_KEY, GUARD_KEY, PROXIES_KEY, RECORDS_KEY, SERVICE_KEY, SESSIONS_KEY,
 )
+from web.desk.review import review_context
 from web.desk.routes import setup_routes
 from web.keys import SETTINGS_KEY, TEMPLATES_KEY
+from web.search import CATALOG_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +166,11 @@ def create_app(
     cfg: Optional[HandoffConfig] = None,
     kv: Optional[KeyValueStore] = None,
     queue: Optional[HandoffQueue] = None,
+    catalog: Optional[Catalog] = None,
 ) -> web.Application:
     """The desk's sub-application; `cfg`, `kv` and `queue` replace what the environment
-    would give (tests).
+    would give (tests); `catalog` is the one the web app's search serves (the review's
+    aliases must reach it at once), by default the process's.
 
     Configuration is read here, not at start-up, so a production web app with a
     development flag or credential refuses to start before it listens."""
@@ -179,6 +184,8 @@ def create_app(
     desk.cleanup_ctx.append(_handoff(seed, kv, queue))
     desk.cleanup_ctx.append(_sweeper)
     desk.cleanup_ctx.append(_capture)
+    desk[CATALOG_KEY] = catalog or default_catalog()
+    desk.cleanup_ctx.append(review_context)
     setup_routes(desk)
     return desk
 

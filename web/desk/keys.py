@@ -14,6 +14,7 @@ from bot.handoff.auth import LoginGuard, Sessions
 from bot.handoff.config import HandoffConfig
 from bot.handoff.records import Records
 from bot.handoff.service import HandoffService
+from bot.review.service import ReviewService
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -26,3 +27,4 @@ SESSIONS_KEY = web.AppKey("sessions", Sessions)
 GUARD_KEY = web.AppKey("login_guard", LoginGuard)
 CANNED_KEY = web.AppKey[List[Dict[str, str]]]("canned_answers")
 SERVICE_KEY = web.AppKey("handoff_service", HandoffService)
+REVIEW_KEY = web.AppKey("review_service", ReviewService)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web.desk import views
+from web.desk import review, views
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "desk"
 
@@ -41,3 +41,4 @@ def setup_routes(desk: web.Application) -> None:
     r.add_post("/internal/work_orders/{number}/callback", views.internal_callback)
     r.add_post("/internal/work_orders/{number}/cancel", views.internal_cancel)
     r.add_post("/internal/ratings", views.internal_rating)
+    review.add_routes(desk)

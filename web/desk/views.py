@@ -33,7 +33,7 @@ TEXTS = texts.load("desk", {
 HANDOFF_TEXTS = texts.load("handoff", {"desk_no_conversation": ()})
 
 
-async def _json(request: web.Request) -> Dict[str, Any]:
+async def read_json(request: web.Request) -> Dict[str, Any]:
     if request.content_type != "application/json":
         raise DeskError(415, TEXTS("not_json"))
     try:
@@ -74,7 +74,7 @@ def _session_answer(session: Session) -> Dict[str, Any]:
 
 async def login(request: web.Request) -> web.Response:
     try:
-        body = await _json(request)
+        body = await read_json(request)
     except DeskError as exc:
         return json_error(exc.status, exc.message)
     name = str(body.get("name") or "").strip()[:64]
@@ -117,7 +117,7 @@ async def logout(request: web.Request, session: Session) -> web.Response:
 
 @desk_api(write=True)
 async def presence(request: web.Request, session: Session) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     queue = _service(request).queue
     if body.get("online", True):
         await queue.heartbeat(session.agent)
@@ -160,7 +160,7 @@ async def conversation(request: web.Request, session: Session) -> web.Response:
 async def reveal(request: web.Request, session: Session) -> web.Response:
     service = _service(request)
     handoff = service.readable(_handoff_id(request), session.agent, session.supervisor)
-    body = await _json(request)
+    body = await read_json(request)
     try:
         event_id = int(body.get("event_id"))
     except (TypeError, ValueError):
@@ -170,21 +170,21 @@ async def reveal(request: web.Request, session: Session) -> web.Response:
 
 @desk_api(write=True)
 async def reply(request: web.Request, session: Session) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     await _service(request).reply(_handoff_id(request), session.agent, str(body.get("text") or ""))
     return web.json_response({"ok": True})
 
 
 @desk_api(write=True)
 async def transfer(request: web.Request, session: Session) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     await _service(request).transfer(_handoff_id(request), session.agent, str(body.get("to") or ""))
     return web.json_response({"ok": True})
 
 
 @desk_api(write=True)
 async def end(request: web.Request, session: Session) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     closing = str(body.get("closing") or "").strip()[:500] or None
     await _service(request).end(_handoff_id(request), session.agent, closing)
     return web.json_response({"ok": True})
@@ -284,7 +284,7 @@ async def overview(request: web.Request, session: Session) -> web.Response:
 
 @internal_api
 async def internal_handoff(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     if not body.get("conversation_id"):
         raise DeskError(400, "conversation_id missing")
     return web.json_response(await _service(request).request(body))
@@ -292,7 +292,7 @@ async def internal_handoff(request: web.Request) -> web.Response:
 
 @internal_api
 async def internal_work_order(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     message = str(body.get("message") or "").strip()
     if not body.get("conversation_id") or not message:
         raise DeskError(400, "conversation_id and message are required")
@@ -308,7 +308,7 @@ async def internal_work_order(request: web.Request) -> web.Response:
 
 @internal_api
 async def internal_callback(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     ok = request.app[RECORDS_KEY].set_callback(
         request.match_info["number"], str(body["conversation_id"]), str(body["callback_phone"])[:32]
     )
@@ -317,7 +317,7 @@ async def internal_callback(request: web.Request) -> web.Response:
 
 @internal_api
 async def internal_cancel(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     cancelled = request.app[RECORDS_KEY].cancel_message_order(
         request.match_info["number"], str(body["conversation_id"])
     )
@@ -326,7 +326,7 @@ async def internal_cancel(request: web.Request) -> web.Response:
 
 @internal_api
 async def internal_rating(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json(request)
     score = int(body["satisfaction"])
     if not 1 <= score <= 5:
         raise DeskError(400, "satisfaction must be 1-5")

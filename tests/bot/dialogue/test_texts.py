@@ -16,7 +16,7 @@ SPEAKERS = ("bot.catalog.dialogue", "bot.catalog.answers", "bot.status.render", 
             "web.desk.views", "web.desk.auth", "web.middlewares", "web.search", "web.documents",
             "web.widget", "connectors.common.options", "connectors.common.turn",
             "connectors.alipay.channel", "connectors.wechat.channel",
-            "bot.review.grouping")
+            "bot.review.grouping", "bot.review.service")
 
 
 @pytest.fixture

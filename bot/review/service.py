@@ -1,0 +1,218 @@
+"""The supervisor's review of what the bot failed: one service per operation the review
+page offers (see the groups, open one, label, retrain), so the desk's handlers stay thin.
+
+A label changes what the bot will learn, so every label is checked here (known intent,
+messages still waiting for review, the alias's matter in the catalog), written where the
+training reads it (bot/review/labels.py), marked on the captured messages so they leave
+the queue, and recorded in the audit log with who did it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
+
+import yaml
+
+from bot.audit import AuditLog
+from bot.catalog import Catalog
+from bot.dialogue import texts
+from bot.review import grouping, labels
+from bot.review.store import ReviewStore
+from bot.settings import ROOT, VAR_DIR
+
+#: The review's refusals (data/texts/review.yml).
+TEXTS = texts.load("review", {
+    "no_messages": (), "unknown_action": ("action",), "unknown_intent": ("intent",),
+    "no_matter": ("code",), "alias_missing": (), "alias_too_long": ("limit",),
+    "alias_exists": (), "retrain_running": (), "no_group": (),
+})
+
+#: What a supervisor can do with a group or messages.
+ACTIONS = ("intent", "alias", "out_of_scope", "noise")
+#: Intents a label may not name: the fallback is what the bot says when it does not know.
+NOT_LABELS = frozenset({"nlu_fallback"})
+MAX_ALIAS = 30
+#: The review looks back this far by default; older misses stay stored for the measures.
+DEFAULT_DAYS = 14
+
+
+class ReviewError(Exception):
+    """A label or request the service refuses; `status` is the HTTP status the desk uses."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def domain_intents(domain_file: Path = ROOT / "domain.yml") -> FrozenSet[str]:
+    """The intents a label may name: the domain's, read as plain YAML (no Rasa here)."""
+    data = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
+    names = set()
+    for item in data.get("intents", []):
+        names.add(next(iter(item)) if isinstance(item, dict) else str(item))
+    return frozenset(names - NOT_LABELS)
+
+
+def written_summary(result: labels.WriteResult) -> Dict[str, Any]:
+    """What the page tells the supervisor about the training data a label produced:
+    how many examples were written, and why the others were not."""
+    return {
+        "path": str(result.path), "written": len(result.written),
+        "skipped_duplicates": len(result.skipped_duplicates),
+        "refused_evaluation": len(result.refused_evaluation),
+        "conflicts": [{"text": text, "intents": intents} for text, intents in result.conflicts],
+        "dropped_annotations": len(result.dropped_annotations),
+    }
+
+
+def _public_miss(miss: Mapping[str, Any]) -> Dict[str, Any]:
+    keys = ("id", "kind", "text", "intent", "confidence", "matter_code", "unknown_matter",
+            "channel", "day", "timestamp", "context", "status")
+    return {k: miss.get(k) for k in keys}
+
+
+@dataclass
+class RetrainRunner:
+    """Starts `python -m rasa_ext.retrain` apart from the web app (training takes minutes
+    and both cores; the web app must keep serving) and reads the status file it writes.
+    The retrain module holds its own lock, so a second start is refused there too."""
+
+    status_file: Path = VAR_DIR / "retrain-status.json"
+    command: Sequence[str] = ()
+    log_file: Path = VAR_DIR / "retrain.log"
+    _process: Optional[subprocess.Popen] = field(default=None, repr=False)
+
+    def status(self) -> Dict[str, Any]:
+        try:
+            data = json.loads(self.status_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {"state": "idle"}
+        if self._process is not None and self._process.poll() is None:
+            data.setdefault("state", "training")
+        elif data.get("state") in ("starting", "training", "evaluating") and self._process is not None:
+            data["state"] = "failed"  # it ended without saying done: see the log
+        return data
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> Dict[str, Any]:
+        if self.running():
+            raise ReviewError(409, TEXTS("retrain_running"))
+        command = list(self.command) or [
+            sys.executable, "-m", "rasa_ext.retrain", "--status-file", str(self.status_file)]
+        self.status_file.parent.mkdir(parents=True, exist_ok=True)
+        self.status_file.write_text(json.dumps({"state": "starting", "started_at": time.time()}),
+                                    encoding="utf-8")
+        with open(self.log_file, "ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())
+        return self.status()
+
+
+@dataclass
+class ReviewService:
+    store: ReviewStore
+    catalog: Catalog
+    audit: AuditLog
+    intents: FrozenSet[str]
+    # Read when the service is made (not at import) so tests can point them elsewhere.
+    reviewed_dir: Path = field(default_factory=lambda: labels.REVIEWED_DIR)
+    aliases_file: Path = field(default_factory=lambda: labels.REFERENCE_ALIASES)
+    retrain: RetrainRunner = field(default_factory=RetrainRunner)
+    clock: Any = time.time
+    _groups: Dict[str, grouping.Group] = field(default_factory=dict, repr=False)
+
+    # -- reading -------------------------------------------------------------------
+
+    def groups(self, days: int = DEFAULT_DAYS) -> List[Dict[str, Any]]:
+        """Misses waiting for review in the last `days`, grouped, largest first."""
+        misses = self.store.misses(since=self.clock() - days * 86400, status="new")
+        found = grouping.group_misses(misses)
+        self._groups = {g.key: g for g in found}
+        return [g.as_dict() for g in found]
+
+    def messages(self, ids: Sequence[int]) -> List[Dict[str, Any]]:
+        return [_public_miss(m) for m in self.store.by_ids(list(ids))]
+
+    def group_messages(self, key: str) -> List[Dict[str, Any]]:
+        group = self._groups.get(key)
+        if group is None:
+            self.groups()
+            group = self._groups.get(key)
+        if group is None:
+            raise ReviewError(404, TEXTS("no_group"))
+        return self.messages(group.ids)
+
+    def measures(self, days: int = 30) -> Dict[str, Any]:
+        return self.store.measures(self.clock() - days * 86400)
+
+    # -- labelling -----------------------------------------------------------------
+
+    def label(self, ids: Sequence[int], action: str, by: str, *, intent: str = "",
+              matter_code: str = "", alias: str = "") -> Dict[str, Any]:
+        """Applies one supervisor decision to messages still waiting for review."""
+        if action not in ACTIONS:
+            raise ReviewError(400, TEXTS("unknown_action", action=str(action)[:20]))
+        misses = [m for m in self.store.by_ids(list(ids)) if m.get("status") == "new"]
+        if not misses:
+            raise ReviewError(409, TEXTS("no_messages"))
+        if action == "noise":
+            return self._finish(misses, "dismissed", {"action": "noise"}, by, "noise")
+        if action == "alias":
+            return self._alias(misses, matter_code, alias, by)
+        name = "out_of_scope" if action == "out_of_scope" else intent
+        if name not in self.intents:
+            raise ReviewError(400, TEXTS("unknown_intent", intent=str(name)[:40]))
+        now = self.clock()
+        examples = [labels.Example(
+            text=m["text"], entities=list(m.get("entities") or []), miss_id=int(m["id"]),
+            labelled_by=by, labelled_at=now, channel=m.get("channel"),
+        ) for m in misses]
+        try:
+            result = labels.write_examples(name, examples, self.reviewed_dir)
+        except labels.LabelRefused:
+            raise ReviewError(400, TEXTS("unknown_intent", intent=name[:40])) from None
+        answer = self._finish(misses, "labelled", {"action": "intent", "intent": name}, by,
+                              f"intent:{name}")
+        answer["written"] = written_summary(result)
+        return answer
+
+    def _alias(self, misses: List[Mapping[str, Any]], code: str, alias: str,
+               by: str) -> Dict[str, Any]:
+        alias = (alias or next((m.get("unknown_matter") for m in misses
+                                if m.get("unknown_matter")), "") or "").strip()
+        if not alias:
+            raise ReviewError(400, TEXTS("alias_missing"))
+        if len(alias) > MAX_ALIAS:
+            raise ReviewError(400, TEXTS("alias_too_long", limit=MAX_ALIAS))
+        if self.catalog.index().get(code) is None:
+            raise ReviewError(400, TEXTS("no_matter", code=str(code)[:40]))
+        added = labels.add_alias(self.catalog.store, code, alias, by, mirror=self.aliases_file)
+        if not added:
+            raise ReviewError(409, TEXTS("alias_exists"))
+        self.catalog.refresh()  # this process's search finds it now; others on recheck
+        return self._finish(misses, "labelled", {"action": "alias", "code": code, "alias": alias},
+                            by, f"alias:{code}")
+
+    def _finish(self, misses: List[Mapping[str, Any]], status: str, label: Dict[str, Any],
+                by: str, what: str) -> Dict[str, Any]:
+        ids = [int(m["id"]) for m in misses]
+        marked = self.store.mark(ids, status, label, by)
+        self.audit.record("desk", by, "review_label", f"{what}:{marked}"[:40])
+        return {"ok": True, "marked": marked, "label": label}
+
+    # -- retraining ----------------------------------------------------------------
+
+    def start_retrain(self, by: str) -> Dict[str, Any]:
+        status = self.retrain.start()
+        self.audit.record("desk", by, "model_retrain", "started")
+        return status

@@ -1,0 +1,134 @@
+"""The review service: labels reach the training data, the catalog and the audit log;
+refusals change nothing. Real store, grouping and catalog on a temporary database."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.audit import AuditLog
+from bot.catalog import Catalog, import_catalog
+from bot.catalog.store import CatalogStore
+from bot.db import engine_for
+from bot.review import labels
+from bot.review.service import ReviewError, ReviewService, RetrainRunner, domain_intents
+from bot.review.store import ReviewStore
+from bot.settings import ROOT
+
+
+def _miss(event_id: int, text: str, kind: str = "fallback", **extra):
+    now = time.time()
+    row = {
+        "event_id": event_id, "sender_id": f"s{event_id}", "timestamp": now,
+        "day": time.strftime("%Y-%m-%d", time.localtime(now)), "kind": kind, "text": text,
+        "intent": "nlu_fallback", "confidence": 0.4, "ranking": [], "entities": [],
+        "matter_code": None, "unknown_matter": None, "channel": "rest", "model_id": "m1",
+        "context": [],
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def service(database_url, tmp_path):
+    store = ReviewStore.open(database_url)
+    catalog_store = CatalogStore(engine_for(database_url))
+    import_catalog(ROOT / "data" / "catalog", catalog_store)
+    catalog = Catalog(catalog_store, ROOT / "data" / "reference", recheck_seconds=3600)
+    return ReviewService(
+        store=store, catalog=catalog, audit=AuditLog(engine_for(database_url)),
+        intents=domain_intents(), reviewed_dir=tmp_path / "reviewed",
+        aliases_file=tmp_path / "reviewed_aliases.yml",
+        retrain=RetrainRunner(status_file=tmp_path / "status.json", log_file=tmp_path / "log"),
+    )
+
+
+def _ids(service: ReviewService):
+    return sorted(m["id"] for m in service.store.misses(status="new"))
+
+
+def test_labelling_a_group_as_an_intent_writes_training_data_and_audits(service, tmp_path):
+    service.store.add_misses([
+        _miss(1, "社保卡弄丢了咋补"), _miss(2, "社保卡掉了怎么补办"), _miss(3, "社保卡丢了去哪补"),
+    ])
+    groups = service.groups()
+    assert groups and groups[0]["size"] == 3
+    answer = service.label(groups[0]["ids"], "intent", "supervisor1", intent="ask_where_to_apply")
+    assert answer["marked"] == 3
+    written = yaml.safe_load((tmp_path / "reviewed" / "ask_where_to_apply.yml").read_text("utf-8"))
+    texts = [e["text"].strip() for e in written["nlu"][0]["examples"]]
+    assert sorted(texts) == sorted(["社保卡弄丢了咋补", "社保卡掉了怎么补办", "社保卡丢了去哪补"])
+    assert service.groups() == []  # labelled messages leave the review queue
+    entries = service.audit.entries(channel="desk")
+    assert [(e.sender_id, e.event) for e in entries] == [("supervisor1", "review_label")]
+    assert entries[0].result.startswith("intent:ask_where_to_apply")
+
+
+def test_an_alias_is_found_by_search_at_once(service, tmp_path):
+    service.store.add_misses([_miss(7, "医保卡没了咋整", kind="unknown_matter",
+                                    unknown_matter="医保卡没了")])
+    assert service.catalog.index().search("医保卡没了", limit=1) == []
+    service.label(_ids(service), "alias", "supervisor1", matter_code="SH-P-004")  # 社会保障卡补换
+    hits = service.catalog.index().search("医保卡没了", limit=1)
+    assert hits and hits[0].matter.code == "SH-P-004"
+    assert "医保卡没了" in service.catalog.index().get("SH-P-004").aliases
+    assert "医保卡没了" in (tmp_path / "reviewed_aliases.yml").read_text("utf-8")  # training reads it
+    # A second process on the same database sees it after its recheck.
+    other = Catalog(service.catalog.store, service.catalog.reference_dir, recheck_seconds=0)
+    assert "医保卡没了" in other.index().get("SH-P-004").aliases
+    assert service.store.misses(status="new") == []
+
+
+@pytest.mark.parametrize("action, kwargs", [
+    ("intent", {"intent": "nlu_fallback"}),
+    ("intent", {"intent": "no_such_intent"}),
+    ("alias", {"matter_code": "NOPE", "alias": "随便"}),
+    ("alias", {"matter_code": "", "alias": ""}),
+    ("delete_everything", {}),
+])
+def test_refused_labels_change_nothing(service, tmp_path, action, kwargs):
+    service.store.add_misses([_miss(1, "这个怎么弄啊")])
+    with pytest.raises(ReviewError):
+        service.label(_ids(service), action, "supervisor1", **kwargs)
+    assert len(service.store.misses(status="new")) == 1
+    assert not (tmp_path / "reviewed").exists() or not any((tmp_path / "reviewed").iterdir())
+    assert service.audit.entries(channel="desk") == []
+
+
+def test_noise_is_dismissed_without_training_data(service, tmp_path):
+    service.store.add_misses([_miss(1, "啊啊啊啊"), _miss(2, "1111")])
+    answer = service.label(_ids(service), "noise", "supervisor1")
+    assert answer["marked"] == 2 and service.store.misses(status="new") == []
+    assert not (tmp_path / "reviewed").exists() or not any((tmp_path / "reviewed").iterdir())
+
+
+def test_messages_already_labelled_are_not_labelled_twice(service):
+    service.store.add_misses([_miss(1, "明天会下雨吗")])
+    ids = _ids(service)
+    service.label(ids, "out_of_scope", "supervisor1")
+    with pytest.raises(ReviewError) as refused:
+        service.label(ids, "noise", "supervisor2")
+    assert refused.value.status == 409
+
+
+def test_one_retrain_at_a_time(service, tmp_path):
+    marker = tmp_path / "ran"
+    service.retrain.command = [sys.executable, "-c",
+                               f"import time, pathlib; pathlib.Path({str(marker)!r}).touch(); time.sleep(30)"]
+    service.start_retrain("supervisor1")
+    with pytest.raises(ReviewError) as refused:
+        service.start_retrain("supervisor1")
+    assert refused.value.status == 409
+    service.retrain._process.kill()
+    service.retrain._process.wait()
+    assert service.retrain.status()["state"] == "failed"  # it ended without saying done
+    assert [e.event for e in service.audit.entries(channel="desk")] == ["model_retrain"]
+
+
+def test_label_intents_are_the_domains_without_the_fallback():
+    intents = domain_intents()
+    assert {"ask_materials", "out_of_scope", "complain"} <= intents
+    assert "nlu_fallback" not in intents
