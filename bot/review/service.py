@@ -153,7 +153,13 @@ class ReviewService:
         return self.messages(group.ids)
 
     def measures(self, days: int = 30) -> Dict[str, Any]:
-        return self.store.measures(self.clock() - days * 86400)
+        """The store's measures, each matter with its name (supervisors know names)."""
+        data = self.store.measures(self.clock() - days * 86400)
+        index = self.catalog.index()
+        for entry in data.get("matters", []):
+            matter = index.get(entry.get("matter_code") or "")
+            entry["name"] = matter.name if matter else None
+        return data
 
     # -- labelling -----------------------------------------------------------------
 

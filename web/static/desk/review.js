@@ -92,7 +92,7 @@ function groupItem(group) {
   };
   group.result = el("span", { className: "result", role: "status" });
   const kinds = Object.entries(group.kinds).map(([k, n]) => `${KINDS[k] || k} ${n}`).join("、");
-  const days = Object.entries(group.days).map(([d, n]) => `${d.slice(5)}:${n}`).join(" ");
+  const days = Object.entries(group.days).map(([d, n]) => `${d.slice(5)} ${n}条`).join("，");
   const then = group.guess ? `当时理解为 ${group.guess[0]}（${pct(group.guess[1])}）` : "当时没有把握";
   const now = group.now ? `；现在的模型理解为 ${group.now[0]}（置信 ${group.now[1]}）` : "";
   const guess = then + now;
@@ -127,7 +127,7 @@ async function loadMeasures() {
   try {
     const data = await api("GET", "/desk/api/review/measures?days=30");
     const days = $("measure-days"); days.replaceChildren();
-    for (const d of data.days || []) cell(days.insertRow(), [d.day, d.turns, pct(d.fallback_rate), pct(d.unknown_matter_rate), pct(d.handoff_after_miss_rate), d.satisfaction]);
+    for (const d of data.days || []) cell(days.insertRow(), [d.day, d.turns, pct(d.fallback_rate), pct(d.out_of_scope_rate), pct(d.unknown_matter_rate), pct(d.handoff_after_miss_rate), d.satisfaction]);
     const models = $("measure-models"); models.replaceChildren();
     for (const m of data.models || []) cell(models.insertRow(), [m.model_id ? m.model_id.slice(0, 8) : "-", m.first_day, m.last_day, m.turns, pct(m.fallback_rate), pct(m.unknown_matter_rate), pct(m.handoff_after_miss_rate)]);
     const matters = $("measure-matters"); matters.replaceChildren();
