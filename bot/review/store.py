@@ -122,7 +122,8 @@ def _insert_ignoring(conn: Connection, table: sa.Table, values: Dict[str, Any],
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
-        result = conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=list(keys)))
+        statement = insert.values(**values).on_conflict_do_nothing(index_elements=list(keys))
+        result = conn.execute(statement)
         return result.rowcount == 1
     exists = conn.execute(sa.select(sa.func.count()).select_from(table).where(
         *(table.c[k] == values[k] for k in keys))).scalar_one()
@@ -174,7 +175,8 @@ def miss_values(row: Mapping[str, Any], now: Optional[float] = None) -> Dict[str
                             if isinstance(e.get("value"), str) else dict(e)
                             for e in (row.get("entities") or [])]),
         "matter_code": row.get("matter_code") or None,
-        "unknown_matter": mask_personal(row["unknown_matter"]) if row.get("unknown_matter") else None,
+        "unknown_matter": (mask_personal(row["unknown_matter"])
+                           if row.get("unknown_matter") else None),
         "channel": row.get("channel"),
         "model_id": row.get("model_id") or None,
         "context": _dumps(context),
@@ -272,7 +274,8 @@ class ReviewStore:
             query = query.where(misses_table.c.timestamp >= since)
         if status is not None:
             query = query.where(misses_table.c.status == status)
-        query = query.order_by(misses_table.c.timestamp.desc(), misses_table.c.id.desc()).limit(limit)
+        query = query.order_by(misses_table.c.timestamp.desc(), misses_table.c.id.desc())
+        query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_row_out(r) for r in conn.execute(query).mappings()]
 
@@ -281,7 +284,8 @@ class ReviewStore:
         wanted = sorted({int(i) for i in ids})
         if not wanted:
             return []
-        query = sa.select(misses_table).where(misses_table.c.id.in_(wanted)).order_by(misses_table.c.id)
+        query = (sa.select(misses_table).where(misses_table.c.id.in_(wanted))
+                 .order_by(misses_table.c.id))
         with self.engine.connect() as conn:
             return [_row_out(r) for r in conn.execute(query).mappings()]
 
@@ -314,17 +318,16 @@ class ReviewStore:
         """
         first_day = local_day(since)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(counts_table).where(counts_table.c.day >= first_day)).mappings().all()
+            rows = conn.execute(sa.select(counts_table).where(
+                counts_table.c.day >= first_day)).mappings().all()
         ratings = self._ratings(since)
         zero = {name: 0 for name in COUNTERS}
         days: Dict[str, Dict[str, Any]] = {}
         matters: Dict[str, Dict[str, Any]] = {}
         models: Dict[str, Dict[str, Any]] = {}
         for row in rows:
-            for table, key, extra in ((days, row["day"], {"day": row["day"]}),
-                                      (matters, row["matter_code"], {"matter_code": row["matter_code"]}),
-                                      (models, row["model_id"], {"model_id": row["model_id"]})):
-                entry = table.setdefault(key, {**extra, **zero})
+            for table, name in ((days, "day"), (matters, "matter_code"), (models, "model_id")):
+                entry = table.setdefault(row[name], {name: row[name], **zero})
                 for name in COUNTERS:
                     entry[name] += int(row[name] or 0)
             model = models[row["model_id"]]
@@ -339,10 +342,10 @@ class ReviewStore:
                                         if entry["first_day"] <= d <= entry["last_day"]]))
         return {
             "days": [_with_rates(days[d]) for d in sorted(days)],
-            "matters": [_with_rates(e) for e in sorted(matters.values(),
-                                                       key=lambda e: (-e["turns"], e["matter_code"]))],
-            "models": [_with_rates(e) for e in sorted(models.values(),
-                                                      key=lambda e: (e["first_day"], e["model_id"]))],
+            "matters": [_with_rates(e) for e in sorted(
+                matters.values(), key=lambda e: (-e["turns"], e["matter_code"]))],
+            "models": [_with_rates(e) for e in sorted(
+                models.values(), key=lambda e: (e["first_day"], e["model_id"]))],
         }
 
     def _ratings(self, since: float) -> List[Tuple[str, str, int]]:

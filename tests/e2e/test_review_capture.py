@@ -43,8 +43,9 @@ def captured(store: ReviewStore, senders: dict, wanted: set) -> dict:
 
 def test_fallback_out_of_scope_and_unknown_matter_are_captured_masked(stack):
     senders = {name: f"review-{name}-{uuid.uuid4().hex[:8]}"
-               for name in ("noise", "scope", "unknown")}
-    say(stack, senders["noise"], "asdfghjkl 13812345678")
+               for name in ("noise", "phone", "scope", "unknown")}
+    say(stack, senders["noise"], "asdfghjkl")
+    say(stack, senders["phone"], "asdfghjkl 13812345678")
     say(stack, senders["scope"], "帮我订一张明天去北京的机票")
     replies = say(stack, senders["unknown"], "渔船登记要带什么材料")
     assert "/request_human" in [b["payload"] for r in replies for b in r.get("buttons", [])]
@@ -57,9 +58,13 @@ def test_fallback_out_of_scope_and_unknown_matter_are_captured_masked(stack):
     assert wanted <= set(found), sorted(found)
 
     noise = found[("noise", "fallback")]
-    assert noise["text"] == "asdfghjkl 138****5678" and noise["channel"] == "rest"
-    assert noise["intent"] == "nlu_fallback" and noise["ranking"] and noise["model_id"]
-    assert "13812345678" not in json.dumps(found, ensure_ascii=False)
+    assert noise["text"] == "asdfghjkl" and noise["channel"] == "rest"
+    assert noise["intent"] and noise["ranking"] and noise["model_id"]  # metadata.model_id
+    # the phone number's message is captured (as whatever it failed as: the model decides;
+    # it was stored before the others, so it is there when they are), masked
+    phone = [m for (name, _), m in found.items() if name == "phone"]
+    assert phone and all(m["text"] == "asdfghjkl 138****5678" for m in phone)
+    assert "13812345678" not in json.dumps(list(found.values()), ensure_ascii=False)
     assert found[("scope", "out_of_scope")]["text"] == "帮我订一张明天去北京的机票"
     unknown = found[("unknown", "unknown_matter")]
     assert unknown["text"] == "渔船登记要带什么材料" and "渔船" in unknown["unknown_matter"]

@@ -41,7 +41,8 @@ def bot(text: str) -> Dict[str, Any]:
 LISTEN = action("action_listen")
 
 
-def answered(text: str, intent: str, *events: Dict[str, Any], **kwargs: Any) -> List[Dict[str, Any]]:
+def answered(text: str, intent: str, *events: Dict[str, Any],
+             **kwargs: Any) -> List[Dict[str, Any]]:
     """A user message and the bot's turn: `events`, then action_listen."""
     return [user(text, intent, **kwargs), *events, LISTEN]
 

@@ -41,7 +41,8 @@ def test_open_twice_and_misses_once(store, database_url):
 def test_texts_are_masked_whatever_the_caller_passes(store):
     store.add_misses([miss(1, text="电话13812345678", context=["身份证310101199001011234"],
                            unknown_matter="13812345678的证",
-                           entities=[{"entity": "x", "value": "13812345678", "start": 2, "end": 13}])])
+                           entities=[{"entity": "x", "value": "13812345678",
+                                      "start": 2, "end": 13}])])
     (row,) = store.misses()
     assert row["text"] == "电话138****5678"
     assert row["context"] == ["身份证310101********1234"]
