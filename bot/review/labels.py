@@ -11,6 +11,7 @@ back. What a labeller cannot see is checked here:
   (bot/same_text.py), so labelling can never make that test fail;
 - a text already trained with this intent is skipped, and one trained with another
   intent is a conflict for a person to settle, not a second truth;
+- personal numbers left in a text are masked (bot.privacy.mask_personal), as at capture;
 - entity annotations are kept only for the NLU contract's entity types and only when
   they line up with the tokenizer's words (bot/alignment.py); DIET learns nothing from the
   rest and training would warn, so they are dropped and reported.
@@ -38,6 +39,7 @@ from bot.catalog.reviewed import FILE_NAME as ALIASES_FILE_NAME
 from bot.catalog.reviewed import add_to_file
 from bot.catalog.store import CatalogStore
 from bot.files import directory_lock, write_atomically
+from bot.privacy import mask_personal
 from bot.review.training_data import (
     DOMAIN, EVALUATION_FILES, ROOT, domain_intents, evaluation_texts, training_examples,
 )
@@ -111,6 +113,21 @@ def _escaped(text: str) -> str:
     """Square brackets a citizen typed, made full-width: Rasa would read "[x](y)" in
     plain text as an annotation. The normaliser turns them back before tokenising."""
     return text.replace("[", "［").replace("]", "］")
+
+
+def _prepared(example: Example) -> Tuple[str, List[dict], List[dict]]:
+    """The text on one line and masked, its entity spans moved with it, and the spans
+    that masking made meaningless (dropped). Texts come masked from capture; this makes
+    sure no personal number reaches training data however a label was made."""
+    text, shift = _one_line(example.text)
+    entities = [{**e, "start": int(e["start"]) - shift, "end": int(e["end"]) - shift}
+                for e in example.entities]
+    masked = mask_personal(text)
+    if len(masked) == len(text):
+        return masked, entities, []  # spans over masked digits go in kept_entities
+    return masked, [], [
+        {"text": masked, **{k: e.get(k) for k in ("entity", "start", "end", "value")},
+         "reason": "masked"} for e in entities]
 
 
 def kept_entities(
@@ -216,7 +233,8 @@ def write_examples(
         data = _load(path)
         items = _block(data, intent)
         for example in examples:
-            text, shift = _one_line(example.text)
+            text, entities, unmasked = _prepared(example)
+            result.dropped_annotations.extend(unmasked)
             key = canonical(text)
             if evaluation.find(text) is not None:
                 result.refused_evaluation.append(text)
@@ -228,9 +246,7 @@ def write_examples(
             if intents:
                 result.conflicts.append((text, sorted(intents)))
                 continue
-            moved = [{**e, "start": int(e["start"]) - shift, "end": int(e["end"]) - shift}
-                     for e in example.entities]
-            kept, dropped = kept_entities(text, moved, dictionary)
+            kept, dropped = kept_entities(text, entities, dictionary)
             result.dropped_annotations.extend(dropped)
             items.append({"text": annotated(text, kept), "metadata": {
                 "source": "review",

@@ -130,6 +130,12 @@ def test_annotations_that_cannot_be_learnt_are_dropped_and_reported(reviewed):
     assert all(not e.get("entities") for e in rasa_examples(result.path))
 
 
+def test_a_personal_number_left_in_a_text_is_masked_before_writing(reviewed):
+    result = write_examples("inform", [Example("我手机13812345678身份证310101199001011234")], reviewed)
+    (example,) = rasa_examples(result.path)
+    assert "13812345678" not in example.get("text") and "19900101" not in example.get("text")
+
+
 def test_brackets_a_citizen_typed_are_not_read_as_annotations(reviewed):
     result = write_examples("chitchat", [Example("[你好](greet) 哈哈我是黑客")], reviewed)
     (example,) = rasa_examples(result.path)
