@@ -400,6 +400,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     import logging
 
+    from rasa_ext.patches.training_warnings import silence_library_deprecations
+
+    # As rasa_ext.train does: Sanic turns every library's deprecations on at import.
+    silence_library_deprecations()
+    import sanic.app  # noqa: F401
+
+    silence_library_deprecations()
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)

@@ -12,7 +12,8 @@ conversations), one module each in rasa_ext/patches/ with the measurement that m
 it worth it: action_response (the action server's reply validated with validators built
 once), event_types (event classes looked up in a table), endpoint_sessions (one kept
 HTTP session per endpoint), past_states (RulePolicy's states remembered on the
-tracker), model_memory (freed memory handed back, the model frozen out of the GC).
+tracker), model_memory (freed memory handed back, the model frozen out of the GC),
+model_reload (a model published with PUT /model loads in a worker thread: no turn waits).
 Each checks the Rasa version it was written for and refuses another.
 """
 from __future__ import annotations
@@ -39,10 +40,11 @@ def prepare_process() -> None:
 
     configure_logging("rasa")
     from rasa_ext import api_guard
-    from rasa_ext.patches import action_failure, log_masking, model_memory
+    from rasa_ext.patches import action_failure, log_masking, model_memory, model_reload
 
     apply_patches()
     model_memory.apply()
+    model_reload.apply()  # PUT /model loads beside the serving model, not in the event loop
     api_guard.install()  # the API token, CORS origins and the body cap (before any app)
     action_failure.apply()  # a failed or slow action server is said, not swallowed
     log_masking.apply()  # the handlers Rasa and Sanic make as Rasa starts mask too

@@ -35,6 +35,8 @@ pytestmark = pytest.mark.slow
 MATTER = "上海市居住证申领"
 FIRST = "居住证要什么材料"
 FOLLOW_UPS = ("那要多久？", "要钱吗")
+#: Between a citizen's turns: continuous, but leaving the 2-core machine time to load.
+PAUSE = 0.1
 
 
 def with_model_id(source: Path, target: Path, model_id: str) -> Path:
@@ -86,6 +88,7 @@ class Conversation(threading.Thread):
         while not self.stopping.is_set():
             self.say(FOLLOW_UPS[n % len(FOLLOW_UPS)])
             n += 1
+            self.stopping.wait(PAUSE)
 
     def turns_after(self, count: int, timeout: float = 300) -> None:
         """Waits until `count` more turns were answered."""

@@ -141,3 +141,45 @@ def test_a_failed_run_says_so_in_the_status_file(tmp_path, monkeypatch):
     status = json.loads(status_file.read_text())
     assert status["state"] == "failed" and "training failed" in status["error"]
     assert status["started_at"] and status["verdict"] is None
+
+
+def test_a_whole_run_writes_the_report_beside_the_candidate_and_caches_the_current_model(tmp_path, monkeypatch):
+    """Training and prediction faked: the candidate reads one reviewed example right that
+    the current model got wrong, and nothing else changes."""
+    (tmp_path / "govbot.tar.gz").write_bytes(b"current model")
+    sets = {"heldout": {"texts": ["a1", "b1"], "gold": ["a", "b"], "digest": "h"},
+            "outside": {"texts": ["c1"], "records": [{"kind": "complaint", "intent": "complain"}],
+                        "digest": "o"},
+            "reviewed": {"texts": ["r1"], "gold": ["a"], "digest": "r"}}
+    predicted = []
+
+    def fake_train(candidates, stamp, log):
+        candidates.mkdir(parents=True, exist_ok=True)
+        (candidates / f"{stamp}.tar.gz").write_bytes(b"candidate model")
+        return candidates / f"{stamp}.tar.gz"
+
+    def fake_predict(model, wanted):
+        predicted.append(model.name)
+        new = model.name != "govbot.tar.gz"
+        answers = {"heldout": ["a", "b"], "outside": ["complain"], "reviewed": ["a" if new else "b"]}
+        return {name: answers[name] for name in wanted}
+
+    monkeypatch.setattr(retrain, "evaluation_sets", lambda: sets)
+    monkeypatch.setattr(retrain, "train_candidate", fake_train)
+    monkeypatch.setattr(retrain, "predict", fake_predict)
+    status_file = tmp_path / "status.json"
+    report = retrain.retrain(models=tmp_path, status=Status(status_file))
+    candidate = Path(report["candidate"])
+    assert candidate.parent == tmp_path / "candidates" and candidate.name.endswith("Z.tar.gz")
+    assert json.loads(report_path(candidate).read_text()) == report
+    assert report["verdict"] == PUBLISHABLE
+    assert report["sets"]["reviewed"]["delta"]["macro_f1"] == 1.0
+    assert report["current_sha256"] == retrain.sha256_of(tmp_path / "govbot.tar.gz")
+    status = json.loads(status_file.read_text())
+    assert status["state"] == "done" and status["verdict"] == PUBLISHABLE
+    assert status["candidate"] == str(candidate)
+    # a second comparison evaluates only the candidate: the current model's scores are cached
+    predicted.clear()
+    retrain.retrain(models=tmp_path, status=Status(status_file), candidate=candidate)
+    assert predicted == []  # both cached by sha256 now
+    assert len(list((tmp_path / "reports").glob("*.json"))) == 2
