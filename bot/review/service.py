@@ -15,7 +15,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
+from collections import Counter
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -70,6 +71,23 @@ def written_summary(result: labels.WriteResult) -> Dict[str, Any]:
         "conflicts": [{"text": text, "intents": intents} for text, intents in result.conflicts],
         "dropped_annotations": len(result.dropped_annotations),
     }
+
+
+def one_row_per_message(
+    misses: Sequence[Mapping[str, Any]],
+) -> Tuple[List[Mapping[str, Any]], Dict[int, List[int]]]:
+    """One row per citizen's message (capture keeps a row per way a message failed), and
+    for each kept row the ids of all rows of its message. The unknown-matter row is kept
+    when there is one: it carries the name citizens used, which groups by name."""
+    by_event: Dict[Any, List[Mapping[str, Any]]] = {}
+    for miss in misses:
+        by_event.setdefault(miss.get("event_id", miss["id"]), []).append(miss)
+    rows, siblings = [], {}
+    for same in by_event.values():
+        kept = next((m for m in same if m.get("kind") == "unknown_matter"), same[0])
+        rows.append(kept)
+        siblings[int(kept["id"])] = sorted(int(m["id"]) for m in same)
+    return rows, siblings
 
 
 def _public_miss(miss: Mapping[str, Any]) -> Dict[str, Any]:
@@ -136,12 +154,21 @@ class ReviewService:
     def groups(self, days: int = DEFAULT_DAYS) -> List[Dict[str, Any]]:
         """Misses waiting for review in the last `days`, grouped, largest first."""
         misses = self.store.misses(since=self.clock() - days * 86400, status="new")
-        found = grouping.group_misses(misses)
+        rows, siblings = one_row_per_message(misses)
+        found = grouping.group_misses(rows)
         self._groups = {g.key: g for g in found}
-        return [g.as_dict() for g in found]
+        kinds = {int(m["id"]): m["kind"] for m in misses}
+        out = []
+        for group in found:
+            data = group.as_dict()
+            data["ids"] = sorted(i for rid in group.ids for i in siblings[rid])
+            data["kinds"] = dict(Counter(kinds[i] for i in data["ids"]))
+            out.append(data)
+        return out
 
     def messages(self, ids: Sequence[int]) -> List[Dict[str, Any]]:
-        return [_public_miss(m) for m in self.store.by_ids(list(ids))]
+        rows, _ = one_row_per_message(self.store.by_ids(list(ids)))
+        return [_public_miss(m) for m in rows]
 
     def group_messages(self, key: str) -> List[Dict[str, Any]]:
         group = self._groups.get(key)
@@ -168,7 +195,7 @@ class ReviewService:
         """Applies one supervisor decision to messages still waiting for review."""
         if action not in ACTIONS:
             raise ReviewError(400, TEXTS("unknown_action", action=str(action)[:20]))
-        misses = [m for m in self.store.by_ids(list(ids)) if m.get("status") == "new"]
+        misses = self._with_siblings(ids)
         if not misses:
             raise ReviewError(409, TEXTS("no_messages"))
         if action == "noise":
@@ -191,6 +218,16 @@ class ReviewService:
                               f"intent:{name}")
         answer["written"] = written_summary(result)
         return answer
+
+    def _with_siblings(self, ids: Sequence[int]) -> List[Dict[str, Any]]:
+        """The misses of these ids still waiting, with the other rows of the same
+        messages (a message that failed in two ways has two rows; one label decides both)."""
+        chosen = [m for m in self.store.by_ids(list(ids)) if m.get("status") == "new"]
+        events = {m["event_id"] for m in chosen}
+        seen = {int(m["id"]) for m in chosen}
+        others = [m for m in self.store.misses(status="new")
+                  if m["event_id"] in events and int(m["id"]) not in seen]
+        return chosen + others
 
     def _alias(self, misses: List[Mapping[str, Any]], code: str, alias: str,
                by: str) -> Dict[str, Any]:

@@ -132,3 +132,17 @@ def test_label_intents_are_the_domains_without_the_fallback():
     intents = domain_intents()
     assert {"ask_materials", "out_of_scope", "complain"} <= intents
     assert "nlu_fallback" not in intents
+
+
+def test_a_message_that_failed_twice_is_one_message_and_one_label_decides_both(service, tmp_path):
+    service.store.add_misses([
+        _miss(5, "我要办个火星签证", kind="unknown_matter", unknown_matter="火星签证"),
+        _miss(5, "我要办个火星签证", kind="handoff_after_miss"),
+    ])
+    groups = service.groups()
+    assert [(g["size"], g["kind"], len(g["ids"])) for g in groups] == [(1, "unknown_matter", 2)]
+    assert groups[0]["kinds"] == {"unknown_matter": 1, "handoff_after_miss": 1}
+    assert len(service.messages(groups[0]["ids"])) == 1
+    answer = service.label(groups[0]["ids"][:1], "out_of_scope", "supervisor1")
+    assert answer["marked"] == 2 and answer["written"]["written"] == 1
+    assert service.store.misses(status="new") == []
