@@ -8,6 +8,7 @@ the queue, and recorded in the audit log with who did it.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -96,39 +97,68 @@ def _public_miss(miss: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: miss.get(k) for k in keys}
 
 
+#: A candidate training is under way in one of these states (rasa_ext/retrain.py).
+BUSY = ("starting", "training", "evaluating")
+
+
 @dataclass
 class RetrainRunner:
     """Starts `python -m rasa_ext.retrain` apart from the web app (training takes minutes
     and both cores; the web app must keep serving) and reads the status file it writes.
-    The retrain module holds its own lock, so a second start is refused there too."""
 
-    status_file: Path = VAR_DIR / "retrain-status.json"
+    Whether a training runs is the retrain's own lock (models/.retrain.lock, flock), not
+    this object's memory: a `make retrain` started from a terminal counts too, and a
+    status file left "training" by a killed run is shown as failed."""
+
+    #: Where `make retrain` writes too (rasa_ext/retrain.py's default), so the page shows
+    #: a training started from the command line as well.
+    status_file: Path = ROOT / "models" / "retrain-status.json"
+    lock_file: Path = ROOT / "models" / ".retrain.lock"
     command: Sequence[str] = ()
     log_file: Path = VAR_DIR / "retrain.log"
     _process: Optional[subprocess.Popen] = field(default=None, repr=False)
+
+    def _locked(self) -> bool:
+        """True while some process holds the retrain lock (tried without waiting)."""
+        try:
+            with open(self.lock_file, "a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return False
+        except OSError:
+            return False
+
+    def _starting(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def running(self) -> bool:
+        return self._starting() or self._locked()
 
     def status(self) -> Dict[str, Any]:
         try:
             data = json.loads(self.status_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            data = {"state": "idle"}
-        if self._process is not None and self._process.poll() is None:
-            data.setdefault("state", "training")
-        elif data.get("state") in ("starting", "training", "evaluating") and self._process is not None:
-            data["state"] = "failed"  # it ended without saying done: see the log
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        data.setdefault("state", "idle")
+        if self._locked():
+            return data  # the training that holds the lock says where it is
+        if self._starting():
+            return {**data, "state": "starting"}
+        if data["state"] in BUSY:
+            data["state"] = "failed"  # it ended without saying so: see the log
         return data
-
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def start(self) -> Dict[str, Any]:
         if self.running():
             raise ReviewError(409, TEXTS("retrain_running"))
         command = list(self.command) or [
             sys.executable, "-m", "rasa_ext.retrain", "--status-file", str(self.status_file)]
-        self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        self.status_file.write_text(json.dumps({"state": "starting", "started_at": time.time()}),
-                                    encoding="utf-8")
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
                 command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,

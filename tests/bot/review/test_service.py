@@ -42,7 +42,8 @@ def service(database_url, tmp_path):
         store=store, catalog=catalog, audit=AuditLog(engine_for(database_url)),
         intents=domain_intents(), reviewed_dir=tmp_path / "reviewed",
         aliases_file=tmp_path / "reviewed_aliases.yml",
-        retrain=RetrainRunner(status_file=tmp_path / "status.json", log_file=tmp_path / "log"),
+        retrain=RetrainRunner(status_file=tmp_path / "status.json", lock_file=tmp_path / "lock",
+                              log_file=tmp_path / "log"),
     )
 
 
@@ -115,16 +116,25 @@ def test_messages_already_labelled_are_not_labelled_twice(service):
 
 
 def test_one_retrain_at_a_time(service, tmp_path):
-    marker = tmp_path / "ran"
-    service.retrain.command = [sys.executable, "-c",
-                               f"import time, pathlib; pathlib.Path({str(marker)!r}).touch(); time.sleep(30)"]
-    service.start_retrain("supervisor1")
+    """A training holding the retrain lock (here a child process, as `make retrain` would)
+    blocks the button; a status file left 'training' by a killed run shows as failed."""
+    holder = [sys.executable, "-c",
+              "import fcntl, sys, time, json; h = open(sys.argv[1], 'a+'); "
+              "fcntl.flock(h, fcntl.LOCK_EX); "
+              "open(sys.argv[2], 'w').write(json.dumps({'state': 'training'})); time.sleep(60)",
+              str(tmp_path / "lock"), str(tmp_path / "status.json")]
+    service.retrain.command = holder
+    assert service.start_retrain("supervisor1")["state"] in ("starting", "training")
+    deadline = time.monotonic() + 20
+    while service.retrain.status()["state"] != "training" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert service.retrain.status()["state"] == "training"
     with pytest.raises(ReviewError) as refused:
         service.start_retrain("supervisor1")
     assert refused.value.status == 409
     service.retrain._process.kill()
     service.retrain._process.wait()
-    assert service.retrain.status()["state"] == "failed"  # it ended without saying done
+    assert service.retrain.status()["state"] == "failed"  # killed while 'training'
     assert [e.event for e in service.audit.entries(channel="desk")] == ["model_retrain"]
 
 
