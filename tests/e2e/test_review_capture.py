@@ -73,3 +73,56 @@ def test_fallback_out_of_scope_and_unknown_matter_are_captured_masked(stack):
 
     (today,) = [d for d in store.measures(time.time() - 3600)["days"] if d["day"] == noise["day"]]
     assert today["turns"] >= 5 and today["fallbacks"] >= 1 and today["unknown_matters"] >= 1
+
+
+#: Vague messages; the test asks the model in service which of them it is unsure of
+#: (between the fallback threshold and the review's LOW_CONFIDENCE, or two intents
+#: within AMBIGUITY), so the expectation follows the model instead of guessing it.
+VAGUE = ("那个东西怎么弄", "我想问下那个证", "材料的事", "上次说的那个还要吗", "这个能不能办",
+         "办那个要去哪", "证件的问题", "我那个申请", "能帮我看看吗", "就是那个补贴",
+         "户口的事情", "公司的事", "孩子上学那个", "房子那个", "车的事情咋办")
+
+
+def _unsure(stack, text: str) -> bool:
+    from bot.review.capture import AMBIGUITY, LOW_CONFIDENCE
+    from tests.stack import rasa_headers
+
+    request = urllib.request.Request(
+        stack["RASA_PORT"] + "/model/parse", data=json.dumps({"text": text}).encode("utf-8"),
+        headers={"Content-Type": "application/json", **rasa_headers()})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        parsed = json.loads(response.read())
+    ranking = parsed.get("intent_ranking") or []
+    top = parsed["intent"]
+    if top["name"] in ("nlu_fallback", "out_of_scope") or parsed.get("entities"):
+        return False
+    second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    return top["confidence"] < LOW_CONFIDENCE or top["confidence"] - second < AMBIGUITY
+
+
+async def test_low_confidence_and_a_poor_rating_are_captured(stack):
+    import aiohttp
+
+    from tests.e2e.test_handoff import Agent, Citizen
+
+    unsure = next((t for t in VAGUE if _unsure(stack, t)), None)
+    assert unsure is not None, "the model is sure of every vague message: add vaguer ones"
+    async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass") as agent:
+        citizen = Citizen(stack, http)
+        await citizen.say(unsure)
+        question = "居住证办了一个月还没下来到底怎么回事"
+        await citizen.say(question)
+        assert "转接人工客服" in await citizen.text("转人工")
+        item = await agent.waiting_for(question[:8], timeout=20)
+        await agent.call("POST", f"/desk/api/handoffs/{item['id']}/accept", {}, expect=200)
+        await agent.call("POST", f"/desk/api/handoffs/{item['id']}/end", {}, expect=200)
+        await citizen.wait_for_bot("满意吗")
+        assert "感谢您的评价（1分）" in await citizen.text('/rate_service{"satisfaction":"1"}')
+
+    store = ReviewStore.open(stack["database_url"])
+    wanted = {("citizen", "poor_rating"), ("citizen", "low_confidence")}
+    found = captured(store, {"citizen": citizen.sender}, wanted)
+    assert wanted <= set(found), sorted(found)
+    rated = found[("citizen", "poor_rating")]
+    assert rated["text"] == question and rated["rating"] == 1
+    assert found[("citizen", "low_confidence")]["text"] == unsure
