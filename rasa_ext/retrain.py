@@ -43,6 +43,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from bot.files import sha256_of, write_atomically
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 CURRENT_NAME = "govbot.tar.gz"
@@ -199,14 +201,6 @@ def utc_stamp(ts: Optional[float] = None) -> str:
         .strftime("%Y%m%dT%H%M%SZ")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def digest_of_files(paths: Sequence[Path]) -> str:
     """One digest over several files' names and contents (a set's identity for the cache)."""
     digest = hashlib.sha256()
@@ -218,10 +212,7 @@ def digest_of_files(paths: Sequence[Path]) -> str:
 def write_json(path: Path, data: Any) -> None:
     """Written whole or not at all (a reader never sees half a status or report)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
 class Status:

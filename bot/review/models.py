@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import getpass
-import hashlib
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bot import settings
+from bot.files import sha256_of
 
 MODELS = settings.ROOT / "models"
 CURRENT_NAME = "govbot.tar.gz"
@@ -155,14 +155,6 @@ def refusal(report: Optional[Dict[str, Any]], candidate_sha: str, current_sha: O
 
 
 # -- files -----------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_id_of(path: Path) -> Optional[str]:
