@@ -49,6 +49,8 @@ EVENTS = (
     "unbind",
     "review_label",     # a supervisor labelled reviewed messages: intent:X / alias:CODE / noise, with a count
     "model_retrain",    # a supervisor started a candidate training from the desk
+    "model_publish",    # ... published the newest candidate: started / loaded / partly / refused
+    "model_rollback",   # ... rolled back to the previous model: started / loaded / partly / refused
 )
 
 

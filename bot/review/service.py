@@ -13,11 +13,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections import Counter
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -25,6 +26,7 @@ from bot.audit import AuditLog
 from bot.catalog import Catalog
 from bot.dialogue import texts
 from bot.review import grouping, labels
+from bot.review import models as model_files
 from bot.review.store import ReviewStore
 from bot.settings import ROOT, VAR_DIR
 
@@ -32,7 +34,8 @@ from bot.settings import ROOT, VAR_DIR
 TEXTS = texts.load("review", {
     "no_messages": (), "unknown_action": ("action",), "unknown_intent": ("intent",),
     "no_matter": ("code",), "alias_missing": (), "alias_too_long": ("limit",),
-    "alias_exists": (), "retrain_running": (), "no_group": (),
+    "alias_exists": (), "retrain_running": (), "no_group": (), "shipping_running": (),
+    "shipping_off": (),
 })
 
 #: What a supervisor can do with a group or messages.
@@ -97,6 +100,28 @@ def _public_miss(miss: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: miss.get(k) for k in keys}
 
 
+def report_summary(path: Path) -> Dict[str, Any]:
+    """The comparison a retrain report holds (rasa_ext/retrain.py), as the page shows it:
+    per set the deciding score of the model in service and of the candidate, and the
+    reasons of a refusal. Nothing when the report cannot be read."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    rows = []
+    for name, entry in (report.get("sets") or {}).items():
+        metric = entry.get("main")
+        if entry.get("skipped"):
+            rows.append({"set": name, "metric": metric, "skipped": entry["skipped"]})
+            continue
+        current = (entry.get("current") or {}).get(metric)
+        rows.append({"set": name, "metric": metric, "current": current,
+                     "candidate": (entry.get("candidate") or {}).get(metric),
+                     "delta": (entry.get("delta") or {}).get(metric)})
+    return {"comparison": rows, "reasons": list(report.get("reasons") or []),
+            "verdict": report.get("verdict")}
+
+
 #: A candidate training is under way in one of these states (rasa_ext/retrain.py).
 BUSY = ("starting", "training", "evaluating")
 
@@ -151,6 +176,8 @@ class RetrainRunner:
             return {**data, "state": "starting"}
         if data["state"] in BUSY:
             data["state"] = "failed"  # it ended without saying so: see the log
+        if data["state"] == "done" and data.get("report"):
+            data.update(report_summary(Path(str(data["report"]))))
         return data
 
     def start(self) -> Dict[str, Any]:
@@ -167,6 +194,55 @@ class RetrainRunner:
 
 
 @dataclass
+class ModelShipping:
+    """Publishing a candidate or rolling back from the page, one at a time, in a thread:
+    each Rasa instance takes about half a minute to load a model, longer than a browser
+    request should wait (and than the edge's read timeout). bot/review/models.py does the
+    work and its checks (a candidate must be publishable, unchanged and compared with the
+    model in service); this keeps the last outcome for the page."""
+
+    rasa_urls: Sequence[str]
+    token: str
+    models: Path = field(default_factory=lambda: model_files.MODELS)
+    publish: Callable[..., model_files.PublishResult] = model_files.publish
+    rollback: Callable[..., model_files.PublishResult] = model_files.rollback
+    _thread: Optional[threading.Thread] = field(default=None, repr=False)
+    _last: Dict[str, Any] = field(default_factory=lambda: {"state": "idle"}, repr=False)
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> Dict[str, Any]:
+        return dict(self._last)
+
+    def start(self, action: str, by: str, started: Callable[[], None],
+              done: Callable[[Dict[str, Any]], None]) -> Dict[str, Any]:
+        """Starts `action` unless one runs; `started` runs before the work begins and
+        `done` with its outcome (so an audit log reads in the order things happened)."""
+        if action not in ("publish", "rollback"):
+            raise ReviewError(400, TEXTS("unknown_action", action=str(action)[:20]))
+        if self.running():
+            raise ReviewError(409, TEXTS("shipping_running"))
+        self._last = {"state": "running", "action": action, "by": by, "started_at": time.time()}
+        started()
+
+        def work() -> None:
+            kwargs = {"rasa_urls": list(self.rasa_urls), "token": self.token,
+                      "models": self.models, "by": by}
+            try:
+                result = (self.publish if action == "publish" else self.rollback)(**kwargs)
+                outcome = {**asdict(result), "ok": result.ok}
+            except Exception as exc:  # noqa: BLE001 - the page must learn it failed
+                outcome = {"action": action, "installed": False, "ok": False, "message": str(exc)}
+            self._last = {**self._last, **outcome, "state": "done", "ended_at": time.time()}
+            done(self._last)
+
+        self._thread = threading.Thread(target=work, name=f"model-{action}", daemon=True)
+        self._thread.start()
+        return self.status()
+
+
+@dataclass
 class ReviewService:
     store: ReviewStore
     catalog: Catalog
@@ -176,6 +252,7 @@ class ReviewService:
     reviewed_dir: Path = field(default_factory=lambda: labels.REVIEWED_DIR)
     aliases_file: Path = field(default_factory=lambda: labels.REFERENCE_ALIASES)
     retrain: RetrainRunner = field(default_factory=RetrainRunner)
+    shipping: Optional[ModelShipping] = None
     clock: Any = time.time
     _groups: Dict[str, grouping.Group] = field(default_factory=dict, repr=False)
 
@@ -284,6 +361,19 @@ class ReviewService:
         return {"ok": True, "marked": marked, "label": label}
 
     # -- retraining ----------------------------------------------------------------
+
+    def start_shipping(self, action: str, by: str) -> Dict[str, Any]:
+        """Publishes the newest candidate or rolls back, audited when asked and when done."""
+        if self.shipping is None:
+            raise ReviewError(503, TEXTS("shipping_off"))
+
+        def done(outcome: Dict[str, Any]) -> None:
+            result = "loaded" if outcome.get("ok") else (
+                "partly" if outcome.get("installed") else "refused")
+            self.audit.record("desk", by, f"model_{action}", result)
+
+        return self.shipping.start(
+            action, by, lambda: self.audit.record("desk", by, f"model_{action}", "started"), done)
 
     def start_retrain(self, by: str) -> Dict[str, Any]:
         status = self.retrain.start()

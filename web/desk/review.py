@@ -8,8 +8,10 @@ and audited (bot/review/service.py); agents get 403 like for the wallboard.
     POST /desk/api/review/label              {ids, action, intent | matter_code, alias}
     GET  /desk/api/review/measures?days=30   fallback, unknown-matter, handoff-after-miss
                                              rates and satisfaction per day, matter, model
-    GET  /desk/api/review/retrain            the candidate training's status
+    GET  /desk/api/review/retrain            the candidate training's status and comparison
     POST /desk/api/review/retrain            start one (python -m rasa_ext.retrain)
+    GET  /desk/api/review/model              the last publish or rollback
+    POST /desk/api/review/model              {action: publish | rollback} (bot/review/models.py)
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ from bot.audit import AuditLog
 from bot.db import engine_for
 from bot.handoff.auth import Session
 from bot.handoff.rasa_api import RasaAPI, RasaUnavailable
-from bot.review.service import DEFAULT_DAYS, ReviewError, ReviewService, domain_intents
+from bot.review.models import configured_rasa_urls
+from bot.review.service import (
+    DEFAULT_DAYS, ModelShipping, ReviewError, ReviewService, domain_intents,
+)
 from bot.review.store import ReviewStore
 from web.desk.auth import desk_api
 from web.desk.keys import CONFIG_KEY, REVIEW_KEY, SERVICE_KEY
@@ -133,6 +138,22 @@ async def retrain_start(request: web.Request, session: Session) -> web.Response:
     return web.json_response(status, status=202)
 
 
+@desk_api(supervisor=True)
+async def shipping_status(request: web.Request, session: Session) -> web.Response:
+    shipping = request.app[REVIEW_KEY].shipping
+    return web.json_response(shipping.status() if shipping else {"state": "off"})
+
+
+@desk_api(write=True, supervisor=True)
+async def shipping_start(request: web.Request, session: Session) -> web.Response:
+    body = await read_json(request)
+    try:
+        status = request.app[REVIEW_KEY].start_shipping(str(body.get("action", "")), session.agent)
+    except ReviewError as exc:
+        return _refused(exc)
+    return web.json_response(status, status=202)
+
+
 def add_routes(desk: web.Application) -> None:
     r = desk.router
     r.add_get("/review", review_page)
@@ -142,6 +163,8 @@ def add_routes(desk: web.Application) -> None:
     r.add_get("/api/review/measures", measures)
     r.add_get("/api/review/retrain", retrain_status)
     r.add_post("/api/review/retrain", retrain_start)
+    r.add_get("/api/review/model", shipping_status)
+    r.add_post("/api/review/model", shipping_start)
 
 
 async def review_context(desk: web.Application) -> AsyncIterator[None]:
@@ -153,5 +176,6 @@ async def review_context(desk: web.Application) -> AsyncIterator[None]:
     desk[REVIEW_KEY] = ReviewService(
         store=ReviewStore.open(config.database_url), catalog=desk[CATALOG_KEY],
         audit=AuditLog(engine), intents=domain_intents(),
-        reviewed_dir=paths.reviewed_data_dir, aliases_file=paths.reviewed_aliases_file)
+        reviewed_dir=paths.reviewed_data_dir, aliases_file=paths.reviewed_aliases_file,
+        shipping=ModelShipping(rasa_urls=configured_rasa_urls(), token=config.rasa_token))
     yield

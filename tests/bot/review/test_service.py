@@ -156,3 +156,64 @@ def test_a_message_that_failed_twice_is_one_message_and_one_label_decides_both(s
     answer = service.label(groups[0]["ids"][:1], "out_of_scope", "supervisor1")
     assert answer["marked"] == 2 and answer["written"]["written"] == 1
     assert service.store.misses(status="new") == []
+
+
+def _result(action, ok=True):
+    from bot.review.models import InstanceResult, PublishResult
+
+    return PublishResult(action, ok, "loaded" if ok else "refused: heldout below", model="m.tar.gz",
+                         instances=(InstanceResult("http://r1", ok, 204 if ok else None),))
+
+
+def test_publishing_from_the_page_runs_once_at_a_time_and_is_audited(service, tmp_path):
+    import threading
+
+    from bot.review.service import ModelShipping
+
+    release = threading.Event()
+    calls = []
+
+    def publish(**kwargs):
+        calls.append(("publish", kwargs))
+        release.wait(10)
+        return _result("publish")
+
+    service.shipping = ModelShipping(rasa_urls=["http://r1", "http://r2"], token="t",
+                                     models=tmp_path, publish=publish,
+                                     rollback=lambda **kw: _result("rollback", ok=False))
+    assert service.start_shipping("publish", "supervisor1")["state"] == "running"
+    with pytest.raises(ReviewError) as busy:
+        service.start_shipping("rollback", "supervisor1")
+    assert busy.value.status == 409
+    release.set()
+    service.shipping._thread.join(10)
+    done = service.shipping.status()
+    assert done["state"] == "done" and done["ok"] is True and done["instances"][0]["status"] == 204
+    assert calls == [("publish", {"rasa_urls": ["http://r1", "http://r2"], "token": "t",
+                                  "models": tmp_path, "by": "supervisor1"})]
+    service.start_shipping("rollback", "supervisor1")
+    service.shipping._thread.join(10)
+    assert service.shipping.status()["ok"] is False
+    assert [(e.event, e.result) for e in service.audit.entries(channel="desk")] == [
+        ("model_publish", "started"), ("model_publish", "loaded"),
+        ("model_rollback", "started"), ("model_rollback", "refused")]
+    with pytest.raises(ReviewError):
+        service.start_shipping("delete", "supervisor1")
+
+
+def test_the_page_shows_the_retrain_reports_comparison(tmp_path):
+    import json
+
+    from bot.review.service import report_summary
+
+    report = tmp_path / "c.json"
+    report.write_text(json.dumps({"verdict": "refused", "reasons": ["heldout: macro_f1 below"], "sets": {
+        "heldout": {"main": "macro_f1", "candidate": {"macro_f1": 0.95}, "current": {"macro_f1": 0.96},
+                    "delta": {"macro_f1": -0.01}},
+        "reviewed": {"main": "macro_f1", "skipped": "no examples"}}}), encoding="utf-8")
+    summary = report_summary(report)
+    assert summary["verdict"] == "refused" and summary["reasons"] == ["heldout: macro_f1 below"]
+    assert summary["comparison"] == [
+        {"set": "heldout", "metric": "macro_f1", "current": 0.96, "candidate": 0.95, "delta": -0.01},
+        {"set": "reviewed", "metric": "macro_f1", "skipped": "no examples"}]
+    assert report_summary(tmp_path / "missing.json") == {}

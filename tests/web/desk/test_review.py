@@ -37,6 +37,7 @@ def _seed(database_url, texts):
     ("GET", "/desk/api/review/groups"), ("GET", "/desk/api/review/measures"),
     ("GET", "/desk/api/review/retrain"), ("POST", "/desk/api/review/retrain"),
     ("POST", "/desk/api/review/label"), ("GET", "/desk/api/review/groups/x"),
+    ("GET", "/desk/api/review/model"), ("POST", "/desk/api/review/model"),
 ])
 async def test_only_signed_in_supervisors_reach_the_review(desk, method, path):
     assert (await desk.request(method, path, json={})).status == 401

@@ -135,13 +135,33 @@ async function loadMeasures() {
   } catch (error) { showError(error); }
 }
 
+const SETS = { heldout: "留出集", outside: "外部集", reviewed: "已标注样本" };
+const METRICS = { macro_f1: "意图宏平均F1", kind_macro: "各类平均正确率", accuracy: "正确率" };
+const num = (x) => (x === null || x === undefined ? "-" : x.toFixed(4));
+
 async function loadRetrain() {
   try {
     const status = await api("GET", "/desk/api/review/retrain");
     $("retrain-state").textContent = RETRAIN[status.state] || status.state;
     $("retrain-verdict").textContent = status.verdict ? `结论：${status.verdict === "publishable" ? "可发布" : "不可发布"}` : "";
     $("retrain").disabled = ["starting", "training", "evaluating"].includes(status.state);
+    $("publish").disabled = !(status.state === "done" && status.verdict === "publishable");
+    const rows = status.comparison || [];
+    $("comparison").hidden = rows.length === 0;
+    const body = $("comparison").tBodies[0]; body.replaceChildren();
+    for (const r of rows) cell(body.insertRow(), r.skipped ? [SETS[r.set] || r.set, METRICS[r.metric] || r.metric, "无样本", "-", "-"]
+      : [SETS[r.set] || r.set, METRICS[r.metric] || r.metric, num(r.current), num(r.candidate), r.delta === null || r.delta === undefined ? "-" : (r.delta >= 0 ? "+" : "") + r.delta.toFixed(4)]);
+    $("reasons").replaceChildren(...(status.reasons || []).map((t) => el("li", { textContent: t })));
+    const shipping = await api("GET", "/desk/api/review/model");
+    $("shipping-state").textContent = shipping.state === "running" ? `${shipping.action === "publish" ? "发布" : "回滚"}中…`
+      : shipping.state === "done" ? `${shipping.ok ? "完成" : "未完成"}：${shipping.message}` : "无";
   } catch (error) { showError(error); }
+}
+
+async function ship(action, question) {
+  if (!window.confirm(question)) return;
+  try { await api("POST", "/desk/api/review/model", { action }); } catch (error) { showError(error); }
+  loadRetrain();
 }
 
 async function start() {
@@ -152,6 +172,8 @@ async function start() {
     loadRetrain();
   });
   $("days").addEventListener("change", loadGroups);
+  $("publish").addEventListener("click", () => ship("publish", "发布后所有对话服务实例将加载候选模型，确定发布？"));
+  $("rollback").addEventListener("click", () => ship("rollback", "确定回滚到上一个模型？"));
   await Promise.all([loadGroups(), loadMeasures(), loadRetrain()]);
   setInterval(loadRetrain, 5000);
 }
