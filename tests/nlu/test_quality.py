@@ -28,17 +28,21 @@ MATTER_RESOLUTION_FLOOR = 0.90
 
 # Outside measures, after the fallback (nlu_fallback counts as wrong). Each floor is the value
 # the model of this tree reached on 2026-12-05 minus 0.02; the issue-12 target is in the
-# comment. Training is repeatable since that day (rasa_ext/train.py): CI trains the very
-# model measured here, so the margin is for honest small changes, not for run-to-run noise
-# (0.03-0.07 between two trainings of one tree before). Raise the floors as the model
-# improves; never lower them to let a change through.
+# comment. Training is repeatable on one machine since that day (rasa_ext/train.py), so
+# the margin is for honest small changes, not for run-to-run noise (0.03-0.07 between two
+# trainings of one tree before). It is not repeatable across CPUs: on 2026-12-06 the
+# landed tree (68e6c80), trained on another CI machine (AVX-512), gave the identical
+# model twice there but a different one than where the floors were set (complaints 0.918
+# instead of 0.951, exact questions 0.856 instead of 0.863, the others equal or higher). A floor is the lowest value
+# measured on a CI machine minus 0.02. Raise the floors as the model improves; never
+# lower them to let a change through.
 OUTSIDE_FLOORS = {
     # questions read as a question (any ask_*): measured 0.928; target >= 0.85
     "question.read_as_question": 0.908,
     # questions read as the right ask_*: measured 0.863; no target in the issue
     "question.exact": 0.843,
-    # complaints read as complain: measured 0.951; target >= 0.85
-    "complaint.complain": 0.931,
+    # complaints read as complain: measured 0.951, 0.918 on another CPU (above); target >= 0.85
+    "complaint.complain": 0.898,
     # other-domain requests read as out_of_scope: measured 0.907; target >= 0.85
     "out_of_scope.out_of_scope": 0.887,
     # chat read as a social intent: measured 0.872; target >= 0.85. Lowered once, from
