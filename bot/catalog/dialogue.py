@@ -293,19 +293,48 @@ def _joined(mentions: List[str], text: str) -> List[str]:
     return out
 
 
+#: Characters of pronouns and particles: a part before a name that holds one is not a
+#: part of the name ("我的驾驶证" asks about the driving licence).
+_NOT_IN_NAMES = re.compile(r"[的我你他她它这那个些要想能在了吗呢啊吧]")
+
+
+def widened_mentions(index: MatterIndex, mentions: Sequence[str], segments: Sequence[str]) -> List[str]:
+    """A generic name word that DIET tagged alone at the end of a longer name (许可证 of
+    渔业捕捞许可证; which words it tags apart differs from one training to the next)
+    stands for that whole part of the message when the part names nothing in the
+    catalog: the citizen asked about 渔业捕捞许可证, which we do not hold, not about every
+    licence the catalog has. A word that names one matter, or a part the catalog knows,
+    is left as it is."""
+    out: List[str] = []
+    for mention in mentions:
+        whole = next((s for s in segments if s != mention and s.endswith(mention)), None)
+        if (whole is not None and index.resolve(mention).kind == "ambiguous"
+                and len(whole) - len(mention) >= 2
+                and not _NOT_IN_NAMES.search(whole[: -len(mention)])
+                and index.resolve(whole).kind == "none"):
+            mention = whole
+        if mention not in out:
+            out.append(mention)
+    return out
+
+
 def first_entity(entities: Iterable[Mapping[str, Any]], kind: str) -> Optional[str]:
     return next((str(e["value"]) for e in entities if e.get("entity") == kind), None)
 
 
 def understand_matter(
-    index: MatterIndex, entities: List[Mapping[str, Any]], text: str
+    index: MatterIndex, entities: List[Mapping[str, Any]], text: str,
+    mentions: Optional[Sequence[str]] = None,
 ) -> Resolution:
-    """Which matter the message names: from the entity spans, else from the whole text.
+    """Which matter the message names: from the entity spans (or `mentions`, what `read`
+    made of them), else from the whole text.
 
     The whole text is searched too because DIET may miss a typo'd or new name; its result
     is used only when confident, so "那要多久？" does not match some matter by accident.
     """
-    resolutions = [index.resolve(mention) for mention in matter_mentions(entities, text)]
+    if mentions is None:
+        mentions = matter_mentions(entities, text)
+    resolutions = [index.resolve(mention) for mention in mentions]
     for resolution in resolutions:
         if resolution.kind == "unique":
             return resolution
@@ -352,7 +381,7 @@ def read(
     """
     vocabulary = vocabulary or words()
     segments = vocabulary.segments(text)
-    mentions = tuple(matter_mentions(entities, text))
+    mentions = tuple(widened_mentions(index, matter_mentions(entities, text), segments))
     if not segments and not mentions:
         resolution = NONE
     elif strict and not (
@@ -360,7 +389,7 @@ def read(
     ):
         resolution = NONE
     else:
-        resolution = understand_matter(index, list(entities), text)
+        resolution = understand_matter(index, list(entities), text, mentions)
         if resolution.kind == "none":
             resolution = _segment_resolution(index, segments)
     return Reading(

@@ -480,6 +480,24 @@ def test_unknown_matter_is_named_whole_and_offers_a_person_and_12345(index):
     assert turn.slots["unknown_matter"] == "渔业捕捞许可证" and turn.slots["matter_code"] is None
 
 
+@pytest.mark.parametrize("span", ["许可证", "捕捞许可证"])
+def test_a_generic_word_tagged_alone_stands_for_the_unknown_name_it_ends(index, span):
+    """Another training of the same data tagged only 许可证 (on another machine): the
+    citizen still hears that 渔业捕捞许可证 is not in the catalog, not a list of licences."""
+    turn = Chat(index).say("渔业捕捞许可证需要什么条件", "ask_eligibility", [ent(span)])
+    assert "没有找到「渔业捕捞许可证」" in said(turn), said(turn)
+    assert turn.slots["unknown_matter"] == "渔业捕捞许可证" and turn.slots["matter_code"] is None
+
+
+def test_a_generic_word_after_a_pronoun_or_in_a_known_name_is_not_widened(index):
+    from bot.catalog.dialogue import widened_mentions
+
+    assert widened_mentions(index, ["许可证"], ["我的许可证"]) == ["许可证"]
+    assert widened_mentions(index, ["许可证"], ["食品经营许可证"]) == ["许可证"]
+    assert widened_mentions(index, ["居住证"], ["上海居住证"]) == ["居住证"]  # names one matter
+    assert widened_mentions(index, ["许可证"], ["渔业捕捞许可证"]) == ["渔业捕捞许可证"]
+
+
 def test_an_unknown_thing_stays_the_subject_of_follow_ups(index):
     chat = Chat(index)
     first = chat.say("身份证快过期了")  # our catalog has no ID card matter
