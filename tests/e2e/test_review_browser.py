@@ -64,15 +64,18 @@ async def test_supervisor_groups_and_labels_misses_in_the_browser(stack):
             await expect(group).to_have_count(1)
             for text in ASKED:
                 await expect(group.locator(".examples")).to_contain_text(text)
-            await expect(group.locator(".size")).to_have_text("3")
+            # Other tests' misses in the same running stack may join the group (weather
+            # elsewhere); the three asked here are in it, and one label takes them all.
+            size = int(await group.locator(".size").inner_text())
+            assert size >= len(ASKED)
             await page.screenshot(path=str(ARTIFACTS / "review-desktop.png"), full_page=True)
             await page.set_viewport_size({"width": 390, "height": 844})
             await page.screenshot(path=str(ARTIFACTS / "review-phone.png"), full_page=True)
 
             await group.get_by_role("button", name="逐条查看").click()
-            await expect(group.locator(".messages li")).to_have_count(3)
+            await expect(group.locator(".messages li")).to_have_count(size)
             await group.get_by_role("button", name="超出范围").click()
-            await expect(group.locator(".result")).to_contain_text("已处理 3 条")
+            await expect(group.locator(".result")).to_contain_text(f"已处理 {size} 条")
             await page.reload()
             await expect(page.locator("#groups")).not_to_contain_text(ASKED[0])
         finally:
