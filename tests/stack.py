@@ -211,7 +211,10 @@ def stack(tmp_path_factory):
     deadline = time.monotonic() + 300
     while not _ready(PORTS):
         if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:  # it exited, and so did its group: the log says why
+                pass
             log.close()
             pytest.fail("the stack did not start:\n" + (var / "stack.log").read_text()[-4000:])
         time.sleep(1)
