@@ -29,7 +29,7 @@ from rasa_sdk.types import DomainDict
 from actions.emit import FOLLOW_UP_ACTIONS, emit, utter
 from bot.catalog import default_catalog
 from bot.dialogue import texts
-from bot.dialogue.cues import CANCEL_MESSAGE, holds
+from bot.dialogue.cues import CANCEL_MESSAGE, DECLINE_PHONE, holds
 from bot.dialogue.turn import FollowUp, Turn
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
@@ -48,12 +48,15 @@ TEXTS = texts.load("handoff", {
     )},
     "complaint_registered": ("number",), "ahead_in_queue": ("ahead",),
     "queued": ("ahead", "minutes"), "work_order_registered": ("number", "phone"),
+    "work_order_no_phone": ("number",),
     "complaint_kept": ("number",), "rated": ("score",),
 })
 HOTLINE = TEXTS["hotline"]
 CANCELLED = "__cancelled__"
 #: The form's message could not be stored (desk unreachable): the form ends with an apology.
 UNAVAILABLE = "__unavailable__"
+#: The citizen declined to leave a callback number: the message's order stays without one.
+DECLINED = "__declined__"
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 
 _desk: Optional[DeskClient] = None
@@ -93,7 +96,9 @@ class ActionHandoff(Action):
         kind = "complaint" if intent == "complain" else "request"
         channel = tracker.get_latest_input_channel() or "unknown"
         text = tracker.latest_message.get("text") or ""
-        turn = Turn()
+        # A number given in this message is the callback number, should a message be left
+        # (the form does not ask for it again); none here clears an earlier one.
+        turn = Turn(slots={"callback_phone": callback_number(text)})
         number = None
         try:
             if kind == "complaint":
@@ -223,8 +228,10 @@ class ValidateWorkOrderForm(FormValidationAction):
             utter(dispatcher, Turn().say(TEXTS("ask_message")))
             return {"work_order_message": None}
         text = text[:2000]
+        # A number given with the message is the callback number: not asked again.
+        phone = {"callback_phone": found} if (found := callback_number(text)) else {}
         if tracker.get_slot("work_order_number"):  # a complaint's order holds its message
-            return {"work_order_message": mask_personal(text)}
+            return {"work_order_message": mask_personal(text), **phone}
         try:
             number = await desk().create_work_order(
                 conversation_id=tracker.sender_id,
@@ -234,14 +241,16 @@ class ValidateWorkOrderForm(FormValidationAction):
         except DeskUnavailable:
             logger.exception("work order message for %s not stored", tracker.sender_id)
             return {"work_order_message": UNAVAILABLE, "callback_phone": UNAVAILABLE}
-        return {"work_order_message": mask_personal(text), "work_order_number": number}
+        return {"work_order_message": mask_personal(text), "work_order_number": number, **phone}
 
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         text = str(value or "")
-        if value in (CANCELLED, UNAVAILABLE):
+        if value in (CANCELLED, UNAVAILABLE, DECLINED):
             return {"callback_phone": value}
+        if holds(text, DECLINE_PHONE) and callback_number(text) is None:
+            return {"callback_phone": DECLINED}
         if holds(text, CANCEL_MESSAGE) and len(text) <= 8:
             return {"callback_phone": CANCELLED}
         number = callback_number(text)
@@ -269,6 +278,8 @@ class ActionSubmitWorkOrder(Action):
             said = await self._cancelled(number, tracker.sender_id) + TEXTS("anything_else")
             return emit(turn.say(said), dispatcher, tracker)
         channel = tracker.get_latest_input_channel() or "unknown"
+        if phone == DECLINED:
+            return await self._without_phone(turn, number, message, channel, dispatcher, tracker)
         try:
             if number:  # the message's (or the complaint's) order exists: the number joins it
                 await desk().set_callback(number, tracker.sender_id, phone)
@@ -283,6 +294,22 @@ class ActionSubmitWorkOrder(Action):
         turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
         return emit(turn, dispatcher, tracker)
 
+
+    @staticmethod
+    async def _without_phone(turn: Turn, number: Optional[str], message: Optional[str],
+                             channel: str, dispatcher: CollectingDispatcher,
+                             tracker: Tracker) -> List[Dict[Text, Any]]:
+        """No callback number: the order the message already is stays as it is (one begun
+        before messages became orders at once is created now, without a number)."""
+        if not number:
+            try:
+                number = await desk().create_work_order(
+                    conversation_id=tracker.sender_id, channel=channel, kind="message",
+                    message=message)
+            except DeskUnavailable:
+                logger.exception("work order for %s not stored", tracker.sender_id)
+                return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
+        return emit(turn.say(TEXTS("work_order_no_phone", number=number)), dispatcher, tracker)
 
     @staticmethod
     async def _cancelled(number: Optional[str], conversation_id: str) -> str:

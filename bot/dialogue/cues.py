@@ -91,6 +91,9 @@ STOP_INTAKE = (*_words("stop_intake"), *STOP)
 #: Cancel leaving a message for a person (a short reply holding one of these).
 CANCEL_MESSAGE = _words("cancel_message")
 
+#: Decline to leave a callback number: the message stays, without one.
+DECLINE_PHONE = _words("decline_phone")
+
 #: The intent of asking for a person, and the button that asks for one.
 HUMAN_INTENT = "request_human"
 HUMAN_TITLE = _string("human_title")

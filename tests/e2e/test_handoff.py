@@ -178,6 +178,24 @@ async def test_complaint_becomes_a_work_order_when_nobody_is_online(stack):
         assert number in done
 
 
+async def test_a_message_may_be_left_without_a_number_or_with_it_in_the_complaint(stack):
+    """'我不想留电话' is no wrong number: the complaint stays registered without one. A
+    number written in the complaint itself is not asked for again."""
+    await asyncio.to_thread(nobody_online, stack)
+    async with aiohttp.ClientSession() as http:
+        citizen = Citizen(stack, http)
+        replies = await citizen.text("我要投诉，窗口工作人员态度太差了，排了两个小时")
+        number = replies.split("工单号 ")[1][:16]
+        assert "不留电话" in replies  # the question says that declining is possible
+        done = await citizen.text("我不想留电话")
+        assert number in done and "不留电话也可以" in done and "不对" not in done
+
+        other = Citizen(stack, http)
+        replies = await other.text("我要投诉，办证大厅空调坏了热死人了，有事打我电话13900002222")
+        number = replies.split("工单号 ")[1][:16]
+        assert "139****2222" in replies and "请留一个" not in replies, replies
+
+
 async def test_two_misunderstood_messages_in_a_row_go_to_a_person(stack):
     async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass") as agent:
         citizen = Citizen(stack, http)

@@ -135,8 +135,10 @@ async def test_the_form_message_becomes_a_work_order_at_once(monkeypatch):
         text, CollectingDispatcher(), _form_tracker({}), {})
     assert desk.orders == [{"conversation_id": "c1", "channel": "socketio", "kind": "message",
                             "message": text}]
+    # the number in the message is the callback number: the form does not ask for it
     assert values == {"work_order_number": "GD-20261127-0001",
-                      "work_order_message": "我电话138****5678，身份证310101********1234"}
+                      "work_order_message": "我电话138****5678，身份证310101********1234",
+                      "callback_phone": "13812345678"}
     monkeypatch.setattr(handoff, "_desk", _Desk(fail=True))
     values = await handoff.ValidateWorkOrderForm().validate_work_order_message(
         text, CollectingDispatcher(), _form_tracker({}), {})
@@ -145,6 +147,56 @@ async def test_the_form_message_becomes_a_work_order_at_once(monkeypatch):
     await handoff.ActionSubmitWorkOrder().run(
         dispatcher, _form_tracker({"callback_phone": handoff.UNAVAILABLE}), {})
     assert "没能保存" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize("text", ["我不想留电话", "电话就不留了", "不方便留电话，你们看着处理吧",
+                                  "没有手机", "别给我打电话"])
+async def test_declining_a_callback_number_keeps_the_message(text):
+    """'我不想留电话' is not a wrong number, and '电话就不留了' does not withdraw the message."""
+    import actions.handoff as handoff
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    values = await handoff.ValidateWorkOrderForm().validate_callback_phone(
+        text, dispatcher, _form_tracker({"work_order_number": "GD-1"}), {})
+    assert values == {"callback_phone": handoff.DECLINED} and dispatcher.messages == []
+
+
+async def test_a_wrong_number_or_a_cancel_is_still_told_apart_from_declining():
+    import actions.handoff as handoff
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    values = await handoff.ValidateWorkOrderForm().validate_callback_phone(
+        "电话是12345", dispatcher, _form_tracker({}), {})
+    assert values == {"callback_phone": None} and "不对" in dispatcher.messages[0]["text"]
+    values = await handoff.ValidateWorkOrderForm().validate_callback_phone(
+        "算了", CollectingDispatcher(), _form_tracker({}), {})
+    assert values == {"callback_phone": handoff.CANCELLED}
+    values = await handoff.ValidateWorkOrderForm().validate_callback_phone(
+        "不留电话了，打这个吧13900001111", CollectingDispatcher(), _form_tracker({}), {})
+    assert values == {"callback_phone": "13900001111"}
+
+
+async def test_an_order_without_a_callback_number_is_registered_and_said(monkeypatch):
+    import actions.handoff as handoff
+    from rasa_sdk.executor import CollectingDispatcher
+
+    desk = _Desk()
+    monkeypatch.setattr(handoff, "_desk", desk)
+    dispatcher = CollectingDispatcher()
+    await handoff.ActionSubmitWorkOrder().run(dispatcher, _form_tracker(
+        {"callback_phone": handoff.DECLINED, "work_order_number": "GD-20261206-0007",
+         "work_order_message": "窗口态度差"}), {})
+    said = dispatcher.messages[0]["text"]
+    assert "GD-20261206-0007" in said and "不留电话也可以" in said and desk.orders == []
+    # a form begun before messages became orders at once: the order is made now, no number
+    dispatcher = CollectingDispatcher()
+    await handoff.ActionSubmitWorkOrder().run(dispatcher, _form_tracker(
+        {"callback_phone": handoff.DECLINED, "work_order_message": "想问落户"}), {})
+    assert desk.orders == [{"conversation_id": "c1", "channel": "socketio", "kind": "message",
+                            "message": "想问落户"}]
+    assert "GD-20261127-0001" in dispatcher.messages[0]["text"]
 
 
 def test_summary_and_history_blank_codes_and_last_six():
@@ -183,7 +235,7 @@ async def test_the_work_order_form_asks_each_slot_with_its_own_action():
     assert said == {
         "action_ask_work_order_message": [
             "请留言说明您要办的事或遇到的问题（一条消息即可），工作人员上班后会处理。说“算了”可以取消。"],
-        "action_ask_callback_phone": ["请留一个方便接听的手机号码，工作人员会回电给您。"],
+        "action_ask_callback_phone": ["请留一个方便接听的手机号码，工作人员会回电给您；不方便留也可以说“不留电话”。"],
     }
 
 
