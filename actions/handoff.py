@@ -34,6 +34,7 @@ from bot.dialogue.turn import FollowUp, Turn
 from bot.handoff import config as handoff_config
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
+from bot.handoff import work_order_status
 from bot.handoff.summary import summarize
 from bot.privacy import mask_personal, mask_phone
 
@@ -81,6 +82,19 @@ def callback_number(text: str) -> Optional[str]:
     """A mobile or landline number in what the citizen typed (spaces and dashes allowed)."""
     match = _PHONE.search(re.sub(r"[\s\u3000]", "", text or ""))
     return match.group(1).replace("-", "") if match else None
+
+
+async def work_order_answer(tracker: Tracker) -> Turn:
+    """Where the conversation's work order stands (bot/handoff/work_order_status.py),
+    asked from the desk for this conversation only."""
+    text = tracker.latest_message.get("text") or ""
+    number = work_order_status.number_in(text)
+    try:
+        orders = await desk().orders_of(tracker.sender_id, number)
+    except DeskUnavailable:
+        logger.exception("work orders of %s not read", tracker.sender_id)
+        orders = None
+    return work_order_status.answer(orders, number)
 
 
 class ActionHandoff(Action):

@@ -6,7 +6,7 @@ and the action tells the citizen how else to reach a person.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 
@@ -57,6 +57,13 @@ class DeskClient:
     async def set_callback(self, number: str, conversation_id: str, phone: str) -> bool:
         body = {"conversation_id": conversation_id, "callback_phone": phone}
         return bool((await self._post(f"/desk/internal/work_orders/{number}/callback", body))["ok"])
+
+    async def orders_of(self, conversation_id: str, number: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The conversation's own work orders (one, with `number`), newest first."""
+        body: Dict[str, Any] = {"conversation_id": conversation_id}
+        if number:
+            body["number"] = number
+        return (await self._post("/desk/internal/work_orders/of_conversation", body))["orders"]
 
     async def cancel_work_order(self, number: str, conversation_id: str) -> bool:
         """Withdraws a message's work order (the citizen cancelled at the callback number);

@@ -355,6 +355,23 @@ class Records:
                 .values(status="cancelled")
             ).rowcount == 1
 
+    def orders_of(self, conversation_id: str, number: Optional[str] = None,
+                  limit: int = 5) -> List[Dict[str, Any]]:
+        """The state of the orders a conversation registered, newest first (one, with
+        `number`): number, kind, status, created_at and whether an agent took it on. Only
+        the conversation's own: a number alone tells nobody else anything."""
+        query = sa.select(work_orders.c.number, work_orders.c.kind, work_orders.c.status,
+                          work_orders.c.created_at, work_orders.c.claimed_by).where(
+            work_orders.c.conversation_id == conversation_id)
+        if number is not None:
+            query = query.where(work_orders.c.number == number)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                query.order_by(work_orders.c.created_at.desc()).limit(limit)).mappings()
+            return [{"number": r["number"], "kind": r["kind"], "status": r["status"],
+                     "created_at": r["created_at"], "taken": r["claimed_by"] is not None}
+                    for r in rows]
+
     def open_work_orders(self, limit: int = 100) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -196,6 +196,24 @@ async def test_a_message_may_be_left_without_a_number_or_with_it_in_the_complain
         assert "139****2222" in replies and "请留一个" not in replies, replies
 
 
+async def test_a_citizen_asks_where_the_work_order_stands_by_number_or_not(stack):
+    """'之后可凭工单号查询' holds in the chat: by number, or in words; another conversation
+    learns nothing from the number."""
+    await asyncio.to_thread(nobody_online, stack)
+    async with aiohttp.ClientSession() as http:
+        citizen = Citizen(stack, http)
+        replies = await citizen.text("我要投诉，小区门口的路灯坏了一个多月没人修")
+        number = replies.split("工单号 ")[1][:16]
+        await citizen.text("13900003333")
+        for question in (f"查一下工单{number}", "我的工单处理得怎么样了", "工单怎么还没人处理",
+                         f"我的工单号是{number}，处理了吗"):
+            answer = await citizen.text(question)
+            assert number in answer and "等待工作人员处理" in answer, (question, answer)
+            assert "办件编号" not in answer and "格式" not in answer
+        stranger = await Citizen(stack, http).text(f"查一下工单{number}")
+        assert "没有查到工单" in stranger and "投诉" not in stranger
+
+
 async def test_two_misunderstood_messages_in_a_row_go_to_a_person(stack):
     async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass") as agent:
         citizen = Citizen(stack, http)

@@ -40,5 +40,6 @@ def setup_routes(desk: web.Application) -> None:
     r.add_post("/internal/work_orders", views.internal_work_order)
     r.add_post("/internal/work_orders/{number}/callback", views.internal_callback)
     r.add_post("/internal/work_orders/{number}/cancel", views.internal_cancel)
+    r.add_post("/internal/work_orders/of_conversation", views.internal_orders_of)
     r.add_post("/internal/ratings", views.internal_rating)
     review.add_routes(desk)

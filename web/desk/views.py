@@ -316,6 +316,17 @@ async def internal_callback(request: web.Request) -> web.Response:
 
 
 @internal_api
+async def internal_orders_of(request: web.Request) -> web.Response:
+    """The states of a conversation's own work orders, for the citizen asking in chat."""
+    body = await read_json(request)
+    if not body.get("conversation_id"):
+        raise DeskError(400, "conversation_id is required")
+    number = str(body["number"])[:32] if body.get("number") else None
+    orders = request.app[RECORDS_KEY].orders_of(str(body["conversation_id"]), number)
+    return web.json_response({"orders": orders})
+
+
+@internal_api
 async def internal_cancel(request: web.Request) -> web.Response:
     body = await read_json(request)
     cancelled = request.app[RECORDS_KEY].cancel_message_order(

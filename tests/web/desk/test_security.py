@@ -298,6 +298,24 @@ async def test_a_message_order_can_be_withdrawn_a_complaint_stays(desk):
     assert [o["number"] for o in orders] == [complaint]
 
 
+async def test_a_work_order_state_is_told_only_to_the_conversation_that_registered_it(desk):
+    """Attack: anyone who saw or guessed a number GD-… asks for it from another
+    conversation, or without the service credential; neither learns anything."""
+    from tests.web.desk.test_desk import internal
+
+    number = (await internal(desk, "/desk/internal/work_orders", {
+        "conversation_id": "ws1", "kind": "complaint", "message": "窗口态度差"}))[1]["number"]
+    path = "/desk/internal/work_orders/of_conversation"
+    status, body = await internal(desk, path, {"conversation_id": "ws1", "number": number})
+    assert status == 200 and [(o["number"], o["kind"], o["status"], o["taken"])
+                              for o in body["orders"]] == [(number, "complaint", "open", False)]
+    assert set(body["orders"][0]) == {"number", "kind", "status", "created_at", "taken"}
+    assert (await internal(desk, path, {"conversation_id": "other", "number": number}))[1] == {"orders": []}
+    assert (await internal(desk, path, {"conversation_id": "other"}))[1] == {"orders": []}
+    assert (await internal(desk, path, {"conversation_id": "ws1"}, token="wrong"))[0] == 401
+    assert (await internal(desk, path, {}))[0] == 400
+
+
 # -- work orders: masked, claimed, closed only by the claimant or a supervisor ------
 
 ORDER_TEXT = "我身份证310101199001011234，电话13812345678，验证码482913收不到"

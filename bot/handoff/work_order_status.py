@@ -1,0 +1,63 @@
+"""A citizen asking in chat where their work order stands ("查一下工单GD-20261206-0003",
+"我的工单处理得怎么样了").
+
+The work order number is what the bot gave them when the order was registered; the desk
+answers only for the orders of the asking conversation (web/desk/views.py
+internal_orders_of), so a number seen elsewhere tells nobody anything. An application
+number (SH…) is a different thing: the status check with identity proof (bot/status/).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Mapping, Optional, Sequence
+
+from bot.dialogue import texts
+from bot.dialogue.turn import Turn
+from bot.text import normalize_text
+
+TEXTS = texts.load("work_orders", {
+    "one": ("number", "kind", "date", "state"),
+    **{key: () for key in ("kind_message", "kind_complaint", "state_open", "state_taken",
+                           "state_closed", "state_cancelled", "list_head", "none",
+                           "unavailable")},
+    "not_found": ("number",),
+})
+#: GD-<date>-<NNNN> as bot/handoff/records.py numbers them; dashes and case forgiven.
+NUMBER = re.compile(r"GD-?(\d{8})-?(\d{4})(?!\d)", re.IGNORECASE)
+#: The word that makes a message about a work order (not an application: 办件, 申请).
+WORD = "工单"
+
+
+def number_in(text: str) -> Optional[str]:
+    match = NUMBER.search(normalize_text(text or ""))
+    return f"GD-{match.group(1)}-{match.group(2)}" if match else None
+
+
+def asks_about(text: str) -> bool:
+    """The message names a work order: its number or the word 工单."""
+    clean = normalize_text(text or "")
+    return WORD in clean or number_in(clean) is not None
+
+
+def _line(order: Mapping[str, Any]) -> str:
+    status = order.get("status")
+    state = ("state_taken" if status == "open" and order.get("taken") else
+             f"state_{status}" if status in ("open", "closed", "cancelled") else "state_open")
+    kind = "kind_complaint" if order.get("kind") == "complaint" else "kind_message"
+    from bot.handoff.records import LOCAL_TZ
+
+    date = datetime.fromtimestamp(float(order.get("created_at") or 0), LOCAL_TZ).strftime("%m月%d日")
+    return TEXTS("one", number=order["number"], kind=TEXTS(kind), date=date, state=TEXTS(state))
+
+
+def answer(orders: Optional[Sequence[Mapping[str, Any]]], number: Optional[str]) -> Turn:
+    """What the citizen hears: the order asked about, or the conversation's orders, or
+    where else to ask. `orders` None: the desk could not be reached."""
+    if orders is None:
+        return Turn().say(TEXTS("unavailable"))
+    if not orders:
+        return Turn().say(TEXTS("not_found", number=number) if number else TEXTS("none"))
+    if number or len(orders) == 1:
+        return Turn().say(_line(orders[0]))
+    return Turn().say("\n".join([TEXTS("list_head"), *(_line(o) for o in orders)]))
