@@ -8,12 +8,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
-from actions.handoff import work_order_answer
+from actions.handoff import work_order_reply
 from actions.matters import context_of
 from bot.catalog import default_catalog
 from bot.catalog.dialogue import fallback_streak, not_understood
 from bot.dialogue.turn import Said
-from bot.handoff.work_order_status import asks_about as asks_about_work_order
 
 
 class ActionFallback(Action):
@@ -32,9 +31,8 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        if asks_about_work_order(tracker.latest_message.get("text") or ""):
-            # "我的工单处理得怎么样了": the number the bot gave with a work order
-            return emit(await work_order_answer(tracker), dispatcher, tracker)
+        if (events := await work_order_reply(tracker, dispatcher)) is not None:
+            return events  # "我的工单处理得怎么样了", not understood as anything else
         turn = not_understood(
             default_catalog().index(), Said.of(tracker.latest_message), context_of(tracker),
             fallback_streak(tracker.events),

@@ -32,9 +32,9 @@ from bot.dialogue import texts
 from bot.dialogue.cues import CANCEL_MESSAGE, DECLINE_PHONE, holds
 from bot.dialogue.turn import FollowUp, Turn
 from bot.handoff import config as handoff_config
+from bot.handoff import work_order_status
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
-from bot.handoff import work_order_status
 from bot.handoff.summary import summarize
 from bot.privacy import mask_personal, mask_phone
 
@@ -84,17 +84,21 @@ def callback_number(text: str) -> Optional[str]:
     return match.group(1).replace("-", "") if match else None
 
 
-async def work_order_answer(tracker: Tracker) -> Turn:
-    """Where the conversation's work order stands (bot/handoff/work_order_status.py),
-    asked from the desk for this conversation only."""
-    text = tracker.latest_message.get("text") or ""
-    number = work_order_status.number_in(text)
+async def work_order_reply(tracker: Tracker, dispatcher: CollectingDispatcher,
+                           by_word: bool = True) -> Optional[List[Dict[Text, Any]]]:
+    """When the message asks where a work order stands, whatever intent NLU read ("查一下
+    工单GD-…", "我的工单处理得怎么样了"): the answer from the desk, for this conversation's
+    own orders only (bot/handoff/work_order_status.py); else None, for the action's own
+    answer. `by_word`: the word 工单 counts, not only a number."""
+    asks, number = work_order_status.asked(tracker.latest_message.get("text") or "", by_word)
+    if not asks:
+        return None
     try:
         orders = await desk().orders_of(tracker.sender_id, number)
     except DeskUnavailable:
         logger.exception("work orders of %s not read", tracker.sender_id)
         orders = None
-    return work_order_status.answer(orders, number)
+    return emit(work_order_status.answer(orders, number), dispatcher, tracker)
 
 
 class ActionHandoff(Action):
@@ -292,38 +296,24 @@ class ActionSubmitWorkOrder(Action):
             said = await self._cancelled(number, tracker.sender_id) + TEXTS("anything_else")
             return emit(turn.say(said), dispatcher, tracker)
         channel = tracker.get_latest_input_channel() or "unknown"
-        if phone == DECLINED:
-            return await self._without_phone(turn, number, message, channel, dispatcher, tracker)
+        # Declined: the order stays without a number (nothing to join, none to create with).
+        callback = {} if phone == DECLINED else {"callback_phone": phone}
         try:
-            if number:  # the message's (or the complaint's) order exists: the number joins it
-                await desk().set_callback(number, tracker.sender_id, phone)
-            else:  # a form begun before messages became orders at once
+            if not number:  # a form begun before messages became orders at once
                 number = await desk().create_work_order(
                     conversation_id=tracker.sender_id, channel=channel, kind="message",
-                    message=message, callback_phone=phone,
+                    message=message, **callback,
                 )
+            elif callback:  # the message's (or the complaint's) order exists: the number joins it
+                await desk().set_callback(number, tracker.sender_id, phone)
         except DeskUnavailable:
             logger.exception("work order for %s not stored", tracker.sender_id)
             return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
-        turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
+        if callback:
+            turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
+        else:
+            turn.say(TEXTS("work_order_no_phone", number=number))
         return emit(turn, dispatcher, tracker)
-
-
-    @staticmethod
-    async def _without_phone(turn: Turn, number: Optional[str], message: Optional[str],
-                             channel: str, dispatcher: CollectingDispatcher,
-                             tracker: Tracker) -> List[Dict[Text, Any]]:
-        """No callback number: the order the message already is stays as it is (one begun
-        before messages became orders at once is created now, without a number)."""
-        if not number:
-            try:
-                number = await desk().create_work_order(
-                    conversation_id=tracker.sender_id, channel=channel, kind="message",
-                    message=message)
-            except DeskUnavailable:
-                logger.exception("work order for %s not stored", tracker.sender_id)
-                return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
-        return emit(turn.say(TEXTS("work_order_no_phone", number=number)), dispatcher, tracker)
 
     @staticmethod
     async def _cancelled(number: Optional[str], conversation_id: str) -> str:

@@ -7,13 +7,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
-from actions.handoff import work_order_answer
+from actions.handoff import work_order_reply
 from bot.catalog import default_catalog
 from bot.catalog.dialogue import TEXTS as MATTER_TEXTS
 from bot.catalog.dialogue import Context, answer_question, handle_inform, social_turn
 from bot.chitchat import chitchat_answer
 from bot.dialogue.turn import Said, Turn
-from bot.handoff.work_order_status import asks_about as asks_about_work_order
 
 # Build the search index when the action server starts, not on a citizen's first question.
 default_catalog().index()
@@ -52,8 +51,8 @@ class ActionAnswerMatter(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         said = Said.of(tracker.latest_message)
-        if asks_about_work_order(said.text):  # "工单怎么还没人处理" read as ask_procedure
-            return emit(await work_order_answer(tracker), dispatcher, tracker)
+        if (events := await work_order_reply(tracker, dispatcher)) is not None:
+            return events  # "工单怎么还没人处理" read as ask_procedure
         context = context_of(tracker)
         turn = answer_question(
             default_catalog().index(),
@@ -77,10 +76,9 @@ class ActionHandleInform(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        said = Said.of(tracker.latest_message)
-        if asks_about_work_order(said.text):  # a bare "GD-20261206-0003"
-            return emit(await work_order_answer(tracker), dispatcher, tracker)
-        turn = inform_turn(said, context_of(tracker))
+        if (events := await work_order_reply(tracker, dispatcher)) is not None:
+            return events  # a bare "GD-20261206-0003"
+        turn = inform_turn(Said.of(tracker.latest_message), context_of(tracker))
         return emit(turn, dispatcher, tracker)
 
 

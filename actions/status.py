@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
-from actions.handoff import work_order_answer
+from actions.handoff import work_order_reply
 from actions.matters import context_of
 from bot import settings
 from bot.audit import AuditLog
@@ -16,8 +16,6 @@ from bot.catalog import default_catalog
 from bot.catalog.dialogue import fallback_streak
 from bot.db import engine_for
 from bot.dialogue.turn import Said
-from bot.handoff.work_order_status import asks_about as asks_about_work_order
-from bot.handoff.work_order_status import number_in as work_order_number_in
 from bot.kv import durable_store_from_env
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, State, StatusDialogue
@@ -77,10 +75,10 @@ class ActionStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         state = state_of(tracker)
-        text = tracker.latest_message.get("text") or ""
-        if work_order_number_in(text) or (state.step is None and asks_about_work_order(text)):
-            # "查一下工单GD-…": the hotline's work order, not an application (SH…)
-            return emit(await work_order_answer(tracker), dispatcher, tracker)
+        # "查一下工单GD-…": the hotline's work order, not an application (SH…)
+        events = await work_order_reply(tracker, dispatcher, by_word=state.step is None)
+        if events is not None:
+            return events
         who = Citizen(tracker.get_latest_input_channel() or "unknown", tracker.sender_id)
         turn = await dialogue().handle(Said.of(tracker.latest_message), state, who)
         if (turn.slots.get("verified_person_id") and not state.verified_person_id

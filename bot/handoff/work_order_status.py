@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from bot.dialogue import texts
 from bot.dialogue.turn import Turn
+from bot.handoff.records import LOCAL_TZ
 from bot.text import normalize_text
 
 TEXTS = texts.load("work_orders", {
@@ -29,15 +30,27 @@ NUMBER = re.compile(r"GD-?(\d{8})-?(\d{4})(?!\d)", re.IGNORECASE)
 WORD = "工单"
 
 
-def number_in(text: str) -> Optional[str]:
-    match = NUMBER.search(normalize_text(text or ""))
+def _number(clean: str) -> Optional[str]:
+    match = NUMBER.search(clean)
     return f"GD-{match.group(1)}-{match.group(2)}" if match else None
+
+
+def asked(text: str, by_word: bool = True) -> Tuple[bool, Optional[str]]:
+    """Whether the message asks about a work order, and the number it gives: a number
+    always counts, the word 工单 only `by_word` (not while a status check waits for an
+    answer of its own)."""
+    clean = normalize_text(text or "")
+    number = _number(clean)
+    return number is not None or (by_word and WORD in clean), number
+
+
+def number_in(text: str) -> Optional[str]:
+    return _number(normalize_text(text or ""))
 
 
 def asks_about(text: str) -> bool:
     """The message names a work order: its number or the word 工单."""
-    clean = normalize_text(text or "")
-    return WORD in clean or number_in(clean) is not None
+    return asked(text)[0]
 
 
 def _line(order: Mapping[str, Any]) -> str:
@@ -45,8 +58,6 @@ def _line(order: Mapping[str, Any]) -> str:
     state = ("state_taken" if status == "open" and order.get("taken") else
              f"state_{status}" if status in ("open", "closed", "cancelled") else "state_open")
     kind = "kind_complaint" if order.get("kind") == "complaint" else "kind_message"
-    from bot.handoff.records import LOCAL_TZ
-
     date = datetime.fromtimestamp(float(order.get("created_at") or 0), LOCAL_TZ).strftime("%m月%d日")
     return TEXTS("one", number=order["number"], kind=TEXTS(kind), date=date, state=TEXTS(state))
 
