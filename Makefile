@@ -36,12 +36,19 @@ $(STAMP): requirements.lock
 APT_NEEDED := $(if $(wildcard $(CHROMIUM)),,chromium) \
   $(if $(wildcard /usr/share/fonts/truetype/wqy/wqy-microhei.ttc),,fonts-wqy-microhei) \
   $(if $(shell command -v nginx),,nginx)
-browser:
+AXE := tests/browser_tools/node_modules/axe-core/axe.min.js
+browser: $(AXE)
 	@test -z "$(strip $(APT_NEEDED))" || { \
 	  echo "installing Debian's $(strip $(APT_NEEDED)) for the browser and edge tests"; \
 	  apt-get install -y -q $(APT_NEEDED) >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q $(APT_NEEDED) >/dev/null; } || \
 	  { echo "missing: apt-get install $(APT_NEEDED)" >&2; exit 1; }; }
+
+# axe-core (npm, pinned by the lock file) is injected into pages by the browser tests'
+# accessibility checks (tests/accessibility.py).
+$(AXE): tests/browser_tools/package-lock.json
+	npm ci --prefix tests/browser_tools --no-audit --no-fund --loglevel=error
+	touch $@
 
 build/jieba/userdict.txt: $(STAMP) $(shell find data/catalog data/reference -type f 2>/dev/null)
 	$(PY) -m rasa_ext.nlu.vocabulary build/jieba
