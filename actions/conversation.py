@@ -9,7 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
 from actions.handoff import work_order_reply
-from actions.matters import context_of
+from actions.context import context_of
+from actions.status import status_follow_up_reply
 from bot.catalog import default_catalog
 from bot.catalog.dialogue import fallback_streak, not_understood
 from bot.dialogue.turn import Said
@@ -33,6 +34,8 @@ class ActionFallback(Action):
     ) -> List[Dict[Text, Any]]:
         if (events := await work_order_reply(tracker, dispatcher)) is not None:
             return events  # "我的工单处理得怎么样了", not understood as anything else
+        if (events := await status_follow_up_reply(tracker, dispatcher)) is not None:
+            return events  # "那现在要我做什么" right after an application's status
         turn = not_understood(
             default_catalog().index(), Said.of(tracker.latest_message), context_of(tracker),
             fallback_streak(tracker.events),

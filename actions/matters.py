@@ -6,8 +6,10 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.context import context_of
 from actions.emit import emit
 from actions.handoff import work_order_reply
+from actions.status import status_follow_up_reply
 from bot.catalog import default_catalog
 from bot.catalog.dialogue import TEXTS as MATTER_TEXTS
 from bot.catalog.dialogue import Context, answer_question, handle_inform, social_turn
@@ -26,11 +28,6 @@ SOCIAL_RESPONSES = {
     "affirm": "utter_ok",
     "deny": "utter_ok",
 }
-
-
-def context_of(tracker: Tracker) -> Context:
-    """The matter slots of the conversation (bot.catalog.dialogue.Context)."""
-    return Context.from_slots(tracker.get_slot)
 
 
 def inform_turn(said: Said, context: Context) -> Turn:
@@ -53,6 +50,8 @@ class ActionAnswerMatter(Action):
         said = Said.of(tracker.latest_message)
         if (events := await work_order_reply(tracker, dispatcher)) is not None:
             return events  # "工单怎么还没人处理" read as ask_procedure
+        if (events := await status_follow_up_reply(tracker, dispatcher)) is not None:
+            return events  # "那大概还要多久" right after an application's status
         context = context_of(tracker)
         turn = answer_question(
             default_catalog().index(),

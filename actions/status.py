@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emit import emit
 from actions.handoff import work_order_reply
-from actions.matters import context_of
+from actions.context import context_of
 from bot import settings
 from bot.audit import AuditLog
 from bot.backend.client import BackendClient
@@ -19,6 +19,7 @@ from bot.dialogue.turn import Said
 from bot.kv import durable_store_from_env
 from bot.status.bindings import BindingStore
 from bot.status.dialogue import Citizen, State, StatusDialogue
+from bot.status.followup import just_shown
 from bot.status.guard import Guard, Limits
 from connectors.widget.session import ROTATE
 
@@ -62,7 +63,26 @@ def state_of(tracker: Tracker) -> State:
         just_asked=bot_asked_last(tracker.events, ACTION_NAME),
         matters=context_of(tracker),
         not_understood=fallback_streak(tracker.events),
+        just_shown=just_shown(tracker.events),
     )
+
+
+def citizen_of(tracker: Tracker) -> Citizen:
+    return Citizen(tracker.get_latest_input_channel() or "unknown", tracker.sender_id)
+
+
+async def status_follow_up_reply(
+    tracker: Tracker, dispatcher: CollectingDispatcher
+) -> Optional[List[Dict[Text, Any]]]:
+    """For the actions a question about the application just shown reaches ("那大概还要
+    多久" is read as ask_processing_time): the answer about that application, emitted,
+    or None when the message is not such a question."""
+    state = state_of(tracker)
+    if state.shown is None:
+        return None
+    turn = await dialogue().follow_up(Said.of(tracker.latest_message), state,
+                                      citizen_of(tracker))
+    return None if turn is None else emit(turn, dispatcher, tracker)
 
 
 class ActionStatus(Action):
@@ -79,7 +99,7 @@ class ActionStatus(Action):
         events = await work_order_reply(tracker, dispatcher, by_word=state.step is None)
         if events is not None:
             return events
-        who = Citizen(tracker.get_latest_input_channel() or "unknown", tracker.sender_id)
+        who = citizen_of(tracker)
         turn = await dialogue().handle(Said.of(tracker.latest_message), state, who)
         if (turn.slots.get("verified_person_id") and not state.verified_person_id
                 and who.channel == "socketio"):

@@ -114,6 +114,9 @@ BUTTON_ANSWERS = _mapping("button_answers")
 
 #: The status check: send the verification code again.
 RESEND = _words("resend")
+#: Right after a status answer: what must I do now, how long will it take.
+STATUS_TODO = _words("status_todo")
+STATUS_TIME = _words("status_time")
 
 #: A satisfaction rating said without a number, strongest first ("很不满意" before "满意").
 RATING_WORDS = tuple(_mapping("rating_words", int).items())

@@ -16,19 +16,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Optional
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import LOCAL_TZ
 from bot.db import engine_for
 from bot.privacy import mask_personal, mask_phone, sealer
 
 logger = logging.getLogger(__name__)
-
-#: Work order numbers and per-day statistics use the city's local date.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 metadata = sa.MetaData()
 

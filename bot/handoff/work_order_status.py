@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from bot.dialogue import texts
 from bot.dialogue.turn import Turn
-from bot.handoff.records import LOCAL_TZ
+from bot.clock import LOCAL_TZ
 from bot.text import normalize_text
 
 TEXTS = texts.load("work_orders", {

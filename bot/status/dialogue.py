@@ -1,6 +1,7 @@
 """The decisions of the status conversation, one turn at a time, without Rasa.
 
-State between turns is the slot `status_flow` ({"step", "number", "phone"}) plus
+State between turns is the slot `status_flow` ({"step", "number", "phone"}, and "shown":
+the number last shown, for the questions about it, bot/status/followup.py) plus
 `verified_person_id`; the pending code and its target live in the shared key-value
 store (`guard`). Steps: ask_number → ask_last6 → ask_code (→ code_spent) → ask_consent.
 
@@ -29,9 +30,10 @@ from bot.backend.client import (BackendClient, BackendError, BadRequest, NotFoun
                                 RateLimited)
 from bot.catalog.dialogue import Context, handle_inform, not_understood
 from bot.catalog.search import MatterIndex
+from bot.clock import today
 from bot.dialogue.cues import HUMAN_BUTTON
 from bot.dialogue.turn import Button, Said, Turn
-from bot.status import parse, render
+from bot.status import followup, parse, render
 from bot.status.bindings import BindingStore
 from bot.status.guard import Guard, Target, requester_ref
 
@@ -67,6 +69,8 @@ class State:
     matters: Context = field(default_factory=Context)
     #: How many messages in a row were not understood (bot.catalog.dialogue.fallback_streak).
     not_understood: int = 0
+    #: The bot's previous reply showed an application (followup.just_shown).
+    just_shown: bool = False
 
     @property
     def step(self) -> Optional[str]:
@@ -75,6 +79,11 @@ class State:
     @property
     def number(self) -> Optional[str]:
         return (self.flow or {}).get("number")
+
+    @property
+    def shown(self) -> Optional[str]:
+        """The application the previous reply showed, when it did."""
+        return (self.flow or {}).get(followup.SHOWN_KEY) if self.just_shown else None
 
 
 def _flow(step: Optional[str], **values: Any) -> Dict[str, Any]:
@@ -92,6 +101,14 @@ def _turn(key: Optional[str] = None, step: Optional[str] = None,
     if key:
         turn.say(render.text(key, **(fields or {})), buttons)
     turn.slots.update(_flow(step, **flow))
+    return turn
+
+
+def _shown_turn(number: str) -> Turn:
+    """A turn that shows an application: the check is over, the number is kept for the
+    questions about it (followup)."""
+    turn = _turn()
+    turn.slots["status_flow"] = {followup.SHOWN_KEY: number}
     return turn
 
 
@@ -127,6 +144,10 @@ class StatusDialogue:
             turn = await self._reply(said, state, who)
             if turn is not None:
                 return turn
+        if number is None:
+            turn = await self.follow_up(said, state, who)
+            if turn is not None:
+                return turn
         if said.intent == "unbind_account":
             return await self._unbind(who)
         if said.intent == "check_application_status" or number:
@@ -158,6 +179,8 @@ class StatusDialogue:
         """A status question, with or without a number."""
         if number is None and parse.looks_like_bad_number(said.text):
             return _turn("bad_number", step="ask_number")
+        if number is not None and parse.never_issued(number):
+            return _turn("no_such_number", step="ask_number", fields={"number": number})
         try:
             if number is None:
                 if state.verified_person_id:
@@ -246,8 +269,8 @@ class StatusDialogue:
         except RateLimited:
             await self._audit(who, "identity_check", "locked", number=number)
             return _locked(number)
-        except BadRequest:
-            return _turn("bad_number", step="ask_number")
+        except BadRequest:  # the backend's own rules for a number, stricter than ours
+            return _turn("no_such_number", step="ask_number", fields={"number": number})
         except BackendError as exc:
             return await self._down(exc, who, "identity_check", number, step="ask_last6")
         if quiet:
@@ -383,7 +406,36 @@ class StatusDialogue:
             binding = await asyncio.to_thread(self.bindings.get, who.channel, who.sender_id)
             if binding is None or binding.person_id != target.person_id:
                 turn.say(render.text("ask_consent"), render.CONSENT_BUTTONS)
-                turn.slots.update(_flow("ask_consent", phone=target.phone_masked))
+                turn.slots.update(_flow("ask_consent", phone=target.phone_masked,
+                                        **{followup.SHOWN_KEY: target.number}))
+        return turn
+
+    # -- questions about the application just shown -----------------------------------
+
+    async def follow_up(self, said: Said, state: State, who: Citizen) -> Optional[Turn]:
+        """'那现在要我做什么' / '那大概还要多久' right after an application was shown:
+        answered about it, fetched again for its verified owner; None when the message
+        is not such a question (it names a matter, or nothing was just shown)."""
+        topic = followup.topic_of(said.text)
+        number, person_id = state.shown, state.verified_person_id
+        if topic is None or not number or not person_id or said.entity("matter"):
+            return None
+        try:
+            if not await self._owns(person_id, number):
+                return None
+            app = await self.backend.get_application(number)
+        except NotFound:
+            return None
+        except BackendError as exc:
+            return await self._down(exc, who, "status_lookup", number, person=person_id)
+        await self._audit(who, "status_lookup", "follow_up", number=number, person=person_id)
+        turn = _shown_turn(number)
+        if topic == followup.TODO:
+            text, buttons = render.todo_answer(app, self.matter_info)
+        else:
+            text, overdue = render.time_answer(app, today())
+            buttons = [HUMAN_BUTTON] if overdue else []
+        turn.say(text, buttons, kind=followup.SHOWN)
         return turn
 
     # -- answers -------------------------------------------------------------------
@@ -407,8 +459,8 @@ class StatusDialogue:
             return await self._down(exc, who, "status_lookup", number, person=person_id)
         await self._audit(who, "status_lookup", "shown", number=number, person=person_id)
         text, buttons = render.application(app, self.matter_info)
-        turn = _turn()
-        turn.say(text, buttons)
+        turn = _shown_turn(number)
+        turn.say(text, buttons, kind=followup.SHOWN)
         if others:
             turn.say(render.text("verified_other"), [
                 render.status_button(a["number"], f"{a['number']} {a['matter_name']}")

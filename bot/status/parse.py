@@ -7,6 +7,7 @@ and application numbers are taken out of the text first.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Optional
 
 from bot.dialogue.cues import RESEND, STOP_STATUS, holds
@@ -54,6 +55,23 @@ def sms_code(text: str) -> Optional[str]:
 
 def application_number(text: str) -> Optional[str]:
     return find_application_number(text or "")
+
+
+def never_issued(number: str) -> bool:
+    """A number of the right length no office can have issued: another prefix than SH,
+    or eight digits after SH that are not a date ('SH20261399000123'). The citizen is told so at once (nothing about any real
+    application is revealed), instead of being asked for their ID first and then hearing
+    that the format is wrong, which it is not."""
+    digits = number[2:10]
+    if number[:2].upper() != "SH":
+        return True
+    if not digits.isdigit():
+        return False
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return True
+    return False
 
 
 def looks_like_bad_number(text: str) -> bool:

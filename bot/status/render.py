@@ -8,6 +8,7 @@ link) and the result.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.dialogue import texts
@@ -23,6 +24,10 @@ TEXTS = texts.load("status", {
         "whose_bound", "whose_registered", "resend_button", "consent_yes", "consent_no",
         "supplement", "pickup_default", "wait_review",
     )},
+    "no_such_number": ("number",),
+    "follow_time_due": ("date", "days"), "follow_time_today": ("date",),
+    "follow_time_overdue": ("date", "department"), "follow_time_supplement": ("department", "date"),
+    "follow_time_pickup": (), "follow_time_completed": ("date",), "follow_todo_completed": (),
     "code_sent": ("whose", "phone"), "code_resent": ("phone",), "wrong_code": ("left",),
     "bound": ("phone",),
     "head": ("number", "matter"), "head_enterprise": ("number", "matter", "enterprise"),
@@ -125,3 +130,45 @@ def application_list(apps: Sequence[Mapping[str, Any]]) -> Tuple[str, List[Butto
         for a in apps[:MAX_LIST_BUTTONS]
     ]
     return "\n".join(lines), buttons
+
+
+def todo_answer(app: Mapping[str, Any], matter_info: MatterInfo) -> Tuple[str, List[Button]]:
+    """'那现在要我做什么' right after a status answer: only what the citizen must still do
+    for this application (the missing materials with their buttons, the pickup, or that
+    nothing is needed)."""
+    todo, buttons = _todo(app, matter_info)
+    if not todo:
+        lines = [TEXTS["follow_todo_completed"]]
+        result = app.get("result_label") or ""
+        if app.get("result") == "rejected" and app.get("result_reason"):
+            lines.append(TEXTS("rejected", result=result, reason=app["result_reason"]))
+        elif result:
+            lines.append(TEXTS("result", result=result))
+        return "\n".join(lines), buttons
+    return "\n".join(todo), buttons
+
+
+def time_answer(app: Mapping[str, Any], today: date) -> Tuple[str, bool]:
+    """'那大概还要多久' right after a status answer: the due date and the days left, from
+    the application itself (never a guess). The flag says an offer of a person fits (the
+    application is overdue)."""
+    status, due_text = app.get("status"), str(app.get("due_date") or "")[:10]
+    department = app.get("department") or ""
+    if status == "completed":
+        done = (app.get("completed_at") or "")[:10] or due_text
+        return TEXTS("follow_time_completed", date=done), False
+    if status == "awaiting_pickup":
+        todo, _ = _todo(app, lambda code: None)
+        return "\n".join([TEXTS["follow_time_pickup"], *todo]), False
+    if status == "needs_supplement":
+        return TEXTS("follow_time_supplement", department=department, date=due_text), False
+    try:
+        due = date.fromisoformat(due_text)
+    except ValueError:
+        return TEXTS("due", date=due_text), False
+    days = (due - today).days
+    if days < 0:
+        return TEXTS("follow_time_overdue", date=due_text, department=department), True
+    if days == 0:
+        return TEXTS("follow_time_today", date=due_text), False
+    return TEXTS("follow_time_due", date=due_text, days=days), False

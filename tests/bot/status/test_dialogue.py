@@ -3,11 +3,14 @@ key-value store and SQL store (see conftest). The intents are what the NLU reads
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 from bot.audit import AuditLog
 from standins.gov_backend.sms import last_code
 from bot.db import engine_for
-from bot.dialogue.turn import FollowUp, Message
+from bot.dialogue.turn import FollowUp, Message, Said
+from bot.status import render
+from bot.status.dialogue import State
 from bot.status.bindings import BindingStore
 from bot.status.guard import Limits
 from bot.status.render import TEXTS
@@ -260,3 +263,61 @@ async def test_audit_log_records_every_check_without_personal_numbers(make_dialo
     assert entries[-1].person_id == chat.slots["verified_person_id"]
     for entry in entries:
         assert "510107199502140515" not in repr(entry) and "13810000004" not in repr(entry)
+
+
+async def test_a_number_no_office_can_have_issued_is_told_at_once(make_dialogue, backend):
+    """'SH' + a date that does not exist, or another prefix: not a format problem (the
+    form is right), and no ID is asked for a number that cannot be anyone's."""
+    chat = Chat(make_dialogue())
+    for number in ("SH20261399000123", "AB20261105000123"):
+        told = await chat.say(f"查一下{number}", "check_application_status")
+        assert said(told) == TEXTS("no_such_number", number=number)
+        assert "格式" not in said(told) and chat.step == "ask_number"
+
+
+async def test_questions_about_the_application_just_shown(make_dialogue, backend):
+    """'那现在要我做什么' / '那大概还要多久' after a status answer are about that
+    application (they lost it before and asked which matter), whatever intent NLU gave."""
+    chat = Chat(make_dialogue())
+    await verify(chat, backend, *WANG_SUPPLEMENT)
+    todo = await chat.say("那现在要我做什么", "ask_procedure")
+    assert "食品安全管理制度文本" in said(todo) and "从业人员健康证明" in said(todo)
+    assert "当前环节" not in said(todo)  # the answer to the question, not the status again
+    assert chat.slots["status_active"] is False  # the consent question was left
+    when = await chat.say("那大概还要多久", "ask_processing_time")
+    assert said(when) == TEXTS("follow_time_supplement", department="上海市黄浦区市场监督管理局",
+                               date="2026-12-04")
+
+    pickup = Chat(make_dialogue())
+    await verify(pickup, backend, *LIU)
+    assert "这件已经办好了" in said(await pickup.say("还要多久啊", "nlu_fallback"))
+
+
+async def test_follow_up_only_right_after_and_only_for_the_owner(make_dialogue, backend):
+    chat = Chat(make_dialogue())
+    await verify(chat, backend, *LIU)
+    chat.other_turn()  # something else was answered in between
+    assert (await chat.dialogue.follow_up(
+        Said("ask_processing_time", "那大概还要多久", []),
+        State(flow=chat.slots["status_flow"], verified_person_id=chat.slots["verified_person_id"],
+              just_shown=False), chat.who)) is None
+    # the slots of another conversation, without its verified person: nothing is told
+    stranger = Chat(chat.dialogue, slots={"status_flow": dict(chat.slots["status_flow"])})
+    assert await stranger.dialogue.follow_up(
+        Said("ask_processing_time", "那大概还要多久", []),
+        State(flow=stranger.slots["status_flow"], just_shown=True), stranger.who) is None
+    # a question naming a matter is the matter's
+    assert await chat.dialogue.follow_up(
+        Said("ask_processing_time", "护照要多久", [{"entity": "matter", "value": "护照"}]),
+        State(flow=chat.slots["status_flow"], verified_person_id=chat.slots["verified_person_id"],
+              just_shown=True), chat.who) is None
+
+
+def test_time_answer_counts_days_to_the_due_date():
+    app = {"status": "under_review", "due_date": "2026-12-17", "department": "上海市人才服务中心"}
+    assert render.time_answer(app, date(2026, 12, 6))[0] == TEXTS(
+        "follow_time_due", date="2026-12-17", days=11)
+    assert render.time_answer(app, date(2026, 12, 17))[0] == TEXTS(
+        "follow_time_today", date="2026-12-17")
+    late, offer = render.time_answer(app, date(2026, 12, 20))
+    assert "已超过办结时限" in late and "上海市人才服务中心" in late and offer
