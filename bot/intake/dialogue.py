@@ -52,8 +52,10 @@ TEXTS = texts.load("intake", {
         "not_understood_answer",
     )},
     "ask_industry": ("industries",), "question": ("number", "question"),
-    "introduction": ("industry", "count"), "reanswer": ("question",),
-    "not_applicable": ("question",), "changed": ("question", "answer"),
+    "introduction": ("industry", "count"), "introduction_range": ("industry", "low", "high"),
+    "not_understood_choice": ("options",), "reanswer": ("question",),
+    "not_applicable": ("question",),
+    "unmooted": ("question", "answer", "earlier", "earlier_answer"), "changed": ("question", "answer"),
     "noted": ("question", "answer"), "read_back": ("number", "question", "answer"),
 })
 HUMAN_TEXT = TEXTS["human"]
@@ -121,8 +123,13 @@ def prompt(industries: Mapping[str, Industry], state: IntakeState) -> Tuple[Turn
 
 
 def introduction(industry: Industry, answers: Mapping[str, Any]) -> str:
-    count = len(engine.remaining_questions(industry, answers))
-    return TEXTS("introduction", industry=industry.name, count=count)
+    """How many questions are coming, honestly: the unconditional ones at least, and
+    every one whose condition an answer may still make true at most (the gym's
+    interview announced "7个左右" and asked 8)."""
+    low, high = engine.question_count_range(industry, answers)
+    if low == high:
+        return TEXTS("introduction", industry=industry.name, count=low)
+    return TEXTS("introduction_range", industry=industry.name, low=low, high=high)
 
 
 # ---------------------------------------------------------------------------
@@ -182,6 +189,18 @@ def _apply(industry: Industry, state: IntakeState, question: Question, value: An
     return replace(state, answers=answers)
 
 
+def _unmoot(industry: Industry, state: IntakeState, question: Question, value: Any) -> Optional[Outcome]:
+    """A yes to a question an earlier answer made moot, which means that answer was
+    wrong: both change, and the citizen is told both (engine.unmooting_answer)."""
+    found = engine.unmooting_answer(industry, state.answers, question, value)
+    if found is None:
+        return None
+    earlier, answers = found
+    return Outcome(replace(state, answers=answers)).say(TEXTS(
+        "unmooted", question=question.text, answer=engine.answer_label(question, value),
+        earlier=earlier.text, earlier_answer=engine.answer_label(earlier, answers[earlier.id])))
+
+
 def _restart(industries: Mapping[str, Industry], state: IntakeState, reply: Said) -> Outcome:
     named = _industry_named(industries, reply.text, reply.entities)
     code = named.code if named else state.industry
@@ -225,7 +244,8 @@ def _correction(industry: Industry, state: IntakeState, text: str) -> Outcome:
             TEXTS("reanswer", question=target.text))
     changed = _apply(industry, state, target, value)
     if changed is None:
-        return Outcome(state).say(TEXTS("not_applicable", question=target.text))
+        return (_unmoot(industry, state, target, value)
+                or Outcome(state).say(TEXTS("not_applicable", question=target.text)))
     return Outcome(changed).say(
         TEXTS("changed", question=target.text, answer=engine.answer_label(target, value)))
 
@@ -254,6 +274,13 @@ def _aside(
         return outcome.say(TEXTS("industry_unknown"))
     if state.asked == ASK_CONFIRM:
         return outcome.say(TEXTS("not_understood"))
+    asked = (industry.question(state.asked)
+             if industry is not None and state.asked and industry.has_question(state.asked)
+             else None)
+    if asked is not None and asked.kind == "choice":  # a yes or no answers nothing here
+        options = "、".join(f"{n}. {title}" for n, (title, _) in
+                           enumerate(engine.choices(asked), 1))
+        return outcome.say(TEXTS("not_understood_choice", options=options))
     return outcome.say(TEXTS("not_understood_answer"))
 
 
@@ -300,7 +327,8 @@ def handle_reply(
 
     # An answer that names another question's subject ("我们卖酒" while asked about
     # tobacco) answers that question, provided it applies and the text answers it.
-    named = [q for q in _named_questions(industry, text) if engine.applies(q, state.answers)]
+    named = [q for q in _named_questions(industry, text)
+             if engine.applies(q, state.answers) or q.yes_means_ask_if]
     if named and (asked is None or not any(k in text for k in asked.keywords)) and named[0] != asked:
         other = named[0]
         value = _value_for(other, text)
@@ -309,6 +337,9 @@ def handle_reply(
             if changed is not None:
                 return Outcome(changed).say(
                     TEXTS("noted", question=other.text, answer=engine.answer_label(other, value)))
+            unmooted = _unmoot(industry, state, other, value)
+            if unmooted is not None:
+                return unmooted
 
     if asked is not None:
         value = _value_for(asked, text)

@@ -71,6 +71,23 @@ def remaining_questions(industry: Industry, answers: Mapping[str, Any]) -> List[
     return [q for q in industry.questions if q.id not in answers and applies(q, answers)]
 
 
+def question_count_range(industry: Industry, answers: Mapping[str, Any]) -> Tuple[int, int]:
+    """(fewest, most) questions still to come: those that apply now, and those plus every
+    later question whose condition is not yet decided (it may still come to hold)."""
+    answers = prune(industry, answers)
+    low = len(remaining_questions(industry, answers))
+    high = sum(1 for q in industry.questions
+               if q.id not in answers and (applies(q, answers) or not _decided(q, answers)))
+    return low, high
+
+
+def _decided(question: Question, answers: Mapping[str, Any]) -> bool:
+    """Whether the question's condition can no longer change: every question it reads is
+    answered."""
+    return question.ask_if is None or all(
+        name in answers for name in question.ask_if.questions())
+
+
 def parse_answer(question: Question, text: str) -> Any:
     """The value a free-text answer gives the question, or None when it gives none."""
     if question.kind == "yes_no":
@@ -78,7 +95,7 @@ def parse_answer(question: Question, text: str) -> Any:
             by_number = _number_answer(text, question.number_over)
             if by_number is not None:
                 return by_number
-        return parse_yes_no(text, question.context_words)
+        return parse_yes_no(text, question.context_words, question.keywords)
     return _choice(question, text)
 
 
@@ -141,6 +158,27 @@ def apply_answer(
 
 #: Changing an earlier answer is the same operation as answering it.
 change_answer = apply_answer
+
+
+def unmooting_answer(
+    industry: Industry, answers: Mapping[str, Any], question: Question, value: Any
+) -> Optional[Tuple[Question, Answers]]:
+    """A yes to a question an earlier answer made moot, when the file says such a yes
+    means that answer was wrong ("我们也卖散装的" after "只卖预包装"): (the earlier
+    question, the answers with both changed); None otherwise."""
+    condition = question.ask_if
+    if not (question.yes_means_ask_if and value is True and condition is not None
+            and condition.op == "is" and len(condition.values) == 1):
+        return None
+    current = prune(industry, answers)
+    if applies(question, current) or not industry.has_question(condition.question):
+        return None
+    earlier = industry.question(condition.question)
+    try:
+        changed = change_answer(industry, current, earlier.id, next(iter(condition.values)))
+        return earlier, change_answer(industry, changed, question.id, True)
+    except InvalidAnswer:
+        return None
 
 
 def forget_answer(industry: Industry, answers: Mapping[str, Any], question_id: str) -> Answers:

@@ -61,6 +61,9 @@ class Question:
     hint: str = ""
     context_words: Tuple[str, ...] = ()
     number_over: Optional[float] = None
+    #: A yes makes `ask_if` true (the file's yes_means_ask_if): the earlier answer that made
+    #: this question moot was wrong and changes with it.
+    yes_means_ask_if: bool = False
     #: Words naming the question's subject (酒 → 是否经营酒类零售？), so a correction such as
     #: "刚才说错了，我们卖酒" finds the question it changes. Unique within the industry.
     keywords: Tuple[str, ...] = ()
@@ -295,6 +298,13 @@ class _References:
                 condition = self.condition(raw["ask_if"], f"{where}.ask_if", allow_always=False)
                 if condition is not None:
                     reads[qid] = condition.questions()
+                    if raw.get("yes_means_ask_if") is True and not (
+                            condition.op == "is" and len(condition.values) == 1
+                            and isinstance(next(iter(condition.values)), bool)):
+                        self.fail(f"{where}.yes_means_ask_if",
+                                  "needs an ask_if of one yes_no question and one value")
+            elif raw.get("yes_means_ask_if") is True:
+                self.fail(f"{where}.yes_means_ask_if", "needs an ask_if")
         # Cycles first (clearer than the forward references they also are), then the rest.
         where_of = {qid: where for qid, (where, _) in self.question_at.items()}
         in_cycle = _report_cycles(self.fail, reads, where_of)
@@ -437,6 +447,7 @@ def _question(raw: Mapping, where: str, conditions: Mapping[str, Condition]) -> 
         context_words=_texts(raw.get("context_words")),
         number_over=float(number_over) if number_over is not None else None,
         keywords=_texts(raw.get("keywords")),
+        yes_means_ask_if=bool(raw.get("yes_means_ask_if")),
     )
 
 

@@ -109,11 +109,13 @@ def _clause(clause: str, verbs: str, topics: str = "") -> Tuple[Optional[bool], 
     return None, False
 
 
-def parse_yes_no(text: str, context_words: Iterable[str] = ()) -> Optional[bool]:
+def parse_yes_no(text: str, context_words: Iterable[str] = (),
+                 topic_words: Iterable[str] = ()) -> Optional[bool]:
     """True for a yes, False for a no, None for anything else.
 
     context_words are the question's own words that may carry the answer (e.g. 现做 for
-    "是否现场制售食品？"), added to the common verbs 有/卖/经营/设置/办 ….
+    "是否现场制售食品？"), added to the common verbs 有/卖/经营/设置/办 …. topic_words may
+    only stand before the answer (营业执照还没办: the subject, then a no), never carry it.
     """
     if not text or not text.strip():
         return None
@@ -127,7 +129,8 @@ def parse_yes_no(text: str, context_words: Iterable[str] = ()) -> Optional[bool]
         return None
     context = [w.strip() for w in context_words if w and w.strip()]
     verbs = _alternation([*VERBS, *context])
-    topics = _alternation(context) if context else ""
+    topic_list = [*context, *(w.strip() for w in topic_words if w and w.strip())]
+    topics = _alternation(topic_list) if topic_list else ""
     results: List[Tuple[bool, bool]] = []
     for clause in _SPLIT.split(cleaned):
         if not clause or clause.startswith(CONNECTIVES):

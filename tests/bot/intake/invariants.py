@@ -38,7 +38,9 @@ def unlicensed(a: Answers) -> bool:
 
 #: Questions asked only in some cases: {industry: {question: when it is asked}}.
 FOLLOW_UPS: Dict[str, Dict[str, Rule]] = {
-    "convenience_store": {"entity_type": unlicensed},
+    "convenience_store": {"entity_type": unlicensed,
+                          "bulk_food": lambda a: a.get("prepackaged_only") is False,
+                          "onsite_food": lambda a: a.get("prepackaged_only") is False},
     "restaurant": {"entity_type": unlicensed, "bulk_alcohol": yes("alcohol"),
                    "large_sign": yes("outdoor_sign"), "renovated": yes("large_area")},
     "gym": {"entity_type": unlicensed, "central_air": yes("showers", "swimming_pool"),
@@ -47,14 +49,18 @@ FOLLOW_UPS: Dict[str, Dict[str, Rule]] = {
                  "device_online": yes("medical_devices")},
 }
 
+#: Yes/no questions whose yes narrows what the business does ("only …").
+RESTRICTIONS = {"prepackaged_only"}
+
 #: Which approvals a business needs: {industry: {matter code: when}}. Food: the filing
 #: for prepackaged food only, the licence as soon as anything else is sold or made.
 APPROVALS: Dict[str, Dict[str, Rule]] = {
     "convenience_store": {
         "SH-E-001": registers("enterprise"),
         "SH-E-002": registers("individual"),
-        "SH-E-019": lambda a: a.get("prepackaged_only") is True and all(
-            a.get(q) is False for q in ("bulk_food", "onsite_food", "special_food")),
+        # 3 and 4 are not asked after "only prepackaged" (that answer says no to them)
+        "SH-E-019": lambda a: a.get("prepackaged_only") is True and a.get("special_food") is False
+        and not any(a.get(q) for q in ("bulk_food", "onsite_food")),
         "SH-E-005": yes("bulk_food", "onsite_food", "special_food"),
         "SH-E-006": yes("alcohol"),
         "SH-E-008": yes("otc_drugs"),
@@ -181,10 +187,13 @@ def check_valid(industry: Industry, answers: Answers) -> None:
 def check_one_more_yes_never_drops_an_approval(industry: Industry, answers: Answers) -> None:
     """Saying yes to one more activity keeps every approval already needed; the only
     exceptions are the food filing, which the food licence replaces, and registration,
-    which a business that already holds its licence does not need."""
+    which a business that already holds its licence does not need. "只卖预包装食品" is no
+    activity but a restriction (its yes rules out bulk and on-site food), so it is left out."""
     before = set(engine.approvals(industry, answers))
     for question in industry.questions:
         if question.kind != "yes_no" or answers.get(question.id) is not False:
+            continue
+        if question.id in RESTRICTIONS:
             continue
         after_yes = engine.change_answer(industry, answers, question.id, True)
         after = set(engine.approvals(industry, after_yes))

@@ -17,6 +17,7 @@ from bot.intake.dialogue import (
     HANDOFF,
     STOPPED,
     IntakeState,
+    introduction,
     Outcome,
     handle_reply,
     prompt,
@@ -134,7 +135,7 @@ def test_question_in_the_middle_is_answered_and_the_interview_resumes(industries
 
 def test_correction_finds_the_question_by_keyword(industries):
     talk = Interview(industries)
-    for reply in ("办了", "是", "没有", "不做", "不卖", "不卖", "没有"):
+    for reply in ("办了", "不是", "没有", "不做", "不卖", "不卖", "没有"):
         talk.say(reply)
     assert talk.answers["alcohol"] is False and talk.state.asked == "medical_devices"
     talk.say("刚才说错了，我们卖酒")
@@ -145,7 +146,7 @@ def test_correction_finds_the_question_by_keyword(industries):
 
 def test_answer_naming_another_question_goes_to_that_question(industries):
     talk = Interview(industries)
-    for reply in ("办了", "是", "没有", "不做", "不卖", "不卖", "不卖", "没有"):
+    for reply in ("办了", "不是", "没有", "不做", "不卖", "不卖", "不卖", "没有"):
         talk.say(reply)
     assert talk.state.asked == "tobacco" and talk.answers["alcohol"] is False
     talk.say("我们也卖酒")
@@ -162,7 +163,8 @@ def test_changing_the_licence_answer_brings_in_the_entity_question(industries):
     assert talk.state.asked == "entity_type" and talk.buttons == ["企业", "个体工商户"]
     talk.say("个体户")
     assert talk.answers["entity_type"] == "individual"
-    assert talk.state.asked == "bulk_food"
+    # only prepackaged food: bulk food and food made on site are not asked (moot)
+    assert talk.state.asked == "special_food"
 
 
 def test_back_to_the_previous_question(industries):
@@ -233,3 +235,43 @@ def test_every_industry_can_be_completed(industries):
         talk.say("好的，确认")
         assert talk.outcome.status == CONFIRMED
         assert engine.is_complete(industry, talk.answers)
+
+
+def test_a_correction_that_carries_its_answer_is_not_asked_again(industries):
+    talk = Interview(industries)
+    talk.say("办了")
+    talk.say("是")
+    talk.say("刚才说错了 营业执照还没办")
+    assert talk.answers["has_licence"] is False and "重新回答" not in talk.said
+    assert talk.state.asked == "entity_type"
+
+
+def test_a_choice_question_is_asked_again_with_its_options_not_yes_or_no(industries):
+    talk = Interview(industries)
+    talk.say("还没有")
+    assert talk.state.asked == "entity_type"
+    talk.say("否")
+    assert "是”或“否" not in talk.said and "1. 企业" in talk.said and "2. 个体工商户" in talk.said
+    talk.say("2")
+    assert talk.answers["entity_type"] == "individual"
+
+
+def test_a_yes_to_a_moot_question_is_kept_and_changes_the_earlier_answer(industries):
+    talk = Interview(industries)
+    for reply in ("办了", "是"):  # only prepackaged food: 3 and 4 are not asked
+        talk.say(reply)
+    assert talk.state.asked == "special_food"
+    talk.say("我们也卖散装的熟食")
+    assert talk.answers["bulk_food"] is True and talk.answers["prepackaged_only"] is False
+    assert "就改为：否" in talk.said and "不用回答" not in talk.said
+    assert talk.state.asked == "onsite_food"  # now asked: it applies again
+
+
+def test_the_introduction_says_how_many_questions_honestly(industries):
+    gym = industries["gym"]
+    low, high = engine.question_count_range(gym, {})
+    assert (low, high) == (7, 10)
+    assert "7到10个问题" in introduction(gym, {})
+    # every path asks at least `low` and at most `high`
+    asked_when_unlicensed = engine.remaining_questions(gym, {"has_licence": False})
+    assert low <= len(asked_when_unlicensed) + 1 <= high
