@@ -41,6 +41,7 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     # The clients' credentials are checked now (production refuses development ones),
     # not at a citizen's first status check; actions/handoff.py checks the desk's.
     BackendClient.from_env()
+    settings.public_base_url()  # the bot's links: refused in production when unset
     app = create_sdk_app(package, cors_origins=None)
     app.config.REQUEST_MAX_SIZE = settings.load().action_max_body
 

@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
+from urllib.parse import urlsplit
 
 from pydantic import BaseSettings, Field, PositiveFloat, SecretStr, root_validator, validator
 
@@ -272,6 +273,28 @@ def cors_origins() -> list[str]:
 
 
 _warned: set = set()
+
+
+def public_base_url() -> str:
+    """Where citizens reach the web app, for the links in the bot's messages (intake
+    documents, guide pages), without a trailing slash.
+
+    Production: PUBLIC_BASE_URL must be an http(s) address, or the process refuses to
+    start: a link to this machine's loopback address in a citizen's chat leads nowhere.
+    Development: unset means this machine's web port."""
+    cfg = load()
+    value = (cfg.public_base_url or "").strip().rstrip("/")
+    if value:
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InsecureConfiguration(
+                f"PUBLIC_BASE_URL must be an http(s) address such as https://zwfw.example.gov.cn, "
+                f"not {value[:80]!r}")
+        return value
+    if not is_development():
+        raise InsecureConfiguration("PUBLIC_BASE_URL must be set in production (GOVBOT_ENV is "
+                                    "not 'development'): the bot's links point there")
+    return f"http://127.0.0.1:{cfg.web_port}"
 
 
 def secret(name: str, dev_value: str) -> str:

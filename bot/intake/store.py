@@ -68,9 +68,8 @@ def ttl_from_env() -> timedelta:
 
 
 def public_base_url() -> str:
-    """Where citizens reach the web app: PUBLIC_BASE_URL, else this machine's web port."""
-    cfg = settings.load()
-    return (cfg.public_base_url or f"http://127.0.0.1:{cfg.web_port}").rstrip("/")
+    """Where citizens reach the web app (bot.settings.public_base_url)."""
+    return settings.public_base_url()
 
 
 class DocumentsStore:

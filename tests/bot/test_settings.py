@@ -95,3 +95,37 @@ def test_status_limits_take_only_the_overrides_set(monkeypatch):
     monkeypatch.setenv("STATUS_CODE_ATTEMPTS", "5")
     monkeypatch.setenv("STATUS_RESEND_GAP", "0.5")
     assert Limits.from_env() == Limits(code_attempts=5, resend_gap=0.5)
+
+
+def test_the_public_address_is_required_in_production_and_checked(monkeypatch):
+    """A link in a citizen's chat must lead somewhere: before, production sent
+    http://127.0.0.1:8800/documents/… when PUBLIC_BASE_URL was forgotten (issue 15)."""
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    settings.reset()
+    with pytest.raises(settings.InsecureConfiguration, match="PUBLIC_BASE_URL"):
+        settings.public_base_url()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "javascript:alert(1)")
+    settings.reset()
+    with pytest.raises(settings.InsecureConfiguration, match="http"):
+        settings.public_base_url()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://zwfw.example.gov.cn/")
+    settings.reset()
+    assert settings.public_base_url() == "https://zwfw.example.gov.cn"
+    monkeypatch.setenv("GOVBOT_ENV", "development")
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    monkeypatch.setenv("WEB_PORT", "8801")
+    settings.reset()
+    assert settings.public_base_url() == "http://127.0.0.1:8801"
+
+
+def test_the_action_server_refuses_to_start_without_the_public_address(monkeypatch):
+    from actions.server import create_app
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("GOVBOT_ENV", "production")
+    for name in ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN"):
+        monkeypatch.setenv(name, "x" * 40)
+    settings.reset()
+    with pytest.raises(settings.InsecureConfiguration, match="PUBLIC_BASE_URL"):
+        create_app(token="y" * 40)
