@@ -100,6 +100,10 @@ HUMAN_TITLE = _string("human_title")
 HUMAN_BUTTON = button(HUMAN_TITLE, f"/{HUMAN_INTENT}")
 
 
+#: "一业一证是啥": a question about the reform itself (its name, and asking what it is).
+WHAT_IS = _words("what_is")
+PERMIT_REFORM = _words("permit_reform")
+
 #: The intake interview (bot/intake/dialogue.py), checked in this order before answers:
 #: start again, go back one question, change an answer.
 RESTART = _words("restart")

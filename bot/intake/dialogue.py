@@ -25,7 +25,8 @@ from bot.intake.yesno import parse_yes_no
 from bot.catalog.dialogue import answer_question
 from bot.dialogue import texts
 from bot.dialogue.cues import (BACK, BUTTON_ANSWERS, CHANGE, CHANGE_FILLERS, CONFIRM,
-                               HUMAN_INTENT, RESTART, STOP_INTAKE, holds)
+                               HUMAN_INTENT, PERMIT_REFORM, RESTART, STOP_INTAKE, WHAT_IS,
+                               holds)
 from bot.dialogue.turn import Button, Said, Turn, button
 from bot.text import normalize_text
 
@@ -49,7 +50,7 @@ TEXTS = texts.load("intake", {
         "human", "confirm_head", "confirm_how", "confirm_button", "change_button",
         "restart_button", "restarted", "stopped", "first_question", "went_back",
         "which_to_change", "go_on", "bot_challenge", "industry_unknown", "not_understood",
-        "not_understood_answer",
+        "not_understood_answer", "what_is",
     )},
     "ask_industry": ("industries",), "question": ("number", "question"),
     "introduction": ("industry", "count"), "introduction_range": ("industry", "low", "high"),
@@ -147,10 +148,19 @@ def _industry_named(
     return None
 
 
+def asks_what_it_is(text: str) -> bool:
+    """"一业一证是啥" / "综合许可证是什么意思": the reform explained first."""
+    text = normalize_text(text or "")
+    return holds(text, PERMIT_REFORM) and holds(text, WHAT_IS)
+
+
 def start(industries: Mapping[str, Industry], reply: Said) -> Outcome:
-    """A new interview from "我想开个便利店": the industry if named, no answers."""
+    """A new interview from "我想开个便利店": the industry if named, no answers; a
+    question what 一业一证 is gets its answer first (then which business, with buttons)."""
     industry = _industry_named(industries, reply.text, reply.entities)
     outcome = Outcome(IntakeState(industry.code if industry else None, {}, None))
+    if asks_what_it_is(reply.text):
+        outcome.say(TEXTS("what_is"))
     if industry is not None:
         outcome.say(introduction(industry, {}))
     return outcome

@@ -275,3 +275,13 @@ def test_the_introduction_says_how_many_questions_honestly(industries):
     # every path asks at least `low` and at most `high`
     asked_when_unlicensed = engine.remaining_questions(gym, {"has_licence": False})
     assert low <= len(asked_when_unlicensed) + 1 <= high
+
+
+def test_what_the_reform_is_is_explained_before_the_interview_asks(industries):
+    talk = Interview(industries, opening="一业一证是啥")
+    assert "行业综合许可证" in talk.said and "一张表申请" in talk.said
+    assert talk.state.asked == ASK_INDUSTRY and "便利店" in talk.buttons
+    named = Interview(industries, opening="开便利店的一业一证是什么意思")
+    assert "行业综合许可证”：一次告知" in named.said and named.state.industry == "convenience_store"
+    plain = Interview(industries, opening="我想开个便利店")
+    assert "一次告知要办什么" not in plain.said
