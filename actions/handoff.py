@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, SlotSet
@@ -32,7 +32,9 @@ from bot.dialogue import texts
 from bot.dialogue.cues import CANCEL_MESSAGE, DECLINE_PHONE, holds
 from bot.dialogue.turn import FollowUp, Turn
 from bot.handoff import config as handoff_config
+from bot.handoff.config import office_hours
 from bot.handoff import work_order_status
+from bot.handoff.leaving import COMPLAINT, complaint_content, order_kind, waited_messages
 from bot.handoff.client import DeskClient, DeskUnavailable
 from bot.handoff.rating import score_from
 from bot.handoff.summary import summarize
@@ -42,11 +44,13 @@ logger = logging.getLogger(__name__)
 
 TEXTS = texts.load("handoff", {
     **{key: () for key in (
-        "hotline", "desk_unavailable", "agent_active", "next_in_queue", "nobody_online",
-        "accept_timeout", "ask_message", "bad_phone", "message_not_saved", "anything_else",
+        "hotline", "desk_unavailable", "agent_active", "next_in_queue",
+        "ask_message", "bad_phone", "message_not_saved", "anything_else",
         "message_cancelled", "ok", "thanks_feedback", "ask_score",
-        "ask_work_order_message", "ask_callback_phone",
+        "ask_work_order_message", "ask_complaint_message", "ask_callback_phone",
+        "waited_message_kept",
     )},
+    "nobody_online": ("hours",),
     "complaint_registered": ("number",), "ahead_in_queue": ("ahead",),
     "queued": ("ahead", "minutes"), "work_order_registered": ("number", "phone"),
     "work_order_no_phone": ("number",),
@@ -119,7 +123,7 @@ class ActionHandoff(Action):
         turn = Turn(slots={"callback_phone": callback_number(text)})
         number = None
         try:
-            if kind == "complaint":
+            if kind == "complaint" and complaint_content(text):
                 number = await desk().create_work_order(
                     conversation_id=tracker.sender_id, channel=channel, kind="complaint",
                     message=text,
@@ -129,7 +133,8 @@ class ActionHandoff(Action):
                 turn.slots.update(work_order_number=number,
                                   work_order_message=mask_personal(text))
                 turn.say(TEXTS("complaint_registered", number=number))
-            else:  # a fresh request: nothing from an earlier complaint carries over
+            else:  # a fresh request, or "我要投诉" alone: its content is asked for (or told
+                # to the agent); nothing from an earlier complaint carries over
                 turn.slots.update(work_order_number=None, work_order_message=None)
             matter_code = tracker.get_slot("matter_code")
             matter_name = _matter_name(matter_code)
@@ -152,29 +157,51 @@ class ActionHandoff(Action):
             turn.say(TEXTS("queued", ahead=ahead, minutes=answer["wait_minutes"]))
             turn.hand_over(FollowUp.PAUSE)
         else:
-            turn.say(TEXTS("nobody_online")).hand_over(FollowUp.LEAVE_MESSAGE)
+            turn.say(TEXTS("nobody_online", hours=office_hours())).hand_over(FollowUp.LEAVE_MESSAGE)
         return emit(turn, dispatcher, tracker)
 
 
-def ask(slot: str) -> Turn:
-    """work_order_form's question for one of its slots (data/texts/handoff.yml ask_<slot>)."""
+def ask(slot: str, tracker: Tracker) -> Turn:
+    """work_order_form's question for one of its slots (data/texts/handoff.yml ask_<slot>);
+    a complaint's message is asked for as a complaint."""
+    if slot == "work_order_message" and order_kind(tracker.events) == COMPLAINT:
+        return Turn().say(TEXTS("ask_complaint_message"))
     return Turn().say(TEXTS(f"ask_{slot}"))
+
+
+async def store_message(tracker: Tracker, text: str) -> Dict[Text, Any]:
+    """A message left for a person becomes its work order at once (a complaint's as a
+    complaint): the slots that say so, with a callback number written in it."""
+    text = text[:2000]
+    phone = {"callback_phone": found} if (found := callback_number(text)) else {}
+    try:
+        number = await desk().create_work_order(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            kind=order_kind(tracker.events), message=text, **phone,
+        )
+    except DeskUnavailable:
+        logger.exception("work order message for %s not stored", tracker.sender_id)
+        return {"work_order_message": UNAVAILABLE, "callback_phone": UNAVAILABLE}
+    return {"work_order_message": mask_personal(text), "work_order_number": number, **phone}
 
 
 #: The form that takes a message and a callback number when no person can answer.
 WORK_ORDER_FORM = FOLLOW_UP_ACTIONS[FollowUp.LEAVE_MESSAGE]
 
 
-def first_empty(required_slots: List[str], tracker: Tracker) -> Optional[str]:
+def first_empty(required_slots: List[str], value_of: Callable[[str], Any]) -> Optional[str]:
     """The first of a form's slots not filled yet, the one its form would ask first (a
     complaint's work order has the message already: only the number is asked)."""
-    return next((slot for slot in required_slots if tracker.get_slot(slot) is None), None)
+    return next((slot for slot in required_slots if value_of(slot) is None), None)
 
 
 class ActionHandoffTimeout(Action):
-    """Nobody accepted within HANDOFF_ACCEPT_TIMEOUT: the desk resumes the bot and runs
-    this action in the conversation (Rasa's `POST /conversations/{id}/execute`,
-    bot/handoff/rasa_api.py), which apologises and starts work_order_form itself.
+    """The wait ended (nobody online after HANDOFF_ACCEPT_TIMEOUT, or HANDOFF_MAX_WAIT):
+    the desk resumes the bot, says why, and runs this action in the conversation (Rasa's
+    `POST /conversations/{id}/execute`, bot/handoff/rasa_api.py), which takes what the
+    citizen typed while waiting as the message (not asked again) and starts
+    work_order_form itself for what is still missing.
 
     No intent triggers it: an intent no citizen says has no NLU examples, which training's
     validation reports. An executed action is all Rasa runs (no FollowupAction, no
@@ -191,12 +218,27 @@ class ActionHandoffTimeout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        turn = Turn().say(TEXTS("accept_timeout"))
-        slot = first_empty(domain["forms"][WORK_ORDER_FORM]["required_slots"], tracker)
-        if slot is None:  # nothing to ask (the form's slots are cleared after each order)
+        # Why the wait ended the desk has said already (nobody online, or too long).
+        turn, slots = Turn(), {}
+        waited = waited_messages(tracker.events)
+        if waited and tracker.get_slot("work_order_message") is None:
+            # What the citizen typed while waiting is the message: not asked for again.
+            slots = await store_message(tracker, waited)
+            if slots.get("work_order_message") != UNAVAILABLE:
+                turn.say(TEXTS("waited_message_kept"))
+
+        def value_of(name: str) -> Any:
+            return slots.get(name, tracker.get_slot(name))
+
+        slot = first_empty(domain["forms"][WORK_ORDER_FORM]["required_slots"], value_of)
+        if slot is None:  # all given (the number was in the messages): the order is done
+            if value_of("work_order_message") is None:
+                return emit(turn, dispatcher, tracker)  # nothing left: nothing to submit
+            turn.then(await ActionSubmitWorkOrder.submit(tracker, value_of))
             return emit(turn, dispatcher, tracker)
-        utter(dispatcher, turn.then(ask(slot)))
-        return [ActiveLoop(WORK_ORDER_FORM), SlotSet(REQUESTED_SLOT, slot),
+        utter(dispatcher, turn.then(ask(slot, tracker)))
+        return [*[SlotSet(name, value) for name, value in slots.items()],
+                ActiveLoop(WORK_ORDER_FORM), SlotSet(REQUESTED_SLOT, slot),
                 ActionExecuted(ACTION_LISTEN_NAME)]
 
 
@@ -218,7 +260,7 @@ class AskWorkOrderSlot(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        utter(dispatcher, ask(self.slot))  # the form goes on (it listens next), not the turn
+        utter(dispatcher, ask(self.slot, tracker))  # the form goes on (it listens next), not the turn
         return []
 
 
@@ -245,21 +287,10 @@ class ValidateWorkOrderForm(FormValidationAction):
         if len(text) < 2:
             utter(dispatcher, Turn().say(TEXTS("ask_message")))
             return {"work_order_message": None}
-        text = text[:2000]
-        # A number given with the message is the callback number: not asked again.
-        phone = {"callback_phone": found} if (found := callback_number(text)) else {}
         if tracker.get_slot("work_order_number"):  # a complaint's order holds its message
-            return {"work_order_message": mask_personal(text), **phone}
-        try:
-            number = await desk().create_work_order(
-                conversation_id=tracker.sender_id,
-                channel=tracker.get_latest_input_channel() or "unknown",
-                kind="message", message=text,
-            )
-        except DeskUnavailable:
-            logger.exception("work order message for %s not stored", tracker.sender_id)
-            return {"work_order_message": UNAVAILABLE, "callback_phone": UNAVAILABLE}
-        return {"work_order_message": mask_personal(text), "work_order_number": number, **phone}
+            phone = {"callback_phone": found} if (found := callback_number(text)) else {}
+            return {"work_order_message": mask_personal(text[:2000]), **phone}
+        return await store_message(tracker, text)
 
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -285,35 +316,39 @@ class ActionSubmitWorkOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        message = tracker.get_slot("work_order_message")
-        phone = tracker.get_slot("callback_phone")
-        number = tracker.get_slot("work_order_number")
+        return emit(await self.submit(tracker, tracker.get_slot), dispatcher, tracker)
+
+    @classmethod
+    async def submit(cls, tracker: Tracker, value_of: Callable[[str], Any]) -> Turn:
+        """The form's slots (as `value_of` reads them) become the work order: the turn
+        that says its number, with the slots cleared for the next one."""
+        message = value_of("work_order_message")
+        phone = value_of("callback_phone")
+        number = value_of("work_order_number")
         turn = Turn(slots={"work_order_message": None, "callback_phone": None,
                            "work_order_number": None})
         if phone == UNAVAILABLE:
-            return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
+            return turn.say(TEXTS("message_not_saved") + HOTLINE)
         if phone == CANCELLED:
-            said = await self._cancelled(number, tracker.sender_id) + TEXTS("anything_else")
-            return emit(turn.say(said), dispatcher, tracker)
+            said = await cls._cancelled(number, tracker.sender_id) + TEXTS("anything_else")
+            return turn.say(said)
         channel = tracker.get_latest_input_channel() or "unknown"
         # Declined: the order stays without a number (nothing to join, none to create with).
         callback = {} if phone == DECLINED else {"callback_phone": phone}
         try:
             if not number:  # a form begun before messages became orders at once
                 number = await desk().create_work_order(
-                    conversation_id=tracker.sender_id, channel=channel, kind="message",
-                    message=message, **callback,
+                    conversation_id=tracker.sender_id, channel=channel,
+                    kind=order_kind(tracker.events), message=message, **callback,
                 )
             elif callback:  # the message's (or the complaint's) order exists: the number joins it
                 await desk().set_callback(number, tracker.sender_id, phone)
         except DeskUnavailable:
             logger.exception("work order for %s not stored", tracker.sender_id)
-            return emit(turn.say(TEXTS("message_not_saved") + HOTLINE), dispatcher, tracker)
+            return turn.say(TEXTS("message_not_saved") + HOTLINE)
         if callback:
-            turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
-        else:
-            turn.say(TEXTS("work_order_no_phone", number=number))
-        return emit(turn, dispatcher, tracker)
+            return turn.say(TEXTS("work_order_registered", number=number, phone=mask_phone(phone)))
+        return turn.say(TEXTS("work_order_no_phone", number=number))
 
     @staticmethod
     async def _cancelled(number: Optional[str], conversation_id: str) -> str:

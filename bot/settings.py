@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     handoff_accept_timeout: float = Field(180.0, env="HANDOFF_ACCEPT_TIMEOUT")
     handoff_minutes_per_citizen: float = Field(3.0, env="HANDOFF_MINUTES_PER_CITIZEN")
     handoff_presence_ttl: float = Field(30.0, env="HANDOFF_PRESENCE_TTL")
+    #: Agents online: a citizen waits for them up to this long, then may leave a message.
+    handoff_max_wait: float = Field(1800.0, env="HANDOFF_MAX_WAIT")
+    #: When people answer, as said to citizens in every "later" message.
+    handoff_office_hours: str = Field("工作日 9:00–17:00", env="HANDOFF_OFFICE_HOURS")
     #: DESK_DEV_ACCOUNTS=1 (and only "1") asks for the development desk accounts.
     desk_dev_accounts: bool = Field(False, env="DESK_DEV_ACCOUNTS")
     #: Seconds between two captures of failed turns for review (bot/review/capture.py) by

@@ -91,6 +91,13 @@ STOP_INTAKE = (*_words("stop_intake"), *STOP)
 #: Cancel leaving a message for a person (a short reply holding one of these).
 CANCEL_MESSAGE = _words("cancel_message")
 
+#: While waiting for a person: leave the queue; ask where the person is.
+CANCEL_WAIT = _words("cancel_wait")
+STILL_THERE = _words("still_there")
+
+#: The words of wanting to complain (what is left is the complaint's content).
+COMPLAINT_WORDS = _words("complaint_words")
+
 #: Decline to leave a callback number: the message stays, without one.
 DECLINE_PHONE = _words("decline_phone")
 

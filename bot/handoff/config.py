@@ -47,7 +47,8 @@ class HandoffConfig:
     service_token: str
     #: Sent as `Authorization: Bearer …` with every call to Rasa's HTTP API.
     rasa_token: str
-    #: Seconds a citizen waits in the queue before being offered a work order instead.
+    #: Seconds a citizen waits in the queue, with nobody online to take it, before being
+    #: offered to leave a message (a work order) instead.
     accept_timeout: float
     #: Minutes one waiting citizen adds to the expected wait, per online agent.
     minutes_per_citizen: float
@@ -57,6 +58,10 @@ class HandoffConfig:
     tracker_database_url: str
     #: Seconds between the web app's captures of failed turns for review (0: none).
     review_capture_seconds: float = 5.0
+    #: With agents online, the longest wait before a message is offered instead.
+    max_wait: float = 1800.0
+    #: When people answer (HANDOFF_OFFICE_HOURS), said in every "later" message.
+    office_hours: str = "工作日 9:00–17:00"
 
 
 def load() -> HandoffConfig:
@@ -72,4 +77,11 @@ def load() -> HandoffConfig:
         database_url=cfg.database_url,
         tracker_database_url=tracker_database_url(),
         review_capture_seconds=cfg.review_capture_seconds,
+        max_wait=cfg.handoff_max_wait,
+        office_hours=cfg.handoff_office_hours,
     )
+
+
+def office_hours() -> str:
+    """When people answer, for the action server's messages (HANDOFF_OFFICE_HOURS)."""
+    return settings.load().handoff_office_hours

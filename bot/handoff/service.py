@@ -6,6 +6,7 @@ Every state change is a conditional SQL update, and only its winner talks to the
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -18,9 +19,12 @@ from bot.dialogue import texts
 from bot.handoff.config import HandoffConfig
 from bot.handoff.history import messages
 from bot.handoff.queue import HandoffQueue
-from bot.handoff.rasa_api import RasaAPI, agent_message, resume_events
+from bot.handoff.rasa_api import RasaAPI, agent_message, bot_message, resume_events
 from bot.handoff.records import Records
 from bot.handoff.summary import INTENT_TOPICS, channel_label
+from bot.handoff.waiting import (CANCEL, KEY_TTL, STRUCTURED_CHANNELS, Watch, cancelled,
+                                 custom_message, paused_at, queue_payload, reading, replies,
+                                 waiting_key)
 from bot.kv import KeyValueStore
 from bot.privacy import mask_personal
 from bot.conversations import conversation_event, conversation_events, sealed_text
@@ -37,12 +41,10 @@ TEXTS = texts.load("handoff", {
         "desk_no_conversation", "desk_not_yours", "desk_ended", "desk_taken", "desk_no_message",
         "desk_empty_reply", "desk_offline", "desk_changed",
     )},
-    "desk_reply_too_long": ("limit",),
+    "desk_reply_too_long": ("limit",), "accept_timeout": ("hours",),
+    "wait_too_long": ("minutes",),
 })
 CLOSING = TEXTS["closing"]
-#: Timeout: the bot takes over again, listening (so the citizen's next message is a fresh
-#: turn even when the timeout action below could not run).
-HAND_BACK = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 #: What the bot does when nobody accepted in time: apologise and take a message
 #: (actions/handoff.py ActionHandoffTimeout).
 TIMEOUT_ACTION = "action_handoff_timeout"
@@ -173,11 +175,12 @@ class HandoffService:
         ):
             raise DeskError(409, TEXTS("desk_taken"))
         await self.queue.remove(handoff_id)
+        await self.kv.delete(waiting_key(handoff_id))
         handoff = self.records.handoff(handoff_id)
-        await self.rasa.append(
-            handoff["conversation_id"],
-            [agent_message(TEXTS("accepted", agent=agent), agent)],
-        )
+        events = [agent_message(TEXTS("accepted", agent=agent), agent)]
+        if handoff["channel"] in STRUCTURED_CHANNELS:  # the widget's queue bar goes
+            events.insert(0, custom_message(queue_payload("accepted")))
+        await self.rasa.append(handoff["conversation_id"], events)
         return self.public(handoff)
 
     def history(self, handoff: Dict[str, Any], after: int = 0) -> List[Dict[str, Any]]:
@@ -221,36 +224,105 @@ class HandoffService:
         ):
             raise DeskError(409, TEXTS("desk_ended"))
         events = resume_events(handoff_id, closing or CLOSING)
+        if handoff["channel"] in STRUCTURED_CHANNELS:
+            events.insert(1, custom_message(queue_payload("ended")))
         await self.rasa.append(handoff["conversation_id"], events)
 
-    # -- timeouts ----------------------------------------------------------------
+    # -- the waiting line ---------------------------------------------------------
 
-    async def sweep_timeouts(self) -> int:
-        """Citizens waiting longer than the accept timeout are handed back to the bot,
-        which offers to take a message (a work order). One desk process at a time."""
+    async def sweep(self) -> int:
+        """One pass over the waiting line, by one desk process at a time: the new
+        messages of waiting citizens answered (bot/handoff/waiting.py), then the
+        timeouts. Returns how many citizens were handed back to the bot."""
         if not await self.kv.set(SWEEP_LOCK, "1", ttl=30, only_if_new=True):
             return 0
-        done = 0
         try:
-            cutoff = self.clock() - self.cfg.accept_timeout
-            for handoff_id, joined in await self.queue.waiting():
-                if joined > cutoff:
-                    break
-                await self.queue.remove(handoff_id)
-                if not self.records.transition(
-                    handoff_id, "waiting", "timed_out", ended_at=self.clock()
-                ):
-                    continue
-                conversation = self.records.handoff(handoff_id)["conversation_id"]
-                try:
-                    await self.rasa.append(conversation, HAND_BACK)
-                    await self.rasa.execute(conversation, TIMEOUT_ACTION)
-                except Exception:  # noqa: BLE001 - the next citizen must not wait on this one
-                    logger.exception("could not hand %s back after the timeout", conversation)
-                done += 1
+            await self.watch_waiting()
+            return await self.sweep_timeouts()
         finally:
             await self.kv.delete(SWEEP_LOCK)
+
+    async def sweep_timeouts(self) -> int:
+        """A citizen waits while someone can take the chat: handed back to the bot (which
+        offers to take a message, a work order) only when nobody is online and they have
+        waited the accept timeout, or when they have waited HANDOFF_MAX_WAIT anyway. The
+        bot is told which, so the citizen hears the truth ("现在没有在线的工作人员", not
+        "都在忙" while agents sit online)."""
+        done = 0
+        now = self.clock()
+        waiting = await self.queue.waiting()
+        nobody = not await self.queue.online() if waiting else False
+        for handoff_id, joined in waiting:
+            waited = now - joined
+            if waited < self.cfg.accept_timeout or not (nobody or waited >= self.cfg.max_wait):
+                continue
+            await self.queue.remove(handoff_id)
+            if not self.records.transition(handoff_id, "waiting", "timed_out", ended_at=now):
+                continue
+            conversation = self.records.handoff(handoff_id)["conversation_id"]
+            reason = (TEXTS("accept_timeout", hours=self.cfg.office_hours) if nobody
+                      else TEXTS("wait_too_long", minutes=math.ceil(waited / 60)))
+            try:
+                await self.rasa.append(conversation, [
+                    {"event": "resume"}, bot_message(reason),
+                    {"event": "action", "name": "action_listen"}])
+                await self.rasa.execute(conversation, TIMEOUT_ACTION)
+            except Exception:  # noqa: BLE001 - the next citizen must not wait on this one
+                logger.exception("could not hand %s back after the timeout", conversation)
+            await self.kv.delete(waiting_key(handoff_id))
+            done += 1
         return done
+
+    async def watch_waiting(self) -> None:
+        """Answers what waiting citizens wrote since the last pass: 取消 leaves the line,
+        a second 转人工 hears the place in line, other messages are acknowledged (at most
+        once a minute in words; the widget gets each change as its queue bar)."""
+        online = len(await self.queue.online())
+        now = self.clock()
+        for place, (handoff_id, _) in enumerate(await self.queue.waiting(), start=1):
+            handoff = self.records.handoff(handoff_id)
+            if handoff is None or handoff["status"] != "waiting":
+                continue
+            try:
+                await self._watch_one(handoff, place, online, now)
+            except Exception:  # noqa: BLE001 - one conversation must not stop the line
+                logger.exception("waiting conversation %s not answered", handoff["conversation_id"])
+
+    async def _watch_one(self, handoff: Dict[str, Any], place: int, online: int,
+                         now: float) -> None:
+        conversation = handoff["conversation_id"]
+        key = waiting_key(handoff["id"])
+        watch = Watch.of(await self.kv.get(key))
+        if watch is None:  # first pass: start after the pause (what came before is history)
+            recent = await asyncio.to_thread(conversation_events, self.tracker_engine,
+                                             conversation, 0, 100)
+            seen = paused_at(recent, handoff["created_at"])
+            if seen is None:
+                return  # the pause is not stored yet: the next pass starts there
+            watch = Watch(seen=seen, place=place)
+        events = await asyncio.to_thread(conversation_events, self.tracker_engine, conversation,
+                                         watch.seen)
+        if events:
+            watch.seen = events[-1]["_id"]
+        readings = [r for r in (reading(e) for e in events) if r]
+        minutes = expected_wait_minutes(place, online, self.cfg.minutes_per_citizen)
+        if CANCEL in readings:
+            await self._cancel_wait(handoff)
+            return
+        answer = replies(readings, watch, now, handoff["channel"], place, minutes)
+        if answer:
+            await self.rasa.append(conversation, answer)
+        await self.kv.set(key, watch.dumps(), ttl=KEY_TTL)
+
+    async def _cancel_wait(self, handoff: Dict[str, Any]) -> None:
+        """取消 while waiting: out of the line, the bot answers again."""
+        await self.queue.remove(handoff["id"])
+        if not self.records.transition(handoff["id"], "waiting", "cancelled",
+                                       ended_at=self.clock()):
+            return  # accepted meanwhile: the agent talks to the citizen now
+        await self.kv.delete(waiting_key(handoff["id"]))
+        await self.rasa.append(handoff["conversation_id"],
+                               cancelled(handoff["channel"], self.cfg.office_hours))
 
     # -- supervisor ----------------------------------------------------------------
 

@@ -152,17 +152,58 @@ async def test_whole_loop_rest_citizen_and_desk(stack):
         assert any(r["what"].startswith("message ") and r["agent"] == "agent1" for r in overview["reveals"])
 
 
-async def test_nobody_accepts_in_time_ends_in_a_work_order(stack):
-    async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass"):
+async def test_a_waiting_citizen_is_answered_and_what_they_typed_becomes_the_message(stack):
+    """While an agent is online the citizen waits, and is answered while the bot is paused
+    ("人呢" → the place in line; a message → acknowledged). When nobody is online any more,
+    the bot says so, with the hours, and what was typed while waiting is the work order's
+    message: only the callback number is asked (before: "都在忙" with agents online, and
+    the message was asked for again)."""
+    async with aiohttp.ClientSession() as http:
         citizen = Citizen(stack, http)
-        reply = await citizen.text("我要找人工客服")
-        assert "转接人工客服" in reply
-        await citizen.wait_for_bot("没能及时接入", timeout=40)
-        await citizen.wait_for_bot("请留言")
-        assert "手机号" in await citizen.text("我想问下新生儿落户要准备什么，周末能办吗")
+        async with Agent(stack, "agent1", "agent1-pass"):
+            reply = await citizen.text("我要找人工客服")
+            assert "转接人工客服" in reply and "取消" in reply
+            await citizen.say("我想问下新生儿落户要准备什么，周末能办吗")
+            await citizen.wait_for_bot("已转给工作人员")
+            await citizen.say("人呢")  # answered even within the minute of the last words
+            await citizen.wait_for_bot("还在为您排队")
+            await asyncio.sleep(14)  # past HANDOFF_ACCEPT_TIMEOUT (12 s): an agent is online
+            assert not [e for e in await citizen.bot_events()
+                        if "没有在线的工作人员" in (e.get("text") or "")]
+        await citizen.wait_for_bot("现在没有在线的工作人员", timeout=40)
+        kept = await citizen.wait_for_bot("等待时发的消息已记作留言")
+        assert "工作日" in (await citizen.wait_for_bot("没有在线的工作人员"))["text"]
+        await citizen.wait_for_bot("手机号")
         assert "不对" in await citizen.text("电话是12345")
         done = await citizen.text("13900001111")
-        assert "工单号 GD-" in done and "139****1111" in done
+        assert "工单号 GD-" in done and "139****1111" in done and kept
+
+
+async def test_cancel_while_waiting_by_word(stack):
+    async with aiohttp.ClientSession() as http, Agent(stack, "agent1", "agent1-pass"):
+        citizen = Citizen(stack, http)
+        assert "转接人工客服" in await citizen.text("转人工")
+        await citizen.say("算了")
+        await citizen.wait_for_bot("已取消排队")
+        assert "上海市居住证申领" in await citizen.text("居住证要什么材料")  # the bot answers again
+
+
+async def test_a_complaint_said_alone_asks_for_its_content(stack):
+    """'我要投诉' then the complaint: before, the content was read as a wrong phone number
+    and lost (the order held only '我要投诉')."""
+    await asyncio.to_thread(nobody_online, stack)
+    async with aiohttp.ClientSession() as http:
+        citizen = Citizen(stack, http)
+        replies = await citizen.text("我要投诉")
+        assert "工单号" not in replies and "要投诉的事" in replies
+        asked = await citizen.text("社区服务中心窗口中午不开，等了一个小时")
+        assert "手机号" in asked and "不对" not in asked
+        done = await citizen.text("我不想留电话")
+        number = done.split("工单号 ")[1][:16]
+    async with Agent(stack, "supervisor1", "supervisor1-pass") as supervisor:
+        orders = (await supervisor.call("GET", "/desk/api/work_orders", expect=200))["work_orders"]
+        [order] = [o for o in orders if o["number"] == number]
+        assert order["kind"] == "complaint" and "窗口中午不开" in order["message"]
 
 
 async def test_complaint_becomes_a_work_order_when_nobody_is_online(stack):

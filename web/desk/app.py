@@ -107,15 +107,15 @@ def _handoff(seed: bool, kv: Optional[KeyValueStore], queue: Optional[HandoffQue
 async def _sweep_forever(service: HandoffService, interval: float) -> None:
     while True:
         try:
-            await service.sweep_timeouts()
+            await service.sweep()
         except Exception:  # noqa: BLE001 - keep sweeping; the log has the details
             logger.exception("handoff timeout sweep failed")
         await asyncio.sleep(interval)
 
 
 async def _sweeper(desk: web.Application) -> AsyncIterator[None]:
-    """Hands a citizen nobody accepted in time back to the bot, checking a few times
-    within the accept timeout; stopped before the service's HTTP client closes."""
+    """Watches the waiting line about once a second (new messages of waiting citizens,
+    timeouts); stopped before the service's HTTP client closes."""
     interval = max(0.2, min(1.0, desk[CONFIG_KEY].accept_timeout / 4))
     task = asyncio.create_task(_sweep_forever(desk[SERVICE_KEY], interval))
     yield

@@ -113,6 +113,9 @@ class _Desk:
         self.orders.append(order)
         return "GD-20261127-0001"
 
+    async def set_callback(self, number, conversation_id, phone):
+        self.orders[-1]["callback_phone"] = phone
+
 
 def _form_tracker(slots):
     from rasa_sdk import Tracker
@@ -133,9 +136,10 @@ async def test_the_form_message_becomes_a_work_order_at_once(monkeypatch):
     text = "我电话13812345678，身份证310101199001011234"
     values = await handoff.ValidateWorkOrderForm().validate_work_order_message(
         text, CollectingDispatcher(), _form_tracker({}), {})
+    # the number in the message is the callback number: stored with the order, and the
+    # form does not ask for it
     assert desk.orders == [{"conversation_id": "c1", "channel": "socketio", "kind": "message",
-                            "message": text}]
-    # the number in the message is the callback number: the form does not ask for it
+                            "message": text, "callback_phone": "13812345678"}]
     assert values == {"work_order_number": "GD-20261127-0001",
                       "work_order_message": "我电话138****5678，身份证310101********1234",
                       "callback_phone": "13812345678"}
@@ -233,41 +237,106 @@ async def test_the_work_order_form_asks_each_slot_with_its_own_action():
         assert await action.run(dispatcher, _form_tracker({}), {}) == []
         said[action.name()] = [m["text"] for m in dispatcher.messages]
     assert said == {
-        "action_ask_work_order_message": [
-            "请留言说明您要办的事或遇到的问题（一条消息即可），工作人员上班后会处理。说“算了”可以取消。"],
-        "action_ask_callback_phone": ["请留一个方便接听的手机号码，工作人员会回电给您；不方便留也可以说“不留电话”。"],
+        "action_ask_work_order_message": [handoff.TEXTS["ask_work_order_message"]],
+        "action_ask_callback_phone": [handoff.TEXTS["ask_callback_phone"]],
     }
 
 
-async def test_the_timeout_action_apologises_and_starts_the_form_by_itself():
-    """The desk runs it with Rasa's /execute, after which Rasa runs nothing: the form is
-    active, its first empty slot asked, and the bot listens (the form validates only an
-    answer that follows action_listen)."""
+def _timeout_domain():
     from pathlib import Path
 
     import yaml
     from rasa.shared.core.domain import Domain
-    from rasa_sdk.executor import CollectingDispatcher
-
-    import actions.handoff as handoff
 
     domain_file = Path(__file__).parents[3] / "domain.yml"
     listed = yaml.safe_load(domain_file.read_text(encoding="utf-8"))["actions"]
     assert {"action_handoff_timeout": {"send_domain": True}} in listed  # it reads the form
-    domain = Domain.load(str(domain_file)).as_dict()
+    return Domain.load(str(domain_file)).as_dict()
+
+
+async def test_the_timeout_action_starts_the_form_by_itself():
+    """The desk runs it with Rasa's /execute, after which Rasa runs nothing: the form is
+    active, its first empty slot asked, and the bot listens (the form validates only an
+    answer that follows action_listen). Why the wait ended the desk has said already."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.handoff as handoff
+
+    domain = _timeout_domain()
     asked = {}
     for slots in ({}, {"work_order_message": "窗口态度差", "work_order_number": "GD-1"}):
         dispatcher = CollectingDispatcher()
         events = await handoff.ActionHandoffTimeout().run(dispatcher, _form_tracker(slots), domain)
         said = [m["text"] for m in dispatcher.messages]
-        assert said[0].startswith("抱歉，工作人员暂时都在忙")
+        assert len(said) == 1 and "没能及时接入" not in said[0]
         assert [e["event"] for e in events] == ["active_loop", "slot", "action"]
         assert events[0]["name"] == "work_order_form" and events[2]["name"] == "action_listen"
-        asked[events[1]["value"]] = said[1]
+        asked[events[1]["value"]] = said[0]
     # A complaint's order holds its message: only the callback number is asked.
     assert asked == {"work_order_message": handoff.TEXTS["ask_work_order_message"],
                      "callback_phone": handoff.TEXTS["ask_callback_phone"]}
+
+
+def _waited_tracker(*texts):
+    from rasa_sdk import Tracker
+
+    events = [{"event": "user", "text": "我要投诉", "parse_data": {"intent": {"name": "complain"}},
+               "input_channel": "socketio"},
+              {"event": "action", "name": "action_handoff"}, {"event": "pause"},
+              *[{"event": "user", "text": t, "parse_data": {"intent": {"name": "inform"}},
+                 "input_channel": "socketio"} for t in texts],
+              {"event": "resume"}, {"event": "action", "name": "action_listen"}]
+    return Tracker("c1", {}, {"text": "", "intent": {}, "entities": []}, events, False, None,
+                   {}, "action_listen")
+
+
+async def test_what_was_typed_while_waiting_is_the_message_and_not_asked_again(monkeypatch):
+    """Before, the form asked for a message the citizen had typed while waiting."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.handoff as handoff
+
+    desk = _Desk()
+    monkeypatch.setattr(handoff, "_desk", desk)
     dispatcher = CollectingDispatcher()
-    done = {"work_order_message": "x", "callback_phone": "13900001111"}
-    events = await handoff.ActionHandoffTimeout().run(dispatcher, _form_tracker(done), domain)
-    assert len(dispatcher.messages) == 1 and events[-1]["event"] == "followup"
+    events = await handoff.ActionHandoffTimeout().run(
+        dispatcher, _waited_tracker("人呢", "办证大厅的空调坏了，热得没法等", "窗口也没人"), _timeout_domain())
+    assert desk.orders == [{"conversation_id": "c1", "channel": "socketio", "kind": "complaint",
+                            "message": "办证大厅的空调坏了，热得没法等\n窗口也没人"}]
+    said = [m["text"] for m in dispatcher.messages]
+    assert said == [handoff.TEXTS["waited_message_kept"], handoff.TEXTS["ask_callback_phone"]]
+    assert {"event": "slot", "name": "requested_slot", "value": "callback_phone",
+            "timestamp": None} in events
+
+    # the number typed while waiting too: the order is complete, no form
+    desk.orders.clear()
+    dispatcher = CollectingDispatcher()
+    events = await handoff.ActionHandoffTimeout().run(
+        dispatcher, _waited_tracker("空调坏了，回电13900001111"), _timeout_domain())
+    assert desk.orders[0]["callback_phone"] == "13900001111"
+    said = "\n".join(m["text"] for m in dispatcher.messages)
+    assert "GD-20261127-0001" in said and "139****1111" in said
+    assert not any(e["event"] == "active_loop" for e in events)
+
+
+@pytest.mark.parametrize("text, content", [
+    ("我要投诉", False), ("投诉", False), ("我想投诉一下你们", False), ("我要举报！", False),
+    ("我要投诉，窗口工作人员态度太差了", True), ("投诉办证大厅空调坏了", True),
+])
+def test_a_complaint_without_content_is_told_apart(text, content):
+    """'我要投诉' alone became a complaint whose content was '我要投诉' (and the content typed
+    next was read as a wrong phone number)."""
+    from bot.handoff.leaving import complaint_content
+
+    assert bool(complaint_content(text)) is content
+
+
+def test_the_order_kind_is_the_latest_request_for_a_person():
+    from bot.handoff.leaving import COMPLAINT, MESSAGE, order_kind
+
+    def user(intent):
+        return {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent}}}
+
+    assert order_kind([user("complain"), user("inform")]) == COMPLAINT
+    assert order_kind([user("complain"), user("request_human"), user("inform")]) == MESSAGE
+    assert order_kind([user("inform")]) == MESSAGE

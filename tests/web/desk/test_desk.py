@@ -104,8 +104,15 @@ class FakeRasa:
         return app
 
     def texts(self, cid: str) -> list:
-        return [e.get("text") for kind, c, body, _ in self.calls if c == cid and kind == "events"
-                for e in body if e.get("event") == "bot"]
+        return [e["text"] for kind, c, body, _ in self.calls
+                if c == cid and kind == "events" for e in body
+                if e.get("event") == "bot" and e.get("text")]
+
+    def payloads(self, cid: str) -> list:
+        """The structured updates sent to a widget (custom payloads of bot events)."""
+        return [(e.get("data") or {})["custom"] for kind, c, body, _ in self.calls
+                if c == cid and kind == "events" for e in body
+                if e.get("event") == "bot" and "custom" in (e.get("data") or {})]
 
 
 @pytest.fixture
@@ -266,7 +273,10 @@ async def test_queue_accept_read_reply_end_and_rating(desk, database_url, tracke
     assert (await desk.post(f"/desk/api/handoffs/{hid}/end", json={}, headers=headers)).status == 200
     resume = rasa.calls[-1][2]
     assert resume[0] == {"event": "resume"}
-    assert resume[1] == {"event": "slot", "name": "rating_handoff", "value": str(hid)}
+    # a widget's queue bar is told that the person has left
+    assert resume[1]["data"]["custom"] == {"type": "handoff_queue", "state": "ended", "place": 0,
+                                           "minutes": 0, "delivered": 0}
+    assert resume[2] == {"event": "slot", "name": "rating_handoff", "value": str(hid)}
     assert len(resume[-2]["data"]["buttons"]) == 5 and resume[-1]["name"] == "action_listen"
     assert (await desk.post(f"/desk/api/handoffs/{hid}/reply", json={"text": "x"}, headers=headers)).status == 409
 
@@ -298,22 +308,100 @@ async def test_waiting_citizens_survive_a_desk_restart(database_url, tracker_url
 
 
 async def test_nobody_accepting_hands_the_citizen_back_to_the_bot(database_url, tracker_url, rasa, shared):
+    """While an agent is online the citizen waits (before, the bot took the chat back
+    after the timeout saying everyone was busy, with agents sitting online); once nobody
+    is online, the timeout applies and the bot says so."""
     client = await desk_client(make_config(database_url, tracker_url, rasa.url, timeout=0.5), shared)
     try:
         headers = await login(client, "agent1", "agent1-pass")
         await client.post("/desk/api/presence", json={"online": True}, headers=headers)
         await internal(client, "/desk/internal/handoffs", {"conversation_id": "t1"})
+        await asyncio.sleep(1.5)  # three timeouts long: an agent is online, the wait goes on
+        assert not [c for c in rasa.calls if c[1] == "t1"]
+        assert len((await (await client.get("/desk/api/queue")).json())["queue"]) == 1
+
+        await client.post("/desk/api/presence", json={"online": False}, headers=headers)
         for _ in range(50):
             if any(kind == "execute" for kind, *_ in rasa.calls):
                 break
             await asyncio.sleep(0.1)
         calls = [(kind, body, query) for kind, cid, body, query in rasa.calls if cid == "t1"]
-        assert calls[0][:2] == ("events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
-        # The bot apologises and starts the work-order form on the citizen's latest channel.
+        kind, events, _ = calls[0]
+        assert kind == "events" and [e["event"] for e in events] == ["resume", "bot", "action"]
+        assert "现在没有在线的工作人员" in events[1]["text"] and "工作日" in events[1]["text"]
+        # The bot takes a message on the citizen's latest channel.
         assert calls[1] == ("execute", {"name": "action_handoff_timeout"}, {"output_channel": "latest"})
         assert (await (await client.get("/desk/api/queue")).json())["queue"] == []
     finally:
         await client.close()
+
+
+def tracker_event(tracker_url: str, sender: str, data: dict) -> None:
+    with engine_for(tracker_url).begin() as conn:
+        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, data) VALUES (:s, :t, :d)"),
+                     {"s": sender, "t": data["event"], "d": json.dumps(data)})
+
+
+async def until(condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("not within the time")
+
+
+async def test_a_waiting_citizen_is_answered_while_the_bot_is_paused(desk, tracker_url, rasa):
+    """While waiting, the bot (paused) said nothing: "人呢" and "算了" got silence, and no
+    sign that anyone would read the rest. The desk answers now: the place in line, one
+    acknowledgement a minute in words, the widget's queue bar on each change, 取消."""
+    headers = await login(desk, "agent1", "agent1-pass")
+    await desk.post("/desk/api/presence", json={"online": True}, headers=headers)
+    await internal(desk, "/desk/internal/handoffs", {"conversation_id": "w0"})  # ahead
+    tracker_event(tracker_url, "w1", {"event": "user", "text": "转人工", "timestamp": time.time()})
+    waiting = (await internal(desk, "/desk/internal/handoffs",
+                              {"conversation_id": "w1", "channel": "socketio"}))[1]
+    tracker_event(tracker_url, "w1", {"event": "pause", "timestamp": time.time()})
+    await asyncio.sleep(1.2)  # a pass or two: the start is marked, nothing said
+    assert rasa.texts("w1") == []
+
+    citizen_says(tracker_url, "w1", "人呢")
+    await until(lambda: rasa.texts("w1"))
+    assert rasa.texts("w1") == ["还在为您排队：您前面还有1位，预计还要约6分钟。不想等了可以说“取消”。"]
+    assert rasa.payloads("w1")[-1] == {"type": "handoff_queue", "state": "waiting", "place": 2,
+                                       "minutes": 6, "delivered": 1}
+
+    citizen_says(tracker_url, "w1", "我想问居住证续签的事")
+    await until(lambda: len(rasa.payloads("w1")) == 2)
+    assert len(rasa.texts("w1")) == 1  # within a minute of the last words: the bar only
+
+    # the one ahead is taken: the widget's bar moves up without a word
+    first = (await (await desk.get("/desk/api/queue")).json())["queue"][0]["id"]
+    await desk.post(f"/desk/api/handoffs/{first}/accept", json={}, headers=headers)
+    await until(lambda: rasa.payloads("w1")[-1]["place"] == 1)
+    assert len(rasa.texts("w1")) == 1
+
+    citizen_says(tracker_url, "w1", "算了不等了")
+    await until(lambda: any("已取消排队" in t for t in rasa.texts("w1")))
+    events = [c[2] for c in rasa.calls if c[1] == "w1" and c[0] == "events"][-1]
+    assert events[0] == {"event": "resume"} and events[-1]["name"] == "action_listen"
+    assert rasa.payloads("w1")[-1]["state"] == "cancelled"
+    queue = (await (await desk.get("/desk/api/queue")).json())["queue"]
+    assert waiting["handoff_id"] not in [q["id"] for q in queue]
+
+
+async def test_a_pushing_channel_gets_words_at_most_once_a_minute(desk, tracker_url, rasa):
+    headers = await login(desk, "agent1", "agent1-pass")
+    await desk.post("/desk/api/presence", json={"online": True}, headers=headers)
+    await internal(desk, "/desk/internal/handoffs", {"conversation_id": "x1", "channel": "wechat"})
+    tracker_event(tracker_url, "x1", {"event": "pause", "timestamp": time.time()})
+    await asyncio.sleep(1.2)
+    for text in ("我的居住证办了一个月了", "能帮我查一下吗", "编号我找不到了"):
+        citizen_says(tracker_url, "x1", text)
+        await asyncio.sleep(0.6)
+    await until(lambda: rasa.texts("x1"))
+    await asyncio.sleep(1.0)
+    assert rasa.texts("x1") == ["已转给工作人员，接入后会先看到您的留言（您是下一位）。"]
+    assert rasa.payloads("x1") == []  # WeChat shows no widget bar
 
 
 async def test_work_orders_are_numbered_per_day_and_phones_masked(desk):
