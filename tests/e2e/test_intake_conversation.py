@@ -66,8 +66,10 @@ def test_interview_with_aside_correction_read_back_and_documents(stack):
     # A question in the middle is answered and the interview resumes.
     aside = citizen.ask("需要带身份证原件吗？")
     assert "材料" in aside["text"] and "接着刚才的问题" in aside["text"] and "预包装" in aside["text"]
-    for answer in ("对的", "不卖", "没有", "不卖"):
-        citizen.last = citizen.ask(answer)
+    # only prepackaged food: bulk and on-site food are not asked (moot), 特殊食品 comes next
+    citizen.last = citizen.ask("对的")
+    assert "特殊食品" in citizen.last["text"] and "散装" not in citizen.last["text"]
+    citizen.last = citizen.ask("不卖")
     assert "酒类" in citizen.last["text"]
     citizen.last = citizen.ask("暂时不")
     # Go back and change an answer.
@@ -126,3 +128,10 @@ def test_verified_citizen_gets_a_prefilled_form(stack):
     assert "上海申城便利商贸有限公司" in done["text"]
     status, page, _ = _get(LINK.search(done["text"]).group(1))
     assert status == 200 and SHENCHENG in page and "已预填" in page
+
+
+def test_what_the_reform_is_is_explained(stack):
+    citizen = Applicant(stack)
+    first = citizen.start("一业一证是啥")
+    assert "行业综合许可证" in first["text"] and "想开什么店" in first["text"], first
+    assert "便利店" in first["buttons"]

@@ -153,3 +153,27 @@ def test_stored_conversation_masks_id_and_phone_numbers(stack):
     assert "SH20261020001234" in stored
     assert "330106197912010175" not in stored and "13810000006" not in stored
     assert "330106********0175" in stored
+
+
+@pytest.mark.parametrize("todo, when", [
+    ("那现在要我做什么", "那大概还要多久"),
+    ("我需要做什么", "什么时候能办好"),
+    ("下一步我该干嘛", "还要几天啊"),
+])
+def test_questions_after_a_status_answer_stay_with_that_application(stack, todo, when):
+    """Before, '那现在要我做什么' / '那大概还要多久' after a status answer asked which matter
+    (the application was lost)."""
+    citizen = Citizen(stack)
+    citizen.text("查一下SH20261112004321")
+    citizen.text("231281")
+    shown = joined(citizen.say(last_code(stack, "138****0003")))
+    assert "补正" in shown
+    told = citizen.text(todo)
+    assert "食品安全管理制度文本" in told and "哪个事项" not in told, told
+    told = citizen.text(when)
+    assert "等您补正材料" in told and "2026-12-04" in told, told
+
+
+def test_a_number_that_cannot_exist_is_not_called_a_format_problem(stack):
+    told = Citizen(stack).text("帮我查下SH20261399000123")
+    assert "没有编号为SH20261399000123的办件" in told and "格式" not in told
