@@ -1,6 +1,7 @@
 """aiohttp application on :8800: the matter API and the search page (search.py), the
-chat widget with its demo portal page at `/` (widget.py), the citizens' documents
-(documents.py) and the agents' desk, a sub-application under /desk (desk/).
+matters' guide pages (guide.py), the chat widget with its demo portal page at `/`
+(widget.py), the citizens' documents (documents.py) and the agents' desk, a
+sub-application under /desk (desk/).
 
 Everything stored on the app has a typed key (web/keys.py and each module's own); the
 settings are read once, here (bot/settings.py, load_web); the pages are Jinja2 templates
@@ -18,7 +19,7 @@ from aiohttp import web
 from bot import settings
 from bot.catalog import Catalog, default_catalog
 from bot.logs import configure_logging
-from web import documents, search, templating, widget
+from web import documents, guide, search, templating, widget
 from web.desk import create_app as create_desk, mount as mount_desk
 from web.keys import SETTINGS_KEY, TEMPLATES_KEY
 from web.middlewares import MAX_BODY, body_cap, errors, security_headers
@@ -47,6 +48,7 @@ def create_app(
     app[TEMPLATES_KEY] = templating.environment()
     catalog = catalog or default_catalog()
     search.register(app, catalog)
+    guide.register(app)  # the citizens' guide pages (办事指南) at /guide/{code}
     app.router.add_get("/healthz", health)
     widget.register(app)
     app.router.add_static("/static/", STATIC)
