@@ -34,12 +34,18 @@ def marker(message: Message) -> Dict[Text, Any]:
 
 
 def utter(dispatcher: CollectingDispatcher, turn: Turn) -> None:
-    """The turn's messages, in order: texts with buttons, domain responses, payloads."""
+    """The turn's messages, in order: texts with buttons, domain responses, payloads.
+    A text with a payload (a matter card) is one message with both: Rasa's channels send
+    the text and then the payload (`custom`), so a client that reads only texts still
+    gets the answer, and the conversation's record holds the text."""
     for message in turn.messages:
         if message.response:
             dispatcher.utter_message(response=message.response)
-        elif message.custom is not None:
+        elif message.custom is not None and not message.text:
             dispatcher.utter_message(json_message=dict(message.custom))
+        elif message.custom is not None:
+            dispatcher.utter_message(text=message.text, buttons=list(message.buttons),
+                                     json_message=dict(message.custom), **marker(message))
         else:
             dispatcher.utter_message(text=message.text, buttons=list(message.buttons),
                                      **marker(message))

@@ -45,7 +45,15 @@ def serious_violations(
         report.write_text(json.dumps(violations, ensure_ascii=False, indent=1), encoding="utf-8")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        + "; ".join(_target(node["target"]) for node in v["nodes"][:5])
         for v in violations
         if v.get("impact") in FAILING_IMPACTS
     ]
+
+
+def _target(target: Any) -> str:
+    """axe's selector of an element; inside a shadow root it is a list of selectors
+    (the host, then the element within), possibly nested."""
+    if isinstance(target, list):
+        return " >> ".join(_target(part) for part in target)
+    return str(target)

@@ -26,6 +26,9 @@ TOPIC_BY_INTENT = {
     "ask_procedure": "procedure",
 }
 
+#: The intent that asks each topic (what a button about the topic sends).
+INTENT_BY_TOPIC = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
+
 MAX_LIST = 8  # a phone screen; longer lists point to the full guide
 
 #: The topics, in the order of the buttons that ask them.
@@ -38,7 +41,7 @@ TEXTS = texts.load("answers", {
         "who_enterprise", "short_not_online", "short_full_online_bare",
         "short_partly_online_bare", "overview_ask",
     )},
-    "material_line": ("n", "name", "parts"), "material_count": ("form", "count"),
+    "material_line": ("n", "tag", "name", "parts"), "material_count": ("form", "count"),
     "materials_head": ("matter", "count"), "materials_head_exempt": ("matter", "count", "exempt"),
     "scenario_head": ("matter", "scenario", "count"),
     "scenario_head_exempt": ("matter", "scenario", "count", "exempt"),
@@ -55,16 +58,26 @@ TEXTS = texts.load("answers", {
     "overview": ("matter", "department", "online"),
     "overview_scenario": ("scenario", "materials"),
     "topic_labels": Table(TOPICS),
+    "tags": Table(("held", "required", "optional")),
 })
+#: What a material's tag says: the government holds it, bring it, or only in some cases.
+TAGS = TEXTS.table("tags")
+
+
+def material_tag(m: Material) -> str:
+    """免提交 (the government holds it), 非必需 (only in some cases) or 需提交."""
+    if m.held_by_government:
+        return TAGS["held"]
+    return TAGS["required"] if m.required else TAGS["optional"]
 
 
 def _material_line(n: int, m: Material) -> str:
     parts = [TEXTS("material_count", form=m.form_label, count=m.count)]
     if m.held_by_government:
         parts.append(TEXTS("material_held"))
-    if not m.required:
+    if not m.required and m.held_by_government:  # else the tag says it
         parts.append(TEXTS("material_optional"))
-    line = TEXTS("material_line", n=n, name=m.name, parts="，".join(parts))
+    line = TEXTS("material_line", n=n, tag=material_tag(m), name=m.name, parts="，".join(parts))
     if m.note:
         line += f"\n   {m.note}"
     return line
@@ -119,7 +132,7 @@ def _scenario_materials(matter: Matter, scenario: Scenario) -> Messages:
     return out
 
 
-def _days(days: int) -> str:
+def days_text(days: int) -> str:
     return TEXTS("days_now") if days == 0 else TEXTS("days", days=days)
 
 
@@ -127,8 +140,8 @@ def processing_time(matter: Matter, district: Optional[str] = None) -> Messages:
     faster = ""
     if matter.promised_days < matter.statutory_days:
         faster = TEXTS("faster", days=matter.statutory_days - matter.promised_days)
-    text = TEXTS("processing_time", matter=matter.name, statutory=_days(matter.statutory_days),
-                 promised=_days(matter.promised_days), faster=faster)
+    text = TEXTS("processing_time", matter=matter.name, statutory=days_text(matter.statutory_days),
+                 promised=days_text(matter.promised_days), faster=faster)
     if matter.time_note:
         text += "\n" + TEXTS("explained", note=matter.time_note)
     return [text]
@@ -222,7 +235,7 @@ def answer(
     return ANSWERERS[topic](matter, district)
 
 
-def _online_short(matter: Matter) -> str:
+def online_short(matter: Matter) -> str:
     if not matter.online_available:
         return TEXTS("short_not_online")
     where = "、".join(matter.platforms[:2])
@@ -239,7 +252,7 @@ def overview(matter: Matter, scenario: Optional[str] = None, note: str = "") -> 
     told, so the citizen sees at once that the bot found the right thing and can pick
     what to ask next (the caller adds the question types as buttons)."""
     text = TEXTS("overview", matter=matter.name, department=matter.department,
-                 online=_online_short(matter))
+                 online=online_short(matter))
     chosen = scenario_named(matter, scenario)
     if chosen is not None:
         names = "、".join(m.name for m in chosen.materials[:4])

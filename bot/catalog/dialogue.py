@@ -23,7 +23,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 import yaml
 
-from bot.catalog.answers import TOPIC_BY_INTENT, TOPIC_LABELS, answer, overview
+from bot.catalog.answers import TOPIC_BY_INTENT, TOPIC_LABELS, answer
+from bot.catalog.cards import materials_card, overview_card
 from bot.catalog.schema import Matter, Scenario
 from bot.catalog.search import Hit, MatterIndex, Resolution, clean
 from bot.dialogue import texts
@@ -716,8 +717,12 @@ def _answer_for(
     situations: Sequence[Situation] = (),
 ) -> Turn:
     scenario = scenario_for(matter, situations)
-    for text in answer(matter, topic, district, scenario.name if scenario else None):
-        turn.say(text)
+    if topic == "materials":  # as text and as a card (bot/catalog/cards.py)
+        card = materials_card(matter, scenario.name if scenario else None)
+        turn.say(card["text"], custom=card)
+    else:
+        for text in answer(matter, topic, district, scenario.name if scenario else None):
+            turn.say(text)
     note = _unlisted_note(matter, situations)
     if note:
         turn.say(note)
@@ -727,8 +732,9 @@ def _answer_for(
 
 def _overview_for(turn: Turn, matter: Matter, situations: Sequence[Situation]) -> Turn:
     scenario = scenario_for(matter, situations)
-    for text in overview(matter, scenario.name if scenario else None, _unlisted_note(matter, situations)):
-        turn.say(text, topic_buttons(matter))
+    card = overview_card(matter, scenario.name if scenario else None,
+                         _unlisted_note(matter, situations))
+    turn.say(card["text"], topic_buttons(matter), custom=card)
     _settle(turn, matter, situations)
     return turn
 

@@ -57,6 +57,8 @@ KIND_KEY = "kind"
 class Message:
     """One message of the bot: a text with buttons, a response of the domain by name
     (utter_…, whose words Rasa's domain holds), or a structured payload for the channel.
+    A text may carry a payload too (`custom`, e.g. a matter card, docs/answer-cards.md):
+    the same answer as structure, for channels that show it; the others show the text.
 
     `kind` marks a text that a later turn looks for in the conversation (the replies to a
     message not understood, which bot.catalog.dialogue.fallback_streak counts): a text
@@ -88,10 +90,13 @@ class Turn:
 
     def say(
         self, text: str, buttons: Optional[Sequence[Button]] = None, kind: Optional[str] = None,
+        custom: Optional[Mapping[str, Any]] = None,
     ) -> "Turn":
         """Adds a text message (with buttons, when there are any; marked with `kind` when
-        a later turn must recognise it in the conversation)."""
-        self.messages.append(Message(text=text, buttons=list(buttons or ()), kind=kind))
+        a later turn must recognise it in the conversation; with `custom`, the same
+        answer as structure for the channels that show it)."""
+        self.messages.append(Message(text=text, buttons=list(buttons or ()), kind=kind,
+                                     custom=dict(custom) if custom is not None else None))
         return self
 
     def respond(self, response: str) -> "Turn":

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from bot import settings
+from bot.catalog import cards
 
 WECHAT_TEXT_BYTES = 2048  # customer-service text limit (UTF-8 bytes)
 #: What a platform message may hand the bot (as the widget's MAX_MESSAGE_CHARS): nobody
@@ -65,3 +68,36 @@ def links_as_anchors(text: str) -> str:
 def links_as_plain(text: str) -> str:
     """Markdown links → `title（url）` for clients that show plain text only."""
     return _MD_LINK.sub(lambda m: f"{m.group(1)}（{m.group(2)}）", text)
+
+
+def web_base_url() -> str:
+    """Where citizens reach the web app (PUBLIC_BASE_URL, else this machine's web port):
+    the base of the card's links that are paths of the web app (/guide/{code})."""
+    cfg = settings.load()
+    return (cfg.public_base_url or f"http://127.0.0.1:{cfg.web_port}").rstrip("/")
+
+
+def card_as_text(
+    message: Mapping[str, Any], base_url: str
+) -> Optional[Tuple[str, List[Dict[str, str]]]]:
+    """A bot message carrying a matter card (docs/answer-cards.md) as what a text-only
+    chat shows: the card's text, its links as short markdown lines (each channel writes
+    links its own way: an anchor, or "title（url）"), the hotline as a line, and its chips
+    as buttons, which the channel numbers ("回复1：要多久"). None for any other message."""
+    card = message.get("custom")
+    if not cards.is_card(card):
+        return None
+    text = str(card.get("text") or message.get("text") or "").strip()
+    lines: List[str] = []
+    for action in card.get("actions") or []:
+        if action.get("type") == "link" and action.get("url"):
+            url = str(action["url"])
+            if url.startswith("/"):
+                url = base_url.rstrip("/") + url
+            lines.append(f"[{action.get('title', '')}]({url})")
+        elif action.get("type") == "call" and action.get("number"):
+            lines.append(cards.hotline_line(str(action["number"])))
+    chips = card.get("chips") or message.get("buttons") or []
+    buttons = [{"title": str(c.get("title", "")), "payload": str(c["payload"])}
+               for c in chips if isinstance(c, Mapping) and c.get("payload")]
+    return "\n\n".join(part for part in (text, "\n".join(lines)) if part), buttons

@@ -22,6 +22,10 @@ Why not Rasa's channel as it is:
 - Browsers may connect only from the portal origins (CORS_ORIGINS): Rasa's socket.io
   server checks no origin on WebSocket connections.
 
+- Rasa's output emits a custom payload's keys as `emit()` arguments, which fails for any
+  payload not shaped for it (a 500 for the whole request). Typed payloads (`{"type": …}`:
+  matter cards, docs/answer-cards.md; the handoff's queue updates) reach the widget as the
+  message's `custom`, a card in the same message as its text.
 - Messages sent from outside a turn (an agent's reply from the desk, through Rasa's
   `/conversations/{id}/tracker/events?output_channel=socketio`) carry the agent's name in
   the event's metadata, which Rasa's output channel drops; here it reaches the widget as
@@ -85,6 +89,11 @@ class WidgetSocketIOOutput(SocketIOOutput):
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
                                **kwargs: Any) -> None:
+        if json_message != ROTATE and json_message.get("type"):
+            # a typed payload (docs/answer-cards.md; the handoff's handoff_queue) as the
+            # message's `custom`: Rasa's output would pass its keys to emit() as arguments
+            await self._send_message(recipient_id, {"custom": json_message})
+            return
         if json_message != ROTATE:
             await super().send_custom_json(recipient_id, json_message, **kwargs)
             return
@@ -96,6 +105,24 @@ class WidgetSocketIOOutput(SocketIOOutput):
             if other_sid != self.socket:
                 await self.sio.leave_room(other_sid, recipient_id, namespace=self.namespace)
         await self.sio.emit("session_confirm", token, room=self.socket, namespace=self.namespace)
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """A text with a structured payload (a matter card, docs/answer-cards.md) goes out
+        as one `bot_uttered` {"text", "custom", "quick_replies"}: the widget shows the card
+        and, for a kind it does not know, the text (Rasa's own output would send the text
+        and then emit the payload's keys as arguments, which socket.io refuses)."""
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("type") and message.get("text"):
+            out: Dict[Text, Any] = {"text": message["text"], "custom": custom}
+            buttons = message.get("quick_replies") or message.get("buttons") or []
+            if buttons:
+                out["quick_replies"] = [
+                    {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+                    for b in buttons if isinstance(b, dict)
+                ]
+            await self._send_message(recipient_id, out)
+            return
+        await super().send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         agent = kwargs.get("agent")

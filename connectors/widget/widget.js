@@ -10,7 +10,9 @@
  * session_confirm, session_persistence: true). The conversation survives reloads: the
  * session id and a bounded copy of the transcript live in localStorage, because Rasa
  * does not send history back. Everything the bot sends is rendered as text nodes (never
- * innerHTML); only http(s) links become anchors. See docs/widget.md.
+ * innerHTML); only http(s) links (with a short label) and the 12345 hotline (tel:) become
+ * anchors. Matter cards (`custom.type == "matter_card"`, docs/answer-cards.md) are built
+ * from their parts, also as DOM nodes. See docs/widget.md.
  */
 (function () {
   'use strict';
@@ -29,6 +31,10 @@
   const ACK_TIMEOUT_MS = 60000; // Rasa acknowledges a message when its whole turn is done
   const URL_PATTERN =
     /\[([^\]\n]{1,200})\]\((https?:\/\/[^\s)]+)\)|https?:\/\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+/g;
+  const HOTLINE = '12345'; // the city's government service hotline: tappable wherever it is said
+  const CARD_TYPE = 'matter_card';
+  const CARD_VERSION = 1;
+  const CARD_TAGS = { 免提交: 'held', 需提交: 'required', 非必需: 'optional' };
 
   const TEXT = {
     title: '一网通办智能客服',
@@ -58,12 +64,19 @@
     tooLong: `最多输入${MAX_INPUT}个字`,
     image: '客服发送的图片',
     unsupported: '（此消息暂不支持显示）',
+    checklist: '材料清单',
+    facts: '办理信息',
+    actions: '办理入口',
+    chips: '接着问',
   };
 
   // ---------------------------------------------------------------- configuration
   const scriptUrl = new URL(script.src, location.href);
   const config = {
     base: new URL('.', scriptUrl).href,
+    // the web app that serves the widget (/widget/widget.js): card links such as
+    // /guide/{code} are its pages
+    webRoot: new URL('../', scriptUrl).href,
     rasaUrl: script.dataset.rasaUrl || `${scriptUrl.protocol}//${scriptUrl.hostname}:5005`,
     title: script.dataset.title || TEXT.title,
     storageKey: script.dataset.storageKey || 'govbot-widget',
@@ -80,10 +93,48 @@
     }
   }
 
-  /** Splits bot text into plain and link parts ([title](url) and bare http(s) URLs). */
+  /** A web app path (/guide/SH-P-001) as an address on the web app; http(s) as it is. */
+  function cardUrl(raw) {
+    const text = String(raw || '');
+    if (/^\/[^\s/\\]/.test(text)) return safeUrl(new URL(text.slice(1), config.webRoot).href);
+    return /^https?:\/\//.test(text) ? safeUrl(text) : null;
+  }
+
+  /** What a bare address is called in a message: its host ("zwdt.sh.gov.cn"), not a dump. */
+  function shortLabel(href) {
+    try {
+      return new URL(href).hostname.replace(/^www\./, '');
+    } catch (_) {
+      return href;
+    }
+  }
+
+  /** Plain text with the hotline (12345, not inside a longer number) as tel: parts. */
+  function hotlineParts(text) {
+    const parts = [];
+    let last = 0;
+    let at = text.indexOf(HOTLINE);
+    while (at !== -1) {
+      const end = at + HOTLINE.length;
+      if (!/[0-9A-Za-z]/.test(text.charAt(at - 1)) && !/[0-9]/.test(text.charAt(end))) {
+        if (at > last) parts.push({ text: text.slice(last, at) });
+        parts.push({ text: HOTLINE, href: `tel:${HOTLINE}` });
+        last = end;
+      }
+      at = text.indexOf(HOTLINE, end);
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  /**
+   * Splits bot text into plain and link parts: [title](url), bare http(s) URLs (shown by
+   * their host) and the 12345 hotline (tel:).
+   */
   function textParts(text) {
     const parts = [];
     let last = 0;
+    const plain = (chunk) => parts.push(...hotlineParts(chunk));
     for (const match of text.matchAll(URL_PATTERN)) {
       let [whole, label, href] = match;
       if (!href) {
@@ -92,17 +143,77 @@
         whole = href;
       }
       const url = safeUrl(href);
-      if (match.index > last) parts.push({ text: text.slice(last, match.index) });
-      parts.push(url ? { text: label || href, href: url } : { text: whole });
+      if (match.index > last) plain(text.slice(last, match.index));
+      if (url) parts.push({ text: label || shortLabel(url), href: url, title: label ? null : url });
+      else plain(whole);
       last = match.index + whole.length;
     }
-    if (last < text.length) parts.push({ text: text.slice(last) });
+    if (last < text.length) plain(text.slice(last));
     return parts;
   }
 
-  /** Rasa's socket.io output (text, quick_replies, attachment) or a handoff message → entry. */
+  const str = (value, max) => (typeof value === 'string' ? value.slice(0, max) : '');
+  const list = (value, max) => (Array.isArray(value) ? value.slice(0, max) : []);
+
+  function cardMaterial(m) {
+    if (!m || typeof m !== 'object' || !str(m.name, 120)) return null;
+    const count = Number.isInteger(m.count) && m.count > 0 && m.count < 100 ? m.count : 1;
+    return {
+      name: str(m.name, 120), form: str(m.form, 12), count,
+      tag: CARD_TAGS[m.tag] ? m.tag : '需提交', note: str(m.note, 600),
+    };
+  }
+
+  /**
+   * A matter card as the widget keeps and shows it: only the known fields, each of its
+   * kind and bounded (the stored transcript holds it); null when it is not a card of a
+   * version we know (the message's text is shown instead).
+   */
+  function matterCard(custom) {
+    if (!custom || custom.type !== CARD_TYPE || custom.version !== CARD_VERSION) return null;
+    const title = str(custom.title, 120);
+    if (!title) return null;
+    const materials = (items) => list(items, 8).map(cardMaterial).filter(Boolean);
+    return {
+      title,
+      summary: str(custom.summary, 600),
+      materials: materials(custom.materials),
+      more: str(custom.more, 120),
+      scenarios: list(custom.scenarios, 4)
+        .filter((s) => s && str(s.name, 120))
+        .map((s) => ({
+          name: str(s.name, 120), description: str(s.description, 600), open: s.open === true,
+          materials: materials(s.materials),
+        })),
+      facts: list(custom.facts, 6)
+        .filter((f) => f && str(f.label, 12) && str(f.value, 600))
+        .map((f) => ({ label: str(f.label, 12), value: str(f.value, 600) })),
+      actions: list(custom.actions, 4).map((a) => {
+        if (!a || !str(a.title, 12)) return null;
+        if (a.type === 'call' && /^[0-9][0-9-]{2,19}$/.test(String(a.number))) {
+          return { title: str(a.title, 12), href: `tel:${a.number}` };
+        }
+        const href = a.type === 'link' ? cardUrl(a.url) : null;
+        return href ? { title: str(a.title, 12), href } : null;
+      }).filter(Boolean),
+      chips: list(custom.chips, 7)
+        .filter((c) => c && str(c.title, 20) && str(c.payload, MAX_INPUT))
+        .map((c) => ({ title: str(c.title, 20), payload: str(c.payload, MAX_INPUT) })),
+    };
+  }
+
+  /**
+   * Rasa's socket.io output (text, quick_replies, attachment) or a handoff message → entry;
+   * null for a typed payload alone that the widget has no view for (e.g. handoff_queue):
+   * such payloads are signals for clients that know them, not messages.
+   */
   function botEntry(data) {
     const message = data && typeof data === 'object' ? data : { text: String(data || '') };
+    const custom = message.custom && typeof message.custom === 'object' ? message.custom : null;
+    if (custom && typeof custom.type === 'string' && !matterCard(custom) && !message.text &&
+        !message.attachment && !message.image && !message.quick_replies && !message.buttons) {
+      return null;
+    }
     const buttons = Array.isArray(message.quick_replies)
       ? message.quick_replies
       : Array.isArray(message.buttons) ? message.buttons : [];
@@ -119,9 +230,17 @@
         .slice(0, 12)
         .map((b) => ({ title: String(b.title || b.payload), payload: String(b.payload || b.title) })),
     };
+    const card = matterCard(message.custom);
+    if (card) {
+      // the card is the answer (its text is for channels without cards); its chips are
+      // the follow-up questions, so the same buttons are not shown twice
+      entry.card = card;
+      entry.text = '';
+      if (card.chips.length) entry.quickReplies = [];
+    }
     if (image && safeUrl(image)) entry.image = safeUrl(image);
     if (agent) entry.agent = String(agent).slice(0, 40);
-    if (!entry.text && !entry.image && !entry.quickReplies.length) entry.text = TEXT.unsupported;
+    if (!entry.text && !entry.card && !entry.image && !entry.quickReplies.length) entry.text = TEXT.unsupported;
     return entry;
   }
 
@@ -250,14 +369,76 @@
   root.append(stylesheet, launcher, panel);
 
   // ---------------------------------------------------------------- rendering
+  /** A link: http(s) in a new tab (without our page as opener or referrer); tel: as it is. */
+  function link(href, text, attrs) {
+    const web = /^https?:/.test(href);
+    return el('a', {
+      href, text, title: web && attrs && attrs.title ? attrs.title : null,
+      target: web ? '_blank' : null, rel: web ? 'noopener noreferrer' : null,
+      class: attrs && attrs.class ? attrs.class : null,
+    });
+  }
+
   function appendText(parent, text) {
     for (const part of textParts(text)) {
-      if (part.href) {
-        parent.append(el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.text }));
-      } else {
-        parent.append(document.createTextNode(part.text));
-      }
+      if (part.href) parent.append(link(part.href, part.text, { title: part.title }));
+      else parent.append(document.createTextNode(part.text));
     }
+  }
+
+  let cardIds = 0;
+
+  function checklist(materials, label) {
+    return el('ul', { class: 'gw-checklist', 'aria-label': label }, materials.map((m) => el('li', {
+      class: 'gw-item',
+    }, [
+      el('span', { class: `gw-tag gw-tag-${CARD_TAGS[m.tag]}`, text: m.tag }),
+      el('span', { class: 'gw-item-body' }, [
+        el('span', { class: 'gw-item-name', text: m.name }),
+        el('span', { class: 'gw-item-meta', text: `${m.form}${m.count}份` }),
+        m.note ? el('span', { class: 'gw-item-note', text: m.note }) : null,
+      ]),
+    ])));
+  }
+
+  /** A matter card: title, checklist with tags, situations, facts, links, follow-ups. */
+  function cardNode(card) {
+    const titleId = `gw-card-${++cardIds}`;
+    const node = el('div', { class: 'gw-card', role: 'group', 'aria-labelledby': titleId }, [
+      el('h3', { id: titleId, class: 'gw-card-title', text: card.title }),
+      card.summary ? el('p', { class: 'gw-card-summary', text: card.summary }) : null,
+    ]);
+    if (card.materials.length) node.append(checklist(card.materials, TEXT.checklist));
+    if (card.more) node.append(el('p', { class: 'gw-card-more', text: card.more }));
+    for (const s of card.scenarios) {
+      node.append(el('details', { class: 'gw-scenario', open: s.open }, [
+        el('summary', { text: s.materials.length ? `${s.name}：另需${s.materials.length}项` : s.name }),
+        s.description ? el('p', { class: 'gw-scenario-text', text: s.description }) : null,
+        s.materials.length ? checklist(s.materials, s.name) : null,
+      ]));
+    }
+    if (card.facts.length) {
+      node.append(el('dl', { class: 'gw-facts', 'aria-label': TEXT.facts }, card.facts.map((f) => el('div', {
+        class: 'gw-fact',
+      }, [el('dt', { text: f.label }), el('dd', { text: f.value })]))));
+    }
+    if (card.actions.length) {
+      node.append(el('div', { class: 'gw-card-actions', role: 'group', 'aria-label': TEXT.actions },
+        card.actions.map((a, i) => link(a.href, a.title, { class: i === 0 ? 'gw-action gw-action-main' : 'gw-action' }))));
+    }
+    if (card.chips.length) {
+      node.append(el('div', { class: 'gw-chips', role: 'group', 'aria-label': TEXT.chips }, [
+        el('span', { class: 'gw-chips-label', 'aria-hidden': 'true', text: `${TEXT.chips}：` }),
+        ...card.chips.map((chip) => el('button', {
+          type: 'button', class: 'gw-chip', text: chip.title,
+          onclick: () => {
+            send(chip.payload, chip.title);
+            input.focus();
+          },
+        })),
+      ]));
+    }
+    return node;
   }
 
   function quickReplies(entry) {
@@ -276,6 +457,10 @@
     const who = entry.from === 'user' ? TEXT.you : entry.agent ? `${TEXT.agent} ${entry.agent}：` : TEXT.bot;
     bubble.append(el('span', { class: 'gw-sr', text: who }));
     if (entry.text) appendText(bubble, entry.text);
+    if (entry.card) {
+      bubble.classList.add('gw-bubble-card');
+      bubble.append(cardNode(entry.card));
+    }
     if (entry.image) {
       bubble.append(el('a', { href: entry.image, target: '_blank', rel: 'noopener noreferrer', class: 'gw-image-link' }, [
         el('img', { src: entry.image, alt: TEXT.image, loading: 'lazy', referrerpolicy: 'no-referrer', class: 'gw-image' }),
@@ -321,11 +506,26 @@
     let lastUser = -1;
     state.entries.forEach((entry, i) => { if (entry.from === 'user') lastUser = i; });
     state.entries.forEach((entry, i) => log.append(entryNode(entry, i > lastUser)));
-    scrollDown();
+    scrollToAnswer();
   }
 
   function scrollDown() {
     scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  /**
+   * Shows the newest answer from its top: to the bottom when the answer fits, else up to
+   * where the bot's first message since the citizen's last one begins (a long answer,
+   * a card, is read from its title, not from its end).
+   */
+  function scrollToAnswer() {
+    scrollDown();
+    const nodes = log.querySelectorAll('.gw-msg[data-entry]');
+    let first = null;
+    for (let i = nodes.length - 1; i >= 0 && !nodes[i].classList.contains('gw-user'); i--) first = nodes[i];
+    if (!first) return;
+    const top = first.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop - 8;
+    if (top < scroller.scrollTop) scroller.scrollTop = Math.max(0, top);
   }
 
   function add(entry) {
@@ -341,7 +541,7 @@
         if (Number(node.dataset.entry) < first) node.remove();
       });
     }
-    scrollDown();
+    scrollToAnswer();
     save();
   }
 
@@ -374,7 +574,7 @@
     setUnread(false);
     save();
     connect();
-    scrollDown();
+    scrollToAnswer();
     input.focus();
   }
 
@@ -546,6 +746,7 @@
 
   function onBotMessage(data) {
     const entry = botEntry(data);
+    if (!entry) return;
     add(entry);
     if (panel.hidden) setUnread(true);
   }
@@ -596,7 +797,7 @@
       panel.hidden = false;
       launcher.setAttribute('aria-expanded', 'true');
       launcher.classList.add('gw-launcher-open');
-      scrollDown();
+      scrollToAnswer();
     }
     // A conversation in progress stays connected, so replies (and later agents) arrive.
     if (state.open || state.sessionId || state.entries.some((e) => e.status === 'pending')) connect();

@@ -138,10 +138,13 @@ def test_ask_click_quick_reply_reload_and_continue(browser, stack):
     expect(portal.textbox).to_be_focused()
     portal.shot("1-conversation")
 
-    # Links in bot text are anchors to http(s) addresses only, opening in a new tab.
+    # Links in bot text are anchors to http(s) addresses, opening in a new tab, or the
+    # 12345 hotline (tel:, the answer cards' 拨打12345).
     for link in portal.log.get_by_role("link").all():
-        assert re.match(r"https?://", link.get_attribute("href"))
-        assert link.get_attribute("rel") == "noopener noreferrer"
+        href = link.get_attribute("href")
+        assert re.match(r"https?://|tel:12345$", href), href
+        if href.startswith("http"):
+            assert link.get_attribute("rel") == "noopener noreferrer"
 
     before = portal.log.inner_text()
     portal.page.reload()
@@ -173,7 +176,7 @@ def test_phone_gets_a_full_screen_chat(browser, stack):
     expect(portal.status).to_have_text("在线", timeout=ANSWER_TIMEOUT)
     portal.say("驾驶证换证能网上办吗")
     portal.expect_answer("可以全程网办")
-    link = portal.log.get_by_role("link", name="https://sh.122.gov.cn/")
+    link = portal.log.get_by_role("link", name="sh.122.gov.cn")  # a short label, not the URL
     expect(link).to_have_attribute("href", "https://sh.122.gov.cn/")
     expect(link).to_have_attribute("target", "_blank")
     font_size = portal.textbox.evaluate("el => getComputedStyle(el).fontSize")
@@ -422,7 +425,7 @@ def test_bot_messages_are_rendered_safely(browser, scripted):
     expect(portal.log).to_contain_text("<img src=x onerror=alert(1)>指南见")  # text, not markup
     links = {a.inner_text(): a.get_attribute("href") for a in portal.log.get_by_role("link").all()}
     assert links == {
-        "https://zwdt.sh.gov.cn/guide?id=1": "https://zwdt.sh.gov.cn/guide?id=1",
+        "zwdt.sh.gov.cn": "https://zwdt.sh.gov.cn/guide?id=1",  # a bare URL by its host
         "官方网站": "https://www.gov.cn/",
         "": image,  # the picture, opening full size
     }
