@@ -71,10 +71,9 @@ def links_as_plain(text: str) -> str:
 
 
 def web_base_url() -> str:
-    """Where citizens reach the web app (PUBLIC_BASE_URL, else this machine's web port):
-    the base of the card's links that are paths of the web app (/guide/{code})."""
-    cfg = settings.load()
-    return (cfg.public_base_url or f"http://127.0.0.1:{cfg.web_port}").rstrip("/")
+    """The base of the card's links that are paths of the web app (/guide/{code}):
+    where citizens reach it (bot.settings.public_base_url)."""
+    return settings.public_base_url()
 
 
 def card_as_text(
