@@ -299,7 +299,8 @@ class HandoffService:
             seen = paused_at(recent, handoff["created_at"])
             if seen is None:
                 return  # the pause is not stored yet: the next pass starts there
-            watch = Watch(seen=seen, place=place)
+            # place 0: a widget gets its queue bar on this first pass
+            watch = Watch(seen=seen, place=0)
         events = await asyncio.to_thread(conversation_events, self.tracker_engine, conversation,
                                          watch.seen)
         if events:

@@ -35,6 +35,10 @@
   const CARD_TYPE = 'matter_card';
   const CARD_VERSION = 1;
   const CARD_TAGS = { 免提交: 'held', 需提交: 'required', 非必需: 'optional' };
+  const QUEUE_TYPE = 'handoff_queue'; // the desk's queue updates (bot/handoff/waiting.py)
+  const WORK_ORDER = /GD-\d{8}-\d{3,5}/g; // a work order number: never broken across lines
+  const OFFLINE_NOTICE_MS = 15000; // unreachable this long: say what else the citizen can do
+  const PHONE_LAYOUT = '(max-width: 600px)'; // the panel covers the page (widget.css)
 
   const TEXT = {
     title: '一网通办智能客服',
@@ -68,6 +72,15 @@
     facts: '办理信息',
     actions: '办理入口',
     chips: '接着问',
+    queued: '排队等待人工',
+    withAgent: '人工客服接待中',
+    queueNext: '您是下一位',
+    queueAhead: (n) => `前面还有${n}位`,
+    queueMinutes: (m) => `预计约${m}分钟`,
+    queueCancel: '取消排队',
+    queueCancelWord: '取消',
+    delivered: '已转给工作人员',
+    offline: '暂时连不上客服，已发的消息会在连上后自动发出。着急的话请拨打 12345 市民服务热线。',
   };
 
   // ---------------------------------------------------------------- configuration
@@ -111,6 +124,23 @@
 
   /** Plain text with the hotline (12345, not inside a longer number) as tel: parts. */
   function hotlineParts(text) {
+    return workOrderParts(text).flatMap((part) => (part.nowrap ? [part] : hotlineOnly(part.text)));
+  }
+
+  /** Work order numbers as parts of their own (shown unbroken: GD-20261206-0003). */
+  function workOrderParts(text) {
+    const parts = [];
+    let last = 0;
+    for (const match of text.matchAll(WORK_ORDER)) {
+      if (match.index > last) parts.push({ text: text.slice(last, match.index) });
+      parts.push({ text: match[0], nowrap: true });
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  function hotlineOnly(text) {
     const parts = [];
     let last = 0;
     let at = text.indexOf(HOTLINE);
@@ -199,6 +229,19 @@
       chips: list(custom.chips, 7)
         .filter((c) => c && str(c.title, 20) && str(c.payload, MAX_INPUT))
         .map((c) => ({ title: str(c.title, 20), payload: str(c.payload, MAX_INPUT) })),
+    };
+  }
+
+  /** The desk's queue update ({type: handoff_queue, state, place, minutes, delivered}), or null. */
+  function queueUpdate(data) {
+    const custom = data && typeof data === 'object' && data.custom && typeof data.custom === 'object'
+      ? data.custom : null;
+    if (!custom || custom.type !== QUEUE_TYPE) return null;
+    const states = ['waiting', 'accepted', 'ended', 'cancelled'];
+    const int = (v) => (Number.isInteger(v) && v >= 0 && v < 10000 ? v : 0);
+    return {
+      state: states.includes(custom.state) ? custom.state : 'ended',
+      place: int(custom.place), minutes: int(custom.minutes), delivered: int(custom.delivered),
     };
   }
 
@@ -296,6 +339,9 @@
     unread: saved ? Boolean(saved.unread) : false,
     nextId: saved ? saved.nextId || 1 : 1,
     entries: saved ? saved.entries : [],
+    // the wait for a person (null: none) and who answers: 'bot' or 'agent'
+    queue: saved && saved.queue && typeof saved.queue === 'object' ? saved.queue : null,
+    mode: saved && saved.mode === 'agent' ? 'agent' : 'bot',
   };
   // A message that was being sent when the page went away may or may not have arrived.
   for (const entry of state.entries) {
@@ -348,6 +394,10 @@
     el('span', { class: 'gw-sr', text: TEXT.typing }),
   ]);
   const typingStatus = el('div', { class: 'gw-sr', role: 'status' });
+  const queueText = el('span', { class: 'gw-queue-text' });
+  const queueCancel = el('button', { type: 'button', class: 'gw-queue-cancel', text: TEXT.queueCancel });
+  const queueBar = el('div', { class: 'gw-queue', role: 'status', hidden: true }, [queueText, queueCancel]);
+  const offlineNotice = el('div', { class: 'gw-offline', role: 'alert', hidden: true });
   const scroller = el('div', { class: 'gw-scroll' }, [log, typing]);
   const hint = el('div', { id: 'gw-hint', class: 'gw-hint', 'aria-live': 'polite' });
   const input = el('textarea', {
@@ -364,7 +414,7 @@
       el('div', { class: 'gw-heading' }, [el('h2', { id: titleId, class: 'gw-title', text: config.title }), statusLine]),
       clearButton, closeButton,
     ]),
-    scroller, typingStatus, form, hint,
+    queueBar, offlineNotice, scroller, typingStatus, form, hint,
   ]);
   root.append(stylesheet, launcher, panel);
 
@@ -382,6 +432,7 @@
   function appendText(parent, text) {
     for (const part of textParts(text)) {
       if (part.href) parent.append(link(part.href, part.text, { title: part.title }));
+      else if (part.nowrap) parent.append(el('span', { class: 'gw-nowrap', text: part.text }));
       else parent.append(document.createTextNode(part.text));
     }
   }
@@ -466,18 +517,29 @@
         el('img', { src: entry.image, alt: TEXT.image, loading: 'lazy', referrerpolicy: 'no-referrer', class: 'gw-image' }),
       ]));
     }
-    const node = el('div', { class: `gw-msg gw-${entry.from}`, 'data-entry': String(entry.id) }, [
+    const node = el('div', {
+      class: `gw-msg gw-${entry.from}${entry.agent ? ' gw-from-agent' : ''}`, 'data-entry': String(entry.id),
+    }, [
       entry.agent ? el('div', { class: 'gw-sender', 'aria-hidden': 'true', text: `${TEXT.agent} · ${entry.agent}` }) : null,
       bubble,
+      entry.ts ? el('time', { class: 'gw-time', datetime: new Date(entry.ts).toISOString(), text: clock(entry.ts) }) : null,
     ]);
     if (entry.from === 'user') node.append(deliveryNode(entry));
     if (withQuickReplies && entry.quickReplies && entry.quickReplies.length) node.append(quickReplies(entry));
     return node;
   }
 
+  /** 'HH:MM', or 'M月D日 HH:MM' for another day. */
+  function clock(ts) {
+    const at = new Date(ts);
+    const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+    return at.toDateString() === new Date().toDateString() ? hm : `${at.getMonth() + 1}月${at.getDate()}日 ${hm}`;
+  }
+
   function deliveryNode(entry) {
     const box = el('div', { class: 'gw-delivery', 'data-status': entry.status || 'sent' });
     if (entry.status === 'pending') box.append(el('span', { text: TEXT.pending }));
+    if (entry.delivered && entry.status !== 'failed') box.append(el('span', { text: `✓ ${TEXT.delivered}` }));
     if (entry.status === 'failed') {
       box.append(el('span', { text: TEXT.failed }), el('button', {
         type: 'button', class: 'gw-resend', text: TEXT.resend, 'aria-label': `${TEXT.resend}：${entry.text}`,
@@ -553,10 +615,61 @@
     if (waiting) scrollDown();
   }
 
+  let connection = 'idle';
+  let offlineTimer = null;
+
+  /** The header's line: the connection, and when online who answers (bot, queue, person). */
   function setStatus(name) {
-    statusLine.dataset.state = name;
-    statusLine.textContent = TEXT[name] || '';
+    connection = name;
+    const shown = name !== 'online' ? name
+      : state.queue ? 'queued' : state.mode === 'agent' ? 'withAgent' : 'online';
+    statusLine.dataset.state = shown;
+    statusLine.textContent = TEXT[shown] || '';
     panel.dataset.connection = name;
+    const down = name === 'reconnecting' || name === 'unavailable';
+    if (!down) {
+      clearTimeout(offlineTimer);
+      offlineTimer = null;
+      offlineNotice.hidden = true;
+    } else if (!offlineTimer && offlineNotice.hidden) {
+      // still down after a while: the citizen is told what else they can do, once
+      offlineTimer = setTimeout(() => {
+        offlineNotice.textContent = '';
+        appendText(offlineNotice, TEXT.offline);
+        offlineNotice.hidden = false;
+      }, OFFLINE_NOTICE_MS);
+    }
+  }
+
+  /** The queue bar: place and expected wait, with a cancel button (取消 by word works too). */
+  function renderQueue() {
+    queueBar.hidden = !state.queue;
+    if (state.queue) {
+      const place = state.queue.place <= 1 ? TEXT.queueNext : TEXT.queueAhead(state.queue.place - 1);
+      const minutes = state.queue.minutes ? ` · ${TEXT.queueMinutes(state.queue.minutes)}` : '';
+      queueText.textContent = `${TEXT.queued} · ${place}${minutes}`;
+    }
+    setStatus(connection);
+  }
+
+  function onQueueUpdate(update) {
+    if (update.state === 'waiting') {
+      state.queue = { place: update.place, minutes: update.minutes };
+      if (update.delivered) {
+        // the citizen's messages so far reached the agents' queue
+        for (const entry of state.entries) {
+          if (entry.from === 'user' && entry.status === 'sent' && !entry.delivered) {
+            entry.delivered = true;
+            refreshDelivery(entry);
+          }
+        }
+      }
+    } else {
+      state.queue = null;
+      state.mode = update.state === 'accepted' ? 'agent' : 'bot';
+    }
+    renderQueue();
+    save();
   }
 
   function setUnread(unread) {
@@ -591,13 +704,43 @@
     if (!window.confirm(TEXT.clearConfirm)) return;
     state.entries = [];
     state.sessionId = null;
+    state.queue = null;
+    state.mode = 'bot';
     storage.clear();
+    renderQueue();
     renderAll();
     updateTyping();
     if (socket && socket.connected) requestSession();
     save();
     input.focus();
   }
+
+  queueCancel.addEventListener('click', () => {
+    send(TEXT.queueCancelWord, TEXT.queueCancelWord);
+    input.focus();
+  });
+
+  // On a phone the panel covers the page: it is a modal dialog there, and Tab stays in it.
+  const phone = window.matchMedia ? window.matchMedia(PHONE_LAYOUT) : null;
+  const syncModal = () => panel.setAttribute('aria-modal', phone && phone.matches ? 'true' : 'false');
+  syncModal();
+  if (phone && phone.addEventListener) phone.addEventListener('change', syncModal);
+  panel.addEventListener('keydown', (event) => {
+    if (event.key !== 'Tab' || panel.getAttribute('aria-modal') !== 'true') return;
+    const focusable = [...panel.querySelectorAll('a[href], button:not([disabled]), textarea, [tabindex="0"]')]
+      .filter((node) => !node.closest('[hidden]'));
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = root.activeElement || document.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
 
   launcher.addEventListener('click', () => (panel.hidden ? open() : close()));
   closeButton.addEventListener('click', close);
@@ -745,8 +888,15 @@
   }
 
   function onBotMessage(data) {
+    const update = queueUpdate(data);
+    if (update) onQueueUpdate(update);
     const entry = botEntry(data);
     if (!entry) return;
+    if (entry.agent && (state.queue || state.mode !== 'agent')) {
+      state.queue = null; // a person writes: the wait is over
+      state.mode = 'agent';
+      renderQueue();
+    }
     add(entry);
     if (panel.hidden) setUnread(true);
   }
@@ -790,6 +940,7 @@
   renderAll();
   setUnread(state.unread);
   setStatus('idle');
+  renderQueue();
   updateTyping();
   const start = () => {
     document.body.append(host);

@@ -363,6 +363,9 @@ async def test_a_waiting_citizen_is_answered_while_the_bot_is_paused(desk, track
     tracker_event(tracker_url, "w1", {"event": "pause", "timestamp": time.time()})
     await asyncio.sleep(1.2)  # a pass or two: the start is marked, nothing said
     assert rasa.texts("w1") == []
+    # the widget gets its queue bar at once
+    assert rasa.payloads("w1") == [{"type": "handoff_queue", "state": "waiting", "place": 2,
+                                    "minutes": 6, "delivered": 0}]
 
     citizen_says(tracker_url, "w1", "人呢")
     await until(lambda: rasa.texts("w1"))
@@ -371,7 +374,7 @@ async def test_a_waiting_citizen_is_answered_while_the_bot_is_paused(desk, track
                                        "minutes": 6, "delivered": 1}
 
     citizen_says(tracker_url, "w1", "我想问居住证续签的事")
-    await until(lambda: len(rasa.payloads("w1")) == 2)
+    await until(lambda: len(rasa.payloads("w1")) == 3)
     assert len(rasa.texts("w1")) == 1  # within a minute of the last words: the bar only
 
     # the one ahead is taken: the widget's bar moves up without a word
