@@ -58,6 +58,9 @@
     quick: '快捷回复',
     typing: '客服正在输入…',
     welcome: '您好，我是一网通办智能客服。可以问我办事要带什么材料、多久办好、去哪里办，也可以转人工。',
+    // what the welcome suggests asking (sent as typed text: the NLU reads them like any question)
+    suggestions: ['居住证要带什么材料', '开便利店要办哪些证', '查办件进度', '转人工'],
+    suggested: '可以这样问',
     connecting: '正在连接…',
     online: '在线',
     reconnecting: '重新连接中…',
@@ -564,7 +567,19 @@
 
   function renderAll() {
     log.textContent = '';
-    log.append(el('div', { class: 'gw-msg gw-bot gw-welcome' }, [el('div', { class: 'gw-bubble', text: TEXT.welcome })]));
+    const welcome = el('div', { class: 'gw-msg gw-bot gw-welcome' }, [el('div', { class: 'gw-bubble', text: TEXT.welcome })]);
+    if (!state.entries.length) {
+      // a first visit: questions to start with (gone with the first message, like any quick reply)
+      welcome.append(el('div', { class: 'gw-quick', role: 'group', 'aria-label': TEXT.suggested },
+        TEXT.suggestions.map((question) => el('button', {
+          type: 'button', class: 'gw-quick-button', text: question,
+          onclick: () => {
+            send(question, question);
+            input.focus();
+          },
+        }))));
+    }
+    log.append(welcome);
     let lastUser = -1;
     state.entries.forEach((entry, i) => { if (entry.from === 'user') lastUser = i; });
     state.entries.forEach((entry, i) => log.append(entryNode(entry, i > lastUser)));

@@ -110,7 +110,7 @@ def test_materials_card_in_the_widget(browser, stack, size):
     # a chip sends its question, shows its title, and gets the answer
     chip = card.get_by_role("group", name="接着问").get_by_role("button", name="要多久")
     chip.click()
-    expect(portal.log.locator(".gw-user").last).to_have_text(re.compile("要多久$"))
+    expect(portal.log.locator(".gw-user .gw-bubble").last).to_have_text(re.compile("要多久$"))
     portal.expect_answer("法定办结时限")
     expect(portal.log.locator(".gw-bot").last).to_contain_text("上海市居住证申领")
     shot(portal, f"2-chip-answer-{size}")

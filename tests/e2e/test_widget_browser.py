@@ -132,7 +132,7 @@ def test_ask_click_quick_reply_reload_and_continue(browser, stack):
     choice = portal.log.get_by_role("button", name="社会保障卡补换")
     expect(choice).to_be_visible(timeout=ANSWER_TIMEOUT)
     choice.click()
-    expect(portal.log.locator(".gw-user").last).to_have_text(re.compile("社会保障卡补换$"))
+    expect(portal.log.locator(".gw-user .gw-bubble").last).to_have_text(re.compile("社会保障卡补换$"))
     portal.expect_answer("社会保障卡补换", "份")
     expect(portal.log.get_by_role("group", name="快捷回复")).to_have_count(0)
     expect(portal.textbox).to_be_focused()

@@ -154,3 +154,18 @@ def test_unreachable_says_what_else_to_do(browser, stack, tmp_path):  # noqa: F8
         citizen.shot("waiting-3-unreachable-phone")
     finally:
         citizen.close(network_errors_expected=True)
+
+
+def test_the_welcome_suggests_questions(browser, stack):  # noqa: F811
+    """Before, the welcome was a dead end: nothing to tap."""
+    citizen = Portal(browser, stack, **PHONE).goto()
+    try:
+        citizen.open()
+        suggestions = citizen.log.get_by_role("group", name="可以这样问")
+        expect(suggestions.get_by_role("button")).to_have_count(4)
+        suggestions.get_by_role("button", name="居住证要带什么材料").click()
+        citizen.expect_answer("上海市居住证申领")
+        expect(suggestions).to_have_count(0)
+        citizen.shot("welcome-suggestion-answered-phone")
+    finally:
+        citizen.close()
