@@ -104,8 +104,19 @@ def _handoff(seed: bool, kv: Optional[KeyValueStore], queue: Optional[HandoffQue
     return handoff
 
 
-async def _sweep_forever(service: HandoffService, interval: float) -> None:
-    while True:
+async def _stopped(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
+    """Stops a background loop: its flag first, then the cancel. The flag is what makes it
+    certain: a cancel can be lost (Python 3.10's asyncio.wait_for, used by the clients
+    below, drops one that arrives as its call completes), and a lost cancel left the loop
+    running and the app's cleanup waiting for it forever."""
+    stop.set()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(service: HandoffService, interval: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         try:
             await service.sweep()
         except Exception:  # noqa: BLE001 - keep sweeping; the log has the details
@@ -117,14 +128,13 @@ async def _sweeper(desk: web.Application) -> AsyncIterator[None]:
     """Watches the waiting line about once a second (new messages of waiting citizens,
     timeouts); stopped before the service's HTTP client closes."""
     interval = max(0.2, min(1.0, desk[CONFIG_KEY].accept_timeout / 4))
-    task = asyncio.create_task(_sweep_forever(desk[SERVICE_KEY], interval))
+    stop = asyncio.Event()
+    task = asyncio.create_task(_sweep_forever(desk[SERVICE_KEY], interval, stop))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await _stopped(task, stop)
 
 
-async def _capture_forever(config: HandoffConfig, interval: float) -> None:
+async def _capture_forever(config: HandoffConfig, interval: float, stop: asyncio.Event) -> None:
     """Captures failed turns every `interval` seconds, in a thread (the SQL blocks).
 
     A database that is down, or Rasa's events table that does not exist yet, never
@@ -132,7 +142,7 @@ async def _capture_forever(config: HandoffConfig, interval: float) -> None:
     again. Several web app instances may run this together (ReviewStore.advance)."""
     store: Optional[ReviewStore] = None
     failing = False
-    while True:
+    while not stop.is_set():
         try:
             if store is None:
                 store = await asyncio.to_thread(ReviewStore.open, config.database_url)
@@ -152,12 +162,12 @@ async def _capture(desk: web.Application) -> AsyncIterator[None]:
     """The capture of failed turns for review, every REVIEW_CAPTURE_SECONDS (0: off)."""
     config = desk[CONFIG_KEY]
     interval = config.review_capture_seconds
-    task = asyncio.create_task(_capture_forever(config, interval)) if interval > 0 else None
+    stop = asyncio.Event()
+    task = (asyncio.create_task(_capture_forever(config, interval, stop)) if interval > 0
+            else None)
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _stopped(task, stop)
 
 
 def create_app(

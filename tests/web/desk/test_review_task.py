@@ -29,7 +29,8 @@ async def wait_for(condition, rounds: int = 400) -> bool:
 async def test_capture_waits_for_the_events_table_then_captures(tmp_path, database_url):
     tracker_path = tmp_path / "tracker.db"
     tracker_url = f"sqlite:///{tracker_path}"
-    task = asyncio.create_task(_capture_forever(config(database_url, tracker_url), 0.05))
+    stop = asyncio.Event()
+    task = asyncio.create_task(_capture_forever(config(database_url, tracker_url), 0.05, stop))
     try:
         store = ReviewStore.open(database_url)
         assert await wait_for(lambda: store.cursor() == 0 and not task.done())
@@ -41,6 +42,7 @@ async def test_capture_waits_for_the_events_table_then_captures(tmp_path, databa
         assert await wait_for(lambda: store.misses())
         assert [m["kind"] for m in store.misses()] == ["fallback"]
     finally:
+        stop.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
