@@ -2,9 +2,11 @@
 
     python -m bot.handoff.accounts add NAME --role agent       # asks for the password
     python -m bot.handoff.accounts add NAME --role supervisor --password-stdin
+    python -m bot.handoff.accounts add NAME --role department --department 市交通委
     python -m bot.handoff.accounts passwd NAME
 
-`seed_development_accounts` creates agent1 / agent2 / supervisor1 (passwords in README.md)
+`seed_development_accounts` creates agent1 / agent2 / supervisor1 and the department
+user dept1 of 市交通委 (passwords in README.md)
 only when asked explicitly (DESK_DEV_ACCOUNTS=1, which `make run` sets) on a development
 machine (bot.settings.is_development), and only while no account exists at all. An empty
 account table alone never creates them: a fresh production database must not get
@@ -25,10 +27,15 @@ from typing import Optional
 
 from bot import settings
 from bot.handoff.auth import ROLES, hash_password
+from bot.handoff.order_records import for_engine
 from bot.handoff.records import Records
+from bot.handoff.taxonomy import load as load_taxonomy
 
 DEV_ACCOUNTS = (("agent1", "agent", "agent1-pass"), ("agent2", "agent", "agent2-pass"),
                 ("supervisor1", "supervisor", "supervisor1-pass"))
+#: Department users of the development seed: name, password, department (they take no
+#: live conversations, so they are not among DEV_ACCOUNTS, whom the desk counts online).
+DEV_DEPARTMENT_ACCOUNTS = (("dept1", "dept1-pass", "市交通委"),)
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD = 8
 
@@ -41,6 +48,16 @@ def check_new_account(name: str, role: str, password: str) -> Optional[str]:
         return f"角色须为 {', '.join(ROLES)}"
     if len(password) < MIN_PASSWORD:
         return f"密码至少{MIN_PASSWORD}位"
+    return None
+
+
+def check_department(role: str, department: Optional[str]) -> Optional[str]:
+    """A department user names one department of departments.yml; no one else does."""
+    if role != "department":
+        return "只有 department 角色需要 --department" if department else None
+    names = [d.name for d in load_taxonomy().departments]
+    if department not in names:
+        return f"--department 须为 {'、'.join(names)} 之一"
     return None
 
 
@@ -69,6 +86,10 @@ def seed_development_accounts(records: Records) -> bool:
         return False
     for name, role, password in DEV_ACCOUNTS:
         records.add_agent(name, role, hash_password(password))
+    orders = for_engine(records.engine)
+    for name, password, department in DEV_DEPARTMENT_ACCOUNTS:
+        records.add_agent(name, "department", hash_password(password))
+        orders.set_department(name, department)
     return True
 
 
@@ -88,6 +109,8 @@ def main(argv: Optional[list] = None) -> int:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default="agent")
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--department", help="the department of a department user "
+                     "(a name in data/reference/departments.yml)")
     passwd = sub.add_parser("passwd", help="set a new password")
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
@@ -100,10 +123,16 @@ def main(argv: Optional[list] = None) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return 2
+        problem = check_department(args.role, args.department)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
         if records.agent(args.name):
             print(f"账号 {args.name} 已存在", file=sys.stderr)
             return 1
         records.add_agent(args.name, args.role, hash_password(password))
+        if args.role == "department":
+            for_engine(records.engine).set_department(args.name, args.department)
         print(f"已创建账号 {args.name}（{args.role}）")
         return 0
     if len(password) < MIN_PASSWORD:

@@ -17,7 +17,9 @@ from typing import Optional
 
 from bot.kv import KeyValueStore
 
-ROLES = ("agent", "supervisor")
+#: department: a department's user, who sees the work orders dispatched to it
+#: (docs/work-orders.md) and nothing else of the desk.
+ROLES = ("agent", "supervisor", "department")
 SESSION_TTL = 8 * 3600  # one shift
 _N, _R, _P = 2**14, 8, 1
 

@@ -6,12 +6,13 @@ shown as sent.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping
+import json
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from bot.dialogue import texts
 from bot.privacy import mask_personal
 
-TEXTS = texts.load("handoff", {"paused": (), "resumed": ()})
+TEXTS = texts.load("handoff", {"paused": (), "resumed": (), "pressed_unknown": ("what",)})
 
 #: Rasa's text for intents triggered through its API (our accept timeout), not the citizen's.
 EXTERNAL_PREFIX = "EXTERNAL: "
@@ -19,13 +20,48 @@ EXTERNAL_PREFIX = "EXTERNAL: "
 MASK_MARK = "****"
 
 
-def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
-    """One event as a desk message, None for events the agent need not see."""
+def _payload_words(payload: str) -> str:
+    """A button payload nobody can map to its title, in words: `/ask_materials{"matter":
+    "居住证"}` → "办事材料：居住证" (the intent's topic and the entities' values)."""
+    from bot.handoff.summary import INTENT_TOPICS  # summary imports nothing from here
+
+    body = payload[1:]
+    name, _, entities = body.partition("{")
+    values: List[str] = []
+    if entities:
+        try:
+            parsed = json.loads("{" + entities)
+            values = [str(v) for v in parsed.values() if v not in (None, "")] \
+                if isinstance(parsed, dict) else []
+        except ValueError:
+            values = []
+    topic = INTENT_TOPICS.get(name.strip(), "")
+    words = "：".join(part for part in (topic, "、".join(values)) if part)
+    return words or TEXTS("pressed_unknown", what=name.strip() or payload)
+
+
+def button_title(payload: str, offered: Mapping[str, str]) -> Optional[str]:
+    """What the citizen saw on the button they pressed: the title of the bot's button
+    with this payload, else the payload in words; None for a typed text."""
+    if not payload.startswith("/"):
+        return offered.get(payload)  # a button whose payload is its own text
+    return offered.get(payload) or _payload_words(payload)
+
+
+def message_of(event: Mapping[str, Any],
+               offered: Optional[Mapping[str, str]] = None) -> Dict[str, Any] | None:
+    """One event as a desk message, None for events the agent need not see. `offered`
+    maps the payloads of the buttons the bot showed last to their titles, so a press
+    reads as the button, not as `/ask_materials{…}`."""
     kind = event.get("event")
     if kind == "user":
         text = event.get("text") or ""
         if text.startswith(EXTERNAL_PREFIX):
             return None
+        pressed = button_title(text, offered or {}) if text.startswith("/") else None
+        if pressed is not None:
+            return {"id": event["_id"], "from": "citizen", "text": pressed, "pressed": True,
+                    "masked": False, "at": event.get("timestamp")}
         masked = mask_personal(text)
         return {
             "id": event["_id"], "from": "citizen", "text": masked,
@@ -51,5 +87,24 @@ def message_of(event: Mapping[str, Any]) -> Dict[str, Any] | None:
     return None
 
 
+def offered_buttons(event: Mapping[str, Any]) -> Dict[str, str]:
+    """payload → title of a bot message's buttons (payload-less buttons send their title)."""
+    out: Dict[str, str] = {}
+    for b in (event.get("data") or {}).get("buttons") or []:
+        title = str(b.get("title") or "")
+        out[str(b.get("payload") or title)] = title
+    return out
+
+
 def messages(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
-    return [m for m in map(message_of, events) if m is not None]
+    """The desk's messages; a button press shows the title of the button pressed (the
+    latest buttons the bot offered before it)."""
+    out: List[Dict[str, Any]] = []
+    offered: Dict[str, str] = {}
+    for event in events:
+        if event.get("event") == "bot" and (event.get("data") or {}).get("buttons"):
+            offered = offered_buttons(event)
+        message = message_of(event, offered)
+        if message is not None:
+            out.append(message)
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
@@ -19,8 +20,9 @@ from bot.dialogue import texts
 from bot.handoff.config import HandoffConfig
 from bot.handoff.history import messages
 from bot.handoff.queue import HandoffQueue
-from bot.handoff.rasa_api import RasaAPI, agent_message, bot_message, resume_events
-from bot.handoff.records import Records
+from bot.handoff.rasa_api import (RasaAPI, RasaUnavailable, agent_message, bot_message,
+                                  resume_events)
+from bot.handoff.records import Records, handoffs as handoffs_table, local_day
 from bot.handoff.summary import INTENT_TOPICS, channel_label
 from bot.handoff.waiting import (CANCEL, KEY_TTL, STRUCTURED_CHANNELS, Watch, cancelled,
                                  custom_message, paused_at, queue_payload, reading, replies,
@@ -39,8 +41,10 @@ TEXTS = texts.load("handoff", {
     "closing": (), "accepted": ("agent",), "transferred": ("agent",),
     **{key: () for key in (
         "desk_no_conversation", "desk_not_yours", "desk_ended", "desk_taken", "desk_no_message",
-        "desk_empty_reply", "desk_offline", "desk_changed",
+        "desk_empty_reply", "desk_offline", "desk_changed", "desk_rasa_failed",
+        "desk_nobody_else", "back_to_queue", "desk_not_active",
     )},
+    "taken_over": ("agent",),
     "desk_reply_too_long": ("limit",), "accept_timeout": ("hours",),
     "wait_too_long": ("minutes",),
 })
@@ -48,6 +52,15 @@ CLOSING = TEXTS["closing"]
 #: What the bot does when nobody accepted in time: apologise and take a message
 #: (actions/handoff.py ActionHandoffTimeout).
 TIMEOUT_ACTION = "action_handoff_timeout"
+
+
+def sla_seconds() -> float:
+    """HANDOFF_ACCEPT_SLA: seconds a citizen should wait at most before an agent accepts
+    (the supervisor's wallboard marks waits over it); 60 unless set."""
+    try:
+        return max(1.0, float(os.environ.get("HANDOFF_ACCEPT_SLA", "60")))
+    except ValueError:
+        return 60.0
 
 
 class DeskError(Exception):
@@ -144,10 +157,20 @@ class HandoffService:
             "matter_code": handoff["matter_code"], "matter_name": handoff["matter_name"],
             "agent": handoff["agent"], "work_order_number": handoff["work_order_number"],
             "created_at": handoff["created_at"], "accepted_at": handoff["accepted_at"],
+            # what tells two chats apart at a glance: the conversation's last 4 characters
+            "short": str(handoff["conversation_id"])[-4:],
         }
 
     def mine(self, agent: str) -> List[Dict[str, Any]]:
-        return [self.public(h) for h in self.records.handoffs_in("active", agent=agent)]
+        """The agent's live chats, each with the ids of the citizen's latest messages
+        (the desk counts those it has not shown as unread)."""
+        return [self.public(h) | {"citizen_ids": self.citizen_ids(h)}
+                for h in self.records.handoffs_in("active", agent=agent)]
+
+    def citizen_ids(self, handoff: Dict[str, Any], recent: int = 30) -> List[int]:
+        events = conversation_events(self.tracker_engine, handoff["conversation_id"], 0, recent)
+        return [e["_id"] for e in events
+                if e.get("event") == "user" and not str(e.get("text") or "").startswith("EXTERNAL: ")]
 
     def readable(self, handoff_id: int, agent: str, supervisor: bool) -> Dict[str, Any]:
         """The handoff if this agent may read it: assigned to them, or a supervisor."""
@@ -170,21 +193,53 @@ class HandoffService:
         return handoff
 
     async def accept(self, handoff_id: int, agent: str) -> Dict[str, Any]:
+        """Atomic for the citizen: the chat is the agent's only once the citizen has been
+        told. The conditional update wins the race against other agents; if the greeting
+        cannot be delivered (Rasa down or slow), the handoff goes back to waiting, in its
+        old place, and the agent gets 502 to retry."""
         if not self.records.transition(
             handoff_id, "waiting", "active", agent=agent, accepted_at=self.clock()
         ):
             raise DeskError(409, TEXTS("desk_taken"))
         await self.queue.remove(handoff_id)
-        await self.kv.delete(waiting_key(handoff_id))
         handoff = self.records.handoff(handoff_id)
         events = [agent_message(TEXTS("accepted", agent=agent), agent)]
         if handoff["channel"] in STRUCTURED_CHANNELS:  # the widget's queue bar goes
             events.insert(0, custom_message(queue_payload("accepted")))
-        await self.rasa.append(handoff["conversation_id"], events)
+        try:
+            await self.rasa.append(handoff["conversation_id"], events)
+        except (RasaUnavailable, asyncio.TimeoutError, OSError) as exc:
+            logger.warning("accept of handoff %s rolled back: %s", handoff_id, exc)
+            if self.records.transition(handoff_id, "active", "waiting", assigned_to=agent,
+                                       agent=None, accepted_at=None):
+                await self.queue.add(handoff_id, handoff["created_at"])
+            raise DeskError(502, TEXTS("desk_rasa_failed")) from None
+        await self.kv.delete(waiting_key(handoff_id))
         return self.public(handoff)
 
     def history(self, handoff: Dict[str, Any], after: int = 0) -> List[Dict[str, Any]]:
-        return messages(conversation_events(self.tracker_engine, handoff["conversation_id"], after))
+        """The messages after event `after`. A button pressed since then is shown by its
+        title, which the bot's earlier message holds: then the whole conversation is read
+        (rare, and conversations are short) and only the new messages are returned."""
+        cid = handoff["conversation_id"]
+        events = conversation_events(self.tracker_engine, cid, after)
+        if after and any(e.get("event") == "user" and str(e.get("text") or "").startswith("/")
+                         for e in events):
+            return [m for m in messages(conversation_events(self.tracker_engine, cid, 0))
+                    if m["id"] > after]
+        return messages(events)
+
+    def earlier(self, handoff: Dict[str, Any], limit: int = 10) -> List[Dict[str, Any]]:
+        """The citizen's other handoffs (same conversation), newest first."""
+        import sqlalchemy as sa
+
+        query = (sa.select(handoffs_table)
+                 .where(handoffs_table.c.conversation_id == handoff["conversation_id"],
+                        handoffs_table.c.id != handoff["id"])
+                 .order_by(handoffs_table.c.id.desc()).limit(limit))
+        with self.records.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [self.public(r) | {"ended_at": r["ended_at"], "rating": r["rating"]} for r in rows]
 
     def reveal(self, handoff: Dict[str, Any], event_id: int, agent: str) -> str:
         """The unmasked text of one citizen message; who, what and when is recorded."""
@@ -207,15 +262,48 @@ class HandoffService:
         await self.rasa.append(handoff["conversation_id"], [agent_message(text, agent)])
 
     async def transfer(self, handoff_id: int, agent: str, to_agent: str) -> None:
+        """To another online agent, or (`to_agent` "queue") back to the waiting line in
+        its old place, for whoever is free next. The citizen is told first; if that
+        fails nothing changes."""
         handoff = self.writable(handoff_id, agent)
-        if to_agent == agent or to_agent not in await self.queue.online():
+        if to_agent == "queue":
+            await self._tell(handoff, [agent_message(TEXTS["back_to_queue"], agent)])
+            if not self.records.transition(handoff_id, "active", "waiting", assigned_to=agent,
+                                           agent=None, accepted_at=None):
+                raise DeskError(409, TEXTS("desk_changed"))
+            await self.queue.add(handoff_id, handoff["created_at"])
+            return
+        online = await self.queue.online()
+        if not [a for a in online if a != agent]:
+            raise DeskError(409, TEXTS("desk_nobody_else"))
+        if to_agent == agent or to_agent not in online:
             raise DeskError(409, TEXTS("desk_offline"))
+        await self._tell(handoff, [agent_message(TEXTS("transferred", agent=to_agent), agent)])
         if not self.records.reassign(handoff_id, agent, to_agent):
             raise DeskError(409, TEXTS("desk_changed"))
-        await self.rasa.append(
-            handoff["conversation_id"],
-            [agent_message(TEXTS("transferred", agent=to_agent), agent)],
-        )
+
+    async def take_over(self, handoff_id: int, supervisor: str) -> Dict[str, Any]:
+        """A supervisor takes an active chat from its agent: the citizen is told, then the
+        chat is the supervisor's (conditional on the agent it had)."""
+        handoff = self.records.handoff(handoff_id)
+        if handoff is None:
+            raise DeskError(404, TEXTS("desk_no_conversation"))
+        if handoff["status"] != "active":
+            raise DeskError(409, TEXTS("desk_not_active"))
+        if handoff["agent"] == supervisor:
+            return self.public(handoff)
+        await self._tell(handoff, [agent_message(TEXTS("taken_over", agent=supervisor),
+                                                 supervisor)])
+        if not self.records.reassign(handoff_id, handoff["agent"], supervisor):
+            raise DeskError(409, TEXTS("desk_changed"))
+        return self.public(self.records.handoff(handoff_id))
+
+    async def _tell(self, handoff: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
+        try:
+            await self.rasa.append(handoff["conversation_id"], events)
+        except (RasaUnavailable, asyncio.TimeoutError, OSError) as exc:
+            logger.warning("could not tell %s: %s", handoff["conversation_id"], exc)
+            raise DeskError(502, TEXTS("desk_rasa_failed")) from None
 
     async def end(self, handoff_id: int, agent: str, closing: Optional[str] = None) -> None:
         handoff = self.writable(handoff_id, agent)
@@ -337,4 +425,43 @@ class HandoffService:
             "active": [self.public(h) for h in self.records.handoffs_in("active")],
             "days": self.records.daily_stats(now - days * 86400),
             "open_work_orders": len(self.records.open_work_orders()),
+        }
+
+    async def wallboard(self, agents: Dict[str, str]) -> Dict[str, Any]:
+        """What a supervisor watches live: the waits against the SLA (over it marked),
+        every live chat with its agent and duration, each agent's load (chats now,
+        handled today, online or not). `agents`: name → role of every account."""
+        import sqlalchemy as sa
+
+        now = self.clock()
+        sla = sla_seconds()
+        waiting = [item | {"over_sla": item["wait_seconds"] >= sla}
+                   for item in await self.queue_view()]
+        active = self.records.handoffs_in("active")
+        live = [self.public(h) | {"duration_seconds": int(now - (h["accepted_at"] or now))}
+                for h in active]
+        online = set(await self.queue.online())
+        today = local_day(now)
+        since = now - 2 * 86400
+        with self.records.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(handoffs_table.c.agent, handoffs_table.c.accepted_at)
+                .where(handoffs_table.c.status == "ended",
+                       handoffs_table.c.accepted_at >= since,
+                       handoffs_table.c.agent.is_not(None))).all()
+        handled: Dict[str, int] = {}
+        for name, accepted in rows:
+            if local_day(accepted) == today:
+                handled[name] = handled.get(name, 0) + 1
+        names = sorted(set(online) | {h["agent"] for h in active if h["agent"]} | set(handled))
+        load = [{"agent": name, "role": agents.get(name, "agent"), "online": name in online,
+                 "chats_now": sum(1 for h in active if h["agent"] == name),
+                 "handled_today": handled.get(name, 0)} for name in names]
+        return {
+            "sla_seconds": int(sla), "waiting": waiting,
+            "over_sla": sum(1 for w in waiting if w["over_sla"]),
+            "longest_wait_seconds": max((w["wait_seconds"] for w in waiting), default=0),
+            "live": live, "agents": load,
+            "agents_online": sorted(a for a in online if agents.get(a, "agent") != "supervisor"),
+            "now": now,
         }

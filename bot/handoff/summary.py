@@ -19,9 +19,13 @@ TEXTS = texts.load("handoff", {
         "ask_eligibility", "ask_procedure", "check_application_status", "start_permit_intake",
         "complain", "request_human", "nlu_fallback", "out_of_scope", "inform",
     )),
-    "channel_labels": Table(("socketio", "rest", "wechat_oa", "wechat_mp", "alipay_life")),
-    "summary_matter": ("matter",), "summary_intents": ("intents",), "summary_said": ("texts",),
-    "summary_quote": ("text",), "summary_empty": (), "unknown_channel": (),
+    "channel_labels": Table(("socketio", "rest", "wechat_oa", "wechat_mp", "alipay_life",
+                             "wechat", "alipay", "widget", "unknown")),
+    "summary_said": ("texts",), "summary_quote": ("text",), "summary_empty": (),
+    "unknown_channel": (), "summary_asked_matter": ("matter", "topics"),
+    "summary_asked": ("topics",), "summary_about": ("matter",),
+    "summary_not_understood": ("count",), "summary_asked_person": (),
+    "summary_complaint": (),
 })
 
 #: Contract intents (../shared/spec/nlu-contract.md) as an agent reads them.
@@ -58,23 +62,42 @@ def topic_of(kind: str, turns: List[Dict[str, str]]) -> str:
     return INTENT_TOPICS["request_human"]
 
 
+#: Intents that say nothing about what the citizen wants (not named in a summary).
+NOT_A_TOPIC = frozenset(("request_human", "nlu_fallback", "", "affirm", "deny", "greet",
+                         "goodbye", "thank", "inform", "out_of_scope", "complain"))
+
+
 def summarize(
     kind: str, events: Iterable[Mapping[str, Any]], matter_name: Optional[str] = None
 ) -> Dict[str, str]:
-    """{"topic", "summary"}: what the citizen wanted, in one line, numbers masked."""
+    """{"topic", "summary"}: what the citizen wanted, in plain sentences an agent reads at
+    a glance ("市民问过「上海市居住证申领」的办事材料、办理时限。机器人有1句没听懂。…"),
+    numbers masked; no intent names and no "未识别"."""
     turns = user_turns(events)
     said = [t["text"] for t in turns if t["text"]][-MAX_TEXTS:]
-    parts = []
-    if matter_name:
-        parts.append(TEXTS("summary_matter", matter=matter_name))
-    intents = [INTENT_TOPICS.get(t["intent"], t["intent"]) for t in turns if t["intent"]]
-    if intents:
-        parts.append(TEXTS("summary_intents", intents="、".join(dict.fromkeys(intents[-MAX_TEXTS:]))))
+    sentences = []
+    if kind == "complaint":
+        sentences.append(TEXTS["summary_complaint"])
+    topics = list(dict.fromkeys(
+        INTENT_TOPICS[t["intent"]] for t in turns
+        if t["intent"] not in NOT_A_TOPIC and t["intent"] in INTENT_TOPICS))[-MAX_TEXTS:]
+    if topics and matter_name:
+        sentences.append(TEXTS("summary_asked_matter", matter=matter_name, topics="、".join(topics)))
+    elif topics:
+        sentences.append(TEXTS("summary_asked", topics="、".join(topics)))
+    elif matter_name:
+        sentences.append(TEXTS("summary_about", matter=matter_name))
+    missed = sum(1 for t in turns if t["intent"] == "nlu_fallback")
+    if missed:
+        sentences.append(TEXTS("summary_not_understood", count=missed))
     if said:
-        quoted = " / ".join(TEXTS("summary_quote", text=t) for t in said)
-        parts.append(TEXTS("summary_said", texts=quoted))
-    return {"topic": topic_of(kind, turns), "summary": "；".join(parts) or TEXTS("summary_empty")}
+        quoted = " ".join(TEXTS("summary_quote", text=t) for t in said)
+        sentences.append(TEXTS("summary_said", texts=quoted))
+    elif any(t["intent"] == "request_human" for t in turns):
+        sentences.append(TEXTS["summary_asked_person"])
+    return {"topic": topic_of(kind, turns), "summary": "".join(sentences) or TEXTS("summary_empty")}
 
 
 def channel_label(channel: Optional[str]) -> str:
-    return CHANNEL_LABELS.get(channel or "", channel or TEXTS("unknown_channel"))
+    """A channel in words (网页、微信公众号、网页接口 …), never its internal name."""
+    return CHANNEL_LABELS.get(channel or "unknown") or TEXTS("unknown_channel")

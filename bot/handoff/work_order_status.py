@@ -3,7 +3,9 @@
 
 The work order number is what the bot gave them when the order was registered; the desk
 answers only for the orders of the asking conversation (web/desk/views.py
-internal_orders_of), so a number seen elsewhere tells nobody anything. An application
+internal_orders_of), so a number seen elsewhere tells nobody anything. With the 12345
+cycle (docs/work-orders.md) the desk adds each order's state, department and deadline:
+已受理 / 已派往{department}处理 (and the deadline) / 部门已反馈 / 已回访 / 已办结. An application
 number (SH…) is a different thing: the status check with identity proof (bot/status/).
 """
 from __future__ import annotations
@@ -23,7 +25,14 @@ TEXTS = texts.load("work_orders", {
                            "state_closed", "state_cancelled", "list_head", "none",
                            "unavailable")},
     "not_found": ("number",),
+    **{f"cycle_{state}": () for state in ("registered", "classified", "answered", "visited",
+                                          "closed", "archived")},
+    "cycle_dispatched": ("department",), "due": ("date",),
 })
+#: The 12345 cycle's states the citizen hears (bot/handoff/order_cycle.py); a withdrawn
+#: order keeps its own words.
+CYCLE_STATES = ("registered", "classified", "dispatched", "answered", "visited", "closed",
+                "archived")
 #: GD-<date>-<NNNN> as bot/handoff/records.py numbers them; dashes and case forgiven.
 NUMBER = re.compile(r"GD-?(\d{8})-?(\d{4})(?!\d)", re.IGNORECASE)
 #: The word that makes a message about a work order (not an application: 办件, 申请).
@@ -53,13 +62,32 @@ def asks_about(text: str) -> bool:
     return asked(text)[0]
 
 
+def _cycle_state(order: Mapping[str, Any]) -> Optional[str]:
+    """The cycle's words for the order (已派往…处理 and the due date), None for an order
+    the desk told no cycle state of, or a withdrawn one."""
+    state = order.get("state")
+    if state not in CYCLE_STATES:
+        return None
+    if state == "dispatched":
+        said = TEXTS("cycle_dispatched", department=order.get("department") or "相关部门")
+    else:
+        said = TEXTS(f"cycle_{state}")
+    due = order.get("due_at")
+    if due and state in ("dispatched", "answered"):
+        day = datetime.fromtimestamp(float(due) - 1, LOCAL_TZ)  # 24:00 is the day before's end
+        said += TEXTS("due", date=f"{day.month}月{day.day}日")
+    return said
+
+
 def _line(order: Mapping[str, Any]) -> str:
     status = order.get("status")
     state = ("state_taken" if status == "open" and order.get("taken") else
              f"state_{status}" if status in ("open", "closed", "cancelled") else "state_open")
+    cycle_said = _cycle_state(order) if status != "cancelled" else None
     kind = "kind_complaint" if order.get("kind") == "complaint" else "kind_message"
     date = datetime.fromtimestamp(float(order.get("created_at") or 0), LOCAL_TZ).strftime("%m月%d日")
-    return TEXTS("one", number=order["number"], kind=TEXTS(kind), date=date, state=TEXTS(state))
+    return TEXTS("one", number=order["number"], kind=TEXTS(kind), date=date,
+                 state=cycle_said or TEXTS(state))
 
 
 def answer(orders: Optional[Sequence[Mapping[str, Any]]], number: Optional[str]) -> Turn:

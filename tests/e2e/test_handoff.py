@@ -253,6 +253,13 @@ async def test_a_citizen_asks_where_the_work_order_stands_by_number_or_not(stack
             assert "办件编号" not in answer and "格式" not in answer
         stranger = await Citizen(stack, http).text(f"查一下工单{number}")
         assert "没有查到工单" in stranger and "投诉" not in stranger
+        # Once dispatched (the 12345 cycle, docs/work-orders.md) the citizen hears where.
+        async with Agent(stack, "supervisor1", "supervisor1-pass") as supervisor:
+            await supervisor.call("POST", f"/desk/api/orders/{number}/classify",
+                                  {"category": "urban_construction"}, expect=200)
+            await supervisor.call("POST", f"/desk/api/orders/{number}/dispatch", {}, expect=200)
+        answer = await citizen.text(f"查一下工单{number}")
+        assert "已派往市住房城乡建设管理委处理" in answer and "办理时限至" in answer, answer
 
 
 async def test_two_misunderstood_messages_in_a_row_go_to_a_person(stack):

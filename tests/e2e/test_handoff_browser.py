@@ -103,7 +103,10 @@ async def test_agent_in_browser_and_socketio_citizen(stack):
             await message.locator("button.reveal").click()
             await expect(message).to_contain_text("13812345678")
 
-            await page.select_option("#canned", label="请稍等")
+            # 常用语 is a searchable list now (issue 16), inserted at the cursor
+            await page.click("#canned-open")
+            await page.fill("#canned-search", "请稍等")
+            await page.press("#canned-search", "Enter")
             await expect(page.locator("#reply-text")).to_have_value("好的，我帮您查一下，请稍等一两分钟。")
             await page.fill("#reply-text", "您的居住证已制证完成，3个工作日内寄出。")
             await page.click("#reply-send")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web.desk import review, views
+from web.desk import orders, review, views
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "desk"
 
@@ -29,6 +29,9 @@ def setup_routes(desk: web.Application) -> None:
     r.add_post("/api/handoffs/{handoff_id}/reply", views.reply)
     r.add_post("/api/handoffs/{handoff_id}/transfer", views.transfer)
     r.add_post("/api/handoffs/{handoff_id}/end", views.end)
+    r.add_get("/api/handoffs/{handoff_id}/context", views.handoff_context)
+    r.add_post("/api/handoffs/{handoff_id}/notes", views.add_note)
+    r.add_post("/api/handoffs/{handoff_id}/take_over", views.take_over)
     r.add_get("/api/canned", views.canned)
     r.add_get("/api/work_orders", views.work_orders)
     r.add_get("/api/work_orders/{number}", views.work_order)
@@ -36,6 +39,7 @@ def setup_routes(desk: web.Application) -> None:
     r.add_post("/api/work_orders/{number}/reveal", views.reveal_order)
     r.add_post("/api/work_orders/{number}/close", views.close_order)
     r.add_get("/api/supervisor/overview", views.overview)
+    r.add_get("/api/supervisor/wallboard", views.wallboard)
     r.add_post("/internal/handoffs", views.internal_handoff)
     r.add_post("/internal/work_orders", views.internal_work_order)
     r.add_post("/internal/work_orders/{number}/callback", views.internal_callback)
@@ -43,3 +47,4 @@ def setup_routes(desk: web.Application) -> None:
     r.add_post("/internal/work_orders/of_conversation", views.internal_orders_of)
     r.add_post("/internal/ratings", views.internal_rating)
     review.add_routes(desk)
+    orders.add_routes(desk)

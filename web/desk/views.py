@@ -13,7 +13,9 @@ from typing import Any, Dict
 from aiohttp import web
 
 from bot.dialogue import texts
+from bot.handoff import order_records
 from bot.handoff.auth import DUMMY_HASH, Session, verify_password
+from bot.handoff.notes import Notes, load_tags
 from bot.handoff.service import DeskError, HandoffService
 from bot.privacy import mask_personal, mask_phone
 from web.desk.auth import (
@@ -29,6 +31,11 @@ TEXTS = texts.load("desk", {
     "not_json": (), "bad_json": (), "json_not_object": (), "not_integer": ("name",),
     "too_many_failures": ("minutes",), "wrong_login": (), "no_work_order": (),
     "order_claimed_by": ("agent",), "claim_first": (), "order_taken": (), "order_gone": (),
+})
+#: The desk's words for the notes, tags and audit log (data/texts/handoff.yml).
+DESK_TEXTS = texts.load("handoff", {
+    "desk_note_empty": (), "desk_unknown_tag": (), "audit_message": (),
+    "audit_order": ("number",), "audit_handoff": ("short", "channel"),
 })
 HANDOFF_TEXTS = texts.load("handoff", {"desk_no_conversation": ()})
 
@@ -130,12 +137,18 @@ async def presence(request: web.Request, session: Session) -> web.Response:
 
 @desk_api()
 async def queue_view(request: web.Request, session: Session) -> web.Response:
+    """The waiting line, the agent's own chats and who is online; for supervisors also
+    every live chat (全部)."""
     service = _service(request)
-    return web.json_response({
+    answer = {
         "queue": await service.queue_view(),
         "mine": service.mine(session.agent),
         "online": await service.queue.online(),
-    })
+        "now": service.clock(),
+    }
+    if session.supervisor:
+        answer["all"] = [service.public(h) for h in service.records.handoffs_in("active")]
+    return web.json_response(answer)
 
 
 @desk_api(write=True)
@@ -193,6 +206,94 @@ async def end(request: web.Request, session: Session) -> web.Response:
 @desk_api()
 async def canned(request: web.Request, session: Session) -> web.Response:
     return web.json_response({"answers": request.app[CANNED_KEY]})
+
+
+# -- beside a conversation: earlier chats, work orders, notes and wrap-up tags ------------
+
+def _notes(request: web.Request) -> Notes:
+    return Notes.of(request.app[RECORDS_KEY].engine)
+
+
+@desk_api()
+async def handoff_context(request: web.Request, session: Session) -> web.Response:
+    """The side panel: the citizen's earlier chats (other handoffs of the conversation),
+    the conversation's work orders, the notes and tags of this handoff, the tags there are."""
+    service = _service(request)
+    handoff = service.readable(_handoff_id(request), session.agent, session.supervisor)
+    notes = _notes(request).of_handoff(handoff["id"])
+    return web.json_response({
+        "earlier": service.earlier(handoff),
+        "orders": request.app[RECORDS_KEY].orders_of(handoff["conversation_id"], limit=10),
+        "notes": [n for n in notes if n["kind"] == "note"],
+        "tags": [n["text"] for n in notes if n["kind"] == "tag"],
+        "all_tags": load_tags(),
+    })
+
+
+@desk_api(write=True)
+async def add_note(request: web.Request, session: Session) -> web.Response:
+    """{"kind": "note", "text"} an internal note (never sent to the citizen); {"kind":
+    "tag", "text", "remove"?} a wrap-up tag of data/reference/wrap_up_tags.yml."""
+    service = _service(request)
+    handoff = service.readable(_handoff_id(request), session.agent, session.supervisor)
+    body = await read_json(request)
+    kind = "tag" if body.get("kind") == "tag" else "note"
+    text = str(body.get("text") or "").strip()
+    notes = _notes(request)
+    if kind == "tag":
+        if text not in load_tags():
+            raise DeskError(400, DESK_TEXTS["desk_unknown_tag"])
+        if body.get("remove"):
+            notes.remove_tag(handoff["id"], text)
+            return web.json_response({"ok": True})
+    elif not text:
+        raise DeskError(400, DESK_TEXTS["desk_note_empty"])
+    return web.json_response(notes.add(handoff["id"], session.agent, kind, text))
+
+
+@desk_api(write=True, supervisor=True)
+async def take_over(request: web.Request, session: Session) -> web.Response:
+    return web.json_response(
+        await _service(request).take_over(_handoff_id(request), session.agent))
+
+
+def _accounts(request: web.Request) -> Dict[str, str]:
+    """name → role of every desk account."""
+    import sqlalchemy as sa
+
+    from bot.handoff.records import agents
+
+    with request.app[RECORDS_KEY].engine.connect() as conn:
+        return {name: role for name, role in conn.execute(sa.select(agents.c.name, agents.c.role))}
+
+
+@desk_api(supervisor=True)
+async def wallboard(request: web.Request, session: Session) -> web.Response:
+    data = await _service(request).wallboard(_accounts(request))
+    data["reveals"] = _reveal_log(request, 20)
+    return web.json_response(data)
+
+
+def _reveal_log(request: web.Request, limit: int) -> list:
+    """The audit log as a supervisor reads it: who, when, and which chat or order in
+    words (the conversation's short label and channel), not raw ids."""
+    records = request.app[RECORDS_KEY]
+    service = _service(request)
+    out = []
+    for row in records.reveal_log(limit):
+        handoff = records.handoff(row["handoff_id"]) if row.get("handoff_id") else None
+        what = row["what"] or ""
+        if what.startswith("work order "):
+            words = DESK_TEXTS("audit_order", number=what.split()[2])
+        elif handoff is not None:
+            public = service.public(handoff)
+            words = DESK_TEXTS("audit_handoff", short=public["short"],
+                               channel=public["channel_label"]) + DESK_TEXTS["audit_message"]
+        else:
+            words = DESK_TEXTS["audit_message"]
+        out.append(row | {"what_label": words,
+                          "topic": handoff["topic"] if handoff else None})
+    return out
 
 
 # -- work orders -------------------------------------------------------------------
@@ -276,7 +377,7 @@ async def close_order(request: web.Request, session: Session) -> web.Response:
 @desk_api(supervisor=True)
 async def overview(request: web.Request, session: Session) -> web.Response:
     data = await _service(request).overview()
-    data["reveals"] = request.app[RECORDS_KEY].reveal_log(20)
+    data["reveals"] = _reveal_log(request, 20)
     return web.json_response(data)
 
 
@@ -303,6 +404,7 @@ async def internal_work_order(request: web.Request) -> web.Response:
         message=message[:4000],
         callback_phone=(str(body["callback_phone"])[:32] if body.get("callback_phone") else None),
     )
+    order_records.for_engine(request.app[RECORDS_KEY].engine).register(number, message)  # 受理
     return web.json_response({"number": number})
 
 
@@ -323,6 +425,7 @@ async def internal_orders_of(request: web.Request) -> web.Response:
         raise DeskError(400, "conversation_id is required")
     number = str(body["number"])[:32] if body.get("number") else None
     orders = request.app[RECORDS_KEY].orders_of(str(body["conversation_id"]), number)
+    orders = order_records.with_cycle(request.app[RECORDS_KEY].engine, orders)  # its 12345 state
     return web.json_response({"orders": orders})
 
 

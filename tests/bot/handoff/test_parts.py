@@ -34,7 +34,8 @@ def test_summary_masks_numbers_and_names_the_matter_and_topic():
               _user("我手机13812345678", "inform"), _user("/request_human", "request_human")]
     summary = summarize("request", events, "上海市居住证申领")
     assert summary["topic"] == "补充信息"  # the latest substantive intent
-    assert "事项：上海市居住证申领" in summary["summary"]
+    # a plain sentence (issue 16), not "事项：…；意图：…"
+    assert "市民问过「上海市居住证申领」的办事材料。" in summary["summary"]
     assert "138****5678" in summary["summary"] and "13812345678" not in summary["summary"]
     assert "/request_human" not in summary["summary"]
     assert summarize("complaint", [_user("路灯坏了", "complain")])["topic"] == "投诉建议"

@@ -309,7 +309,8 @@ async def test_a_work_order_state_is_told_only_to_the_conversation_that_register
     status, body = await internal(desk, path, {"conversation_id": "ws1", "number": number})
     assert status == 200 and [(o["number"], o["kind"], o["status"], o["taken"])
                               for o in body["orders"]] == [(number, "complaint", "open", False)]
-    assert set(body["orders"][0]) == {"number", "kind", "status", "created_at", "taken"}
+    assert set(body["orders"][0]) == {"number", "kind", "status", "created_at", "taken",
+                                      "state", "department", "due_at"}  # the 12345 cycle's
     assert (await internal(desk, path, {"conversation_id": "other", "number": number}))[1] == {"orders": []}
     assert (await internal(desk, path, {"conversation_id": "other"}))[1] == {"orders": []}
     assert (await internal(desk, path, {"conversation_id": "ws1"}, token="wrong"))[0] == 401
