@@ -14,7 +14,7 @@ import pytest
 
 from bot.catalog.cards import materials_card
 from tests.accessibility import serious_violations
-from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, CHROMIUM, Portal, ScriptedRasa
+from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, Portal, ScriptedRasa
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -26,17 +26,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "cards"
 WIDGET = "#govbot-widget"
 QUESTION = "居住证要带什么材料"
 CODE = "SH-P-001"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
 
 
 def shot(portal: Portal, name: str) -> None:

@@ -27,21 +27,9 @@ expect = playwright_api.expect
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "desk"
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 30_000
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def say(stack, sender: str, text: str) -> list:
@@ -68,7 +56,7 @@ def wait_for_bot(stack, sender: str, fragment: str, seconds: float = 30.0) -> No
 
 
 class Desk:
-    def __init__(self, browser, stack, name: str, viewport=DESKTOP) -> None:  # noqa: F811
+    def __init__(self, browser, stack, name: str, viewport=DESKTOP) -> None:
         # bypass_csp: axe is injected as a script (the CSP is tested in tests/web/desk)
         self.context = browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True)
         self.page = self.context.new_page()
@@ -97,7 +85,7 @@ class Desk:
         self.context.close()
 
 
-def test_desk_inbox_conversation_tools_and_supervisor(browser, stack):  # noqa: F811
+def test_desk_inbox_conversation_tools_and_supervisor(browser, stack):
     agent = Desk(browser, stack, "agent1")
     boss = None
     sender = f"desk-{uuid.uuid4().hex[:8]}"

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, ARTIFACTS, Portal, browser  # noqa: F401
+from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, ARTIFACTS, Portal
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 class Desk:
     """An agent's browser on the desk page."""
 
-    def __init__(self, browser, stack, name: str, password: str) -> None:  # noqa: F811
+    def __init__(self, browser, stack, name: str, password: str) -> None:
         self.context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
         self.page = self.context.new_page()
         self.page.on("dialog", lambda dialog: dialog.accept())
@@ -36,7 +36,7 @@ class Desk:
         self.context.close()
 
 
-def test_citizen_in_widget_and_agent_in_desk(browser, stack):  # noqa: F811
+def test_citizen_in_widget_and_agent_in_desk(browser, stack):
     citizen = Portal(browser, stack, viewport={"width": 1280, "height": 860}).goto()
     citizen.open()
     desk = Desk(browser, stack, "agent1", "agent1-pass")

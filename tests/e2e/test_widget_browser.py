@@ -29,21 +29,9 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "widget"
-CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT = 30_000  # ms; a turn takes well under a second, but the machine is shared
 SOCKET_URL = re.compile(r"/socket\.io/")
 NETWORK_ERROR = re.compile(r"WebSocket|Failed to load resource|net::ERR_")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
 
 
 class Portal:

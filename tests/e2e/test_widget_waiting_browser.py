@@ -11,12 +11,11 @@ import http.cookiejar
 import json
 import re
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.accessibility import serious_violations
-from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, ARTIFACTS, Portal, browser  # noqa: F401
+from tests.e2e.test_widget_browser import ANSWER_TIMEOUT, ARTIFACTS, Portal
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -63,7 +62,7 @@ def wait_for(condition, page, timeout_ms: int = ANSWER_TIMEOUT):
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_waiting_for_a_person_in_the_widget(browser, stack, size):  # noqa: F811
+def test_waiting_for_a_person_in_the_widget(browser, stack, size):
     agent = DeskAPI(stack, "agent1", "agent1-pass")
     agent.online()
     # bypass_csp: axe adds inline styles while it checks (the CSP is tested elsewhere)
@@ -112,7 +111,7 @@ def test_waiting_for_a_person_in_the_widget(browser, stack, size):  # noqa: F811
         citizen.close()
 
 
-def test_cancel_the_wait_with_the_button(browser, stack):  # noqa: F811
+def test_cancel_the_wait_with_the_button(browser, stack):
     agent = DeskAPI(stack, "agent2", "agent2-pass")
     agent.online()
     citizen = Portal(browser, stack, **DESKTOP).goto()
@@ -132,7 +131,7 @@ def test_cancel_the_wait_with_the_button(browser, stack):  # noqa: F811
         citizen.close()
 
 
-def test_unreachable_says_what_else_to_do(browser, stack, tmp_path):  # noqa: F811
+def test_unreachable_says_what_else_to_do(browser, stack, tmp_path):
     """Before, '重新连接中…' forever, with no 12345."""
     citizen = Portal(browser, stack, **PHONE)
 
@@ -156,7 +155,7 @@ def test_unreachable_says_what_else_to_do(browser, stack, tmp_path):  # noqa: F8
         citizen.close(network_errors_expected=True)
 
 
-def test_the_welcome_suggests_questions(browser, stack):  # noqa: F811
+def test_the_welcome_suggests_questions(browser, stack):
     """Before, the welcome was a dead end: nothing to tap."""
     citizen = Portal(browser, stack, **PHONE).goto()
     try:
