@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     handoff_max_wait: float = Field(1800.0, env="HANDOFF_MAX_WAIT")
     #: When people answer, as said to citizens in every "later" message.
     handoff_office_hours: str = Field("工作日 9:00–17:00", env="HANDOFF_OFFICE_HOURS")
+    #: The wallboard marks waits longer than this many seconds.
+    handoff_accept_sla: float = Field(60.0, env="HANDOFF_ACCEPT_SLA", gt=0)
     #: DESK_DEV_ACCOUNTS=1 (and only "1") asks for the development desk accounts.
     desk_dev_accounts: bool = Field(False, env="DESK_DEV_ACCOUNTS")
     #: Seconds between two captures of failed turns for review (bot/review/capture.py) by

@@ -62,6 +62,9 @@ class HandoffConfig:
     max_wait: float = 1800.0
     #: When people answer (HANDOFF_OFFICE_HOURS), said in every "later" message.
     office_hours: str = "工作日 9:00–17:00"
+    #: Seconds a citizen should wait at most before an agent accepts (HANDOFF_ACCEPT_SLA):
+    #: the supervisor's wallboard marks longer waits.
+    accept_sla: float = 60.0
 
 
 def load() -> HandoffConfig:
@@ -79,6 +82,7 @@ def load() -> HandoffConfig:
         review_capture_seconds=cfg.review_capture_seconds,
         max_wait=cfg.handoff_max_wait,
         office_hours=cfg.handoff_office_hours,
+        accept_sla=cfg.handoff_accept_sla,
     )
 
 

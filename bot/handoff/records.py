@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -197,6 +197,23 @@ class Records:
                 .order_by(handoffs.c.id.desc())
             ).mappings().first()
         return dict(row) if row else None
+
+    def other_handoffs(self, conversation_id: str, but: int, limit: int = 10) -> List[Dict[str, Any]]:
+        """The conversation's handoffs other than `but`, newest first (the citizen's
+        earlier chats, shown to the agent)."""
+        query = (sa.select(handoffs)
+                 .where(handoffs.c.conversation_id == conversation_id, handoffs.c.id != but)
+                 .order_by(handoffs.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def handled_since(self, since: float) -> List[Tuple[str, float]]:
+        """(agent, accepted at) of every handoff ended after being accepted since `since`."""
+        query = sa.select(handoffs.c.agent, handoffs.c.accepted_at).where(
+            handoffs.c.status == "ended", handoffs.c.accepted_at >= since,
+            handoffs.c.agent.is_not(None))
+        with self.engine.connect() as conn:
+            return [(agent, accepted) for agent, accepted in conn.execute(query).all()]
 
     def handoffs_in(self, status: str, agent: Optional[str] = None) -> List[Dict[str, Any]]:
         query = sa.select(handoffs).where(handoffs.c.status == status)

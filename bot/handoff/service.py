@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
@@ -22,7 +21,7 @@ from bot.handoff.history import messages
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import (RasaAPI, RasaUnavailable, agent_message, bot_message,
                                   resume_events)
-from bot.handoff.records import Records, handoffs as handoffs_table, local_day
+from bot.handoff.records import Records, local_day
 from bot.handoff.summary import INTENT_TOPICS, channel_label
 from bot.handoff.waiting import (CANCEL, KEY_TTL, STRUCTURED_CHANNELS, Watch, cancelled,
                                  custom_message, paused_at, queue_payload, reading, replies,
@@ -52,15 +51,6 @@ CLOSING = TEXTS["closing"]
 #: What the bot does when nobody accepted in time: apologise and take a message
 #: (actions/handoff.py ActionHandoffTimeout).
 TIMEOUT_ACTION = "action_handoff_timeout"
-
-
-def sla_seconds() -> float:
-    """HANDOFF_ACCEPT_SLA: seconds a citizen should wait at most before an agent accepts
-    (the supervisor's wallboard marks waits over it); 60 unless set."""
-    try:
-        return max(1.0, float(os.environ.get("HANDOFF_ACCEPT_SLA", "60")))
-    except ValueError:
-        return 60.0
 
 
 class DeskError(Exception):
@@ -231,14 +221,7 @@ class HandoffService:
 
     def earlier(self, handoff: Dict[str, Any], limit: int = 10) -> List[Dict[str, Any]]:
         """The citizen's other handoffs (same conversation), newest first."""
-        import sqlalchemy as sa
-
-        query = (sa.select(handoffs_table)
-                 .where(handoffs_table.c.conversation_id == handoff["conversation_id"],
-                        handoffs_table.c.id != handoff["id"])
-                 .order_by(handoffs_table.c.id.desc()).limit(limit))
-        with self.records.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = self.records.other_handoffs(handoff["conversation_id"], handoff["id"], limit)
         return [self.public(r) | {"ended_at": r["ended_at"], "rating": r["rating"]} for r in rows]
 
     def reveal(self, handoff: Dict[str, Any], event_id: int, agent: str) -> str:
@@ -431,10 +414,8 @@ class HandoffService:
         """What a supervisor watches live: the waits against the SLA (over it marked),
         every live chat with its agent and duration, each agent's load (chats now,
         handled today, online or not). `agents`: name → role of every account."""
-        import sqlalchemy as sa
-
         now = self.clock()
-        sla = sla_seconds()
+        sla = self.cfg.accept_sla
         waiting = [item | {"over_sla": item["wait_seconds"] >= sla}
                    for item in await self.queue_view()]
         active = self.records.handoffs_in("active")
@@ -442,15 +423,8 @@ class HandoffService:
                 for h in active]
         online = set(await self.queue.online())
         today = local_day(now)
-        since = now - 2 * 86400
-        with self.records.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(handoffs_table.c.agent, handoffs_table.c.accepted_at)
-                .where(handoffs_table.c.status == "ended",
-                       handoffs_table.c.accepted_at >= since,
-                       handoffs_table.c.agent.is_not(None))).all()
         handled: Dict[str, int] = {}
-        for name, accepted in rows:
+        for name, accepted in self.records.handled_since(now - 2 * 86400):
             if local_day(accepted) == today:
                 handled[name] = handled.get(name, 0) + 1
         names = sorted(set(online) | {h["agent"] for h in active if h["agent"]} | set(handled))
