@@ -4,11 +4,10 @@ the side panel, transfer back to the queue, take-over, the supervisor's wallboar
 its SLA, supervisors not online unless they say so, an audit log in words."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import asyncio
 import json
 import time
+from dataclasses import replace
 
 import pytest
 from aiohttp import web
