@@ -123,7 +123,7 @@ class _Markup(HTMLParser):
 DESK_STATIC = Path(__file__).resolve().parents[2] / "web" / "static" / "desk"
 
 
-@pytest.mark.parametrize("path", ["/desk", "/desk/", "/desk/supervisor"])
+@pytest.mark.parametrize("path", ["/desk", "/desk/", "/desk/supervisor", "/desk/orders"])
 async def test_desk_pages_work_under_their_csp(client, path):
     response = await client.get(path)
     assert response.status == 200 and response.content_type == "text/html"
@@ -139,7 +139,7 @@ def test_desk_scripts_build_no_code_or_markup_from_text():
     """A citizen's words reach the desk only through its scripts: they set text, never
     markup or code."""
     scripts = sorted(DESK_STATIC.glob("*.js"))
-    assert [s.name for s in scripts] == ["desk.js", "review.js", "supervisor.js"]
+    assert [s.name for s in scripts] == ["desk.js", "orders.js", "review.js", "supervisor.js"]
     for script in scripts:  # no eval-like code, no inline styles set as text
         code = script.read_text(encoding="utf-8")
         assert not re.search(r"\beval\(|new Function\(|setAttribute\(\s*[\"']style|innerHTML", code)
