@@ -27,8 +27,10 @@ TEXTS = texts.load("work_orders", {
     "not_found": ("number",),
     **{f"cycle_{state}": () for state in ("registered", "classified", "answered", "visited",
                                           "closed", "archived")},
-    "cycle_dispatched": ("department",), "due": ("date",),
+    "cycle_dispatched": ("department",), "due": ("date",), "changed": ("number", "state"),
 })
+#: The steps a citizen is told of unasked, where the channel can take such a message.
+TOLD_STATES = ("dispatched", "answered", "closed")
 #: The 12345 cycle's states the citizen hears (bot/handoff/order_cycle.py); a withdrawn
 #: order keeps its own words.
 CYCLE_STATES = ("registered", "classified", "dispatched", "answered", "visited", "closed",
@@ -100,3 +102,11 @@ def answer(orders: Optional[Sequence[Mapping[str, Any]]], number: Optional[str])
     if number or len(orders) == 1:
         return Turn().say(_line(orders[0]))
     return Turn().say("\n".join([TEXTS("list_head"), *(_line(o) for o in orders)]))
+
+
+def changed(order: Mapping[str, Any]) -> Optional[str]:
+    """What the citizen is told when their order reaches a step worth telling (派往部门,
+    部门已反馈, 办结), None for the others."""
+    if order.get("state") not in TOLD_STATES:
+        return None
+    return TEXTS("changed", number=order["number"], state=_cycle_state(order))

@@ -22,6 +22,7 @@ or another department's order. Each step lands in work_order_steps with actor an
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Dict, Optional
 
@@ -30,14 +31,18 @@ from aiohttp import web
 from bot.dialogue import texts
 from bot.handoff import order_cycle as cycle
 from bot.handoff.auth import Session
+from bot.handoff import work_order_status
 from bot.handoff.order_records import OrderRecords, for_engine
+from bot.handoff.rasa_api import bot_message
 from bot.handoff.service import DeskError
 from bot.privacy import mask_personal, mask_phone
 from web.desk.auth import COOKIE, Handler, desk_api
-from web.desk.keys import RECORDS_KEY, SESSIONS_KEY
+from web.desk.keys import RECORDS_KEY, SERVICE_KEY, SESSIONS_KEY
 from web.desk.views import read_json
 from web.middlewares import json_error
 from web.templating import render
+
+logger = logging.getLogger(__name__)
 
 TEXTS = texts.load("work_orders", {
     **{key: () for key in ("desk_no_order", "desk_role", "desk_department",
@@ -161,6 +166,26 @@ def _values(action: str, order: Dict[str, Any], body: Dict[str, Any], store: Ord
     return values
 
 
+#: Channels that can take a message the citizen did not ask for (REST cannot: its client
+#: reads only the answers to its own requests).
+PUSHING_CHANNELS = ("socketio", "wechat", "alipay")
+
+
+async def _tell_citizen(request: web.Request, order: Dict[str, Any]) -> None:
+    """The citizen hears of a step worth telling (派往部门, 部门已反馈, 办结) in the
+    conversation the order came from, where the channel allows; a failure is logged and
+    never undoes the step (they can still ask by number)."""
+    said = work_order_status.changed(order)
+    stored = request.app[RECORDS_KEY].work_order(order["number"]) if said else None
+    if stored is None or stored["channel"] not in PUSHING_CHANNELS:
+        return
+    try:
+        await request.app[SERVICE_KEY].rasa.append(stored["conversation_id"], [bot_message(said)])
+    except Exception:  # noqa: BLE001 - the step is done; the citizen may ask by number
+        logger.warning("work order %s: the citizen could not be told", order["number"],
+                       exc_info=True)
+
+
 def _step(action: str) -> Handler:
     @desk_api(write=True)
     async def take(request: web.Request, session: Session) -> web.Response:
@@ -188,7 +213,9 @@ def _step(action: str) -> Handler:
         if not moved:
             current = store.order(order["number"], now=now) or order
             raise DeskError(409, TEXTS("desk_state", state=current["state_name"]))
-        shown = _shown(store.order(order["number"], now=now), session, own)
+        current = store.order(order["number"], now=now)
+        await _tell_citizen(request, current)
+        shown = _shown(current, session, own)
         shown["history"] = store.history(order["number"])
         return web.json_response(shown)
 

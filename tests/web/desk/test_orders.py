@@ -282,3 +282,41 @@ def test_the_development_seed_has_a_department_user(database_url):
     assert seed_development_accounts(records)
     assert records.agent("dept1")["role"] == "department"
     assert for_engine(records.engine).department_of("dept1") == "市交通委"
+
+
+async def test_the_citizen_is_told_of_the_steps_where_the_channel_allows(desk, rasa, clock):
+    """派往部门 and 办结 reach a widget or WeChat citizen unasked; a REST client (no push)
+    asks by number instead, and steps of no interest to the citizen say nothing."""
+    status, body = await internal(desk, "/desk/internal/work_orders", {
+        "conversation_id": "push1", "channel": "socketio", "kind": "message",
+        "message": "小区门口的路灯坏了一个月了"})
+    pushed = body["number"]
+    quiet = await new_order(desk, cid="rest1")
+    agent = await login(desk, "agent1", "agent1-pass")
+    for number in (pushed, quiet):
+        await step(desk, agent, number, "classify", {"category": "urban_construction"})
+    assert rasa.texts("push1") == []  # classifying is no news for the citizen
+    for number in (pushed, quiet):
+        await step(desk, agent, number, "dispatch", {"department": "市交通委"})
+    [told] = rasa.texts("push1")
+    assert told.startswith(f"您的工单 {pushed} 有新进展：已派往市交通委处理") and "办理时限至" in told
+    assert rasa.texts("rest1") == []
+
+
+async def test_overdue_orders_are_on_the_supervisors_wallboard(desk, cfg, shared, clock):
+    clock["t"] = datetime(2026, 11, 2, 10, 0, tzinfo=LOCAL_TZ).timestamp()  # long past
+    number = await new_order(desk, "公交站台顶棚漏雨", cid="late1")
+    agent = await login(desk, "agent1", "agent1-pass")
+    await step(desk, agent, number, "classify", {"category": "transport"})
+    await step(desk, agent, number, "dispatch", {})
+    sup, sup_headers = await other(cfg, shared, "supervisor1", "supervisor1-pass")
+    try:
+        board = await get(sup, "/desk/api/supervisor/wallboard")
+        [late] = [o for o in board["overdue_orders"] if o["number"] == number]
+        assert late["department"] == "市交通委" and late["urged_at"] is None
+        assert "message" not in late and "callback_phone" not in late
+        await step(sup, sup_headers, number, "urge", {"note": "班长看板催办"})
+        board = await get(sup, "/desk/api/supervisor/wallboard")
+        assert [o["urged_at"] for o in board["overdue_orders"] if o["number"] == number] == [clock["t"]]
+    finally:
+        await sup.close()

@@ -65,6 +65,12 @@ function renderBoard(b) {
      el("button", { type: "button", textContent: "接管", onclick: () => takeOver(h.id) })],
   ], state.watching && state.watching.id === h.id ? "selected" : "")));
   $("live-empty").textContent = b.live.length ? "" : "现在没有进行中的会话。";
+  $("overdue").replaceChildren(...(b.overdue_orders || []).map((o) => row([
+    o.number, o.category_name, o.department, when(o.due_at) + " · 已超期",
+    o.urged_at ? `已催办 ${when(o.urged_at)}`
+      : el("button", { type: "button", textContent: "催办", onclick: () => urge(o.number) }),
+  ])));
+  $("overdue-empty").textContent = (b.overdue_orders || []).length ? "" : "没有超期的工单。";
   $("reveals").replaceChildren(...b.reveals.map((r) => row([when(r.at), r.agent, r.what_label])));
   $("updated").textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
 }
@@ -104,6 +110,13 @@ async function loadWatch() {
       (m.pressed ? "点了按钮：" : "") + m.text));
     state.lastId = Math.max(state.lastId, m.id);
   }
+}
+
+async function urge(number) {
+  try {
+    await post(`/desk/api/orders/${encodeURIComponent(number)}/urge`, { note: "班长看板催办" });
+    await load();
+  } catch (e) { $("error").textContent = `催办失败：${e.message}`; }
 }
 
 async function takeOver(id) {
