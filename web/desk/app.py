@@ -21,7 +21,7 @@ from bot.catalog import Catalog, default_catalog
 from bot.db import engine_for
 from bot.handoff import config as handoff_config
 from bot.handoff.accounts import (
-    DEV_ACCOUNTS, development_accounts_wanted, seed_development_accounts,
+    DEV_ACCOUNTS, DEV_DEPARTMENT_ACCOUNTS, development_accounts_wanted, seed_development_accounts,
 )
 from bot.handoff.auth import LoginGuard, Sessions
 from bot.handoff.config import HandoffConfig
@@ -60,7 +60,8 @@ def load_canned(path: Path = CANNED_FILE) -> List[Dict[str, str]]:
 def _seed(records: Records, wanted: bool) -> None:
     """The development accounts, loudly: nobody should miss that they exist."""
     if wanted and seed_development_accounts(records):
-        names = ", ".join(name for name, _, _ in DEV_ACCOUNTS)
+        names = ", ".join([name for name, _, _ in DEV_ACCOUNTS]
+                          + [name for name, _, _ in DEV_DEPARTMENT_ACCOUNTS])
         logger.warning(
             "\n%s\nDESK: DEVELOPMENT ACCOUNTS CREATED (%s) with the passwords published in "
             "README.md, because DESK_DEV_ACCOUNTS=1. Never on a server: create real accounts "

@@ -91,6 +91,8 @@ function showLogin() {
 function onlineKey() { return `desk.online.${state.me}`; }
 
 async function startDesk(me) {
+  // a department user works on the orders dispatched to it, not on live chats
+  if (me.role === "department") { location.href = "/desk/orders"; return; }
   state.me = me.agent; state.role = me.role; state.csrf = me.csrf;
   state.seen = store.get(`desk.seen.${me.agent}`, {});
   $("login-view").hidden = true; $("desk-view").hidden = false;
