@@ -171,17 +171,6 @@ class AlipayOutput(PlatformOutput):
     async def send_native(self, user_id: str, body: Dict[str, Any]) -> None:
         await self.client.custom_send(user_id, body)
 
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        """A matter card as text (connectors.common.text.card_as_text): the answer, its
-        links, the hotline, and its follow-up questions as numbered options; the card's
-        message is sent once, not as its text and then its payload."""
-        shown = fit.card_as_text(message, fit.web_base_url())
-        if shown is None:
-            await super().send_response(recipient_id, message)
-            return
-        text, buttons = shown
-        await self.send_text_with_buttons(recipient_id, text, buttons)
-
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         user = self.user_id(recipient_id)
         for piece in fit.split_bytes(fit.links_as_plain(text), limit=TEXT_LIMIT * 3):

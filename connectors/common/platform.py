@@ -34,6 +34,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot.kv import KeyValueStore, store_from_env
 from connectors.common import options
+from connectors.common import text as fit
 from connectors.common.background import TurnRunner, first_delivery
 from connectors.common.settings import PlatformSettings
 from connectors.common.turn import PlatformMessage, conversation_turn, submit_turn
@@ -116,6 +117,17 @@ class PlatformOutput(OutputChannel):
     async def send_native(self, user_id: str, body: Dict[str, Any]) -> None:
         """Sends one message body in the platform's own form to the user."""
         raise NotImplementedError
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """A matter card as text (connectors/common/text.py card_as_text): the answer, its
+        links, the hotline, and its follow-up questions as numbered options; the card's
+        message is sent once, not as its text and then its payload."""
+        shown = fit.card_as_text(message, fit.web_base_url())
+        if shown is None:
+            await super().send_response(recipient_id, message)
+            return
+        text, buttons = shown
+        await self.send_text_with_buttons(recipient_id, text, buttons)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
