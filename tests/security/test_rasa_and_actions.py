@@ -199,5 +199,7 @@ def test_a_100_kb_message_is_answered_and_nothing_is_lost(stack):
     normal conversation beside it goes on (its latency is measured by `make bench`)."""
     long = Citizen(stack)
     replies = long.say("居住证要什么材料" + "麻烦您了，" * 20_000)  # 100,000 characters
-    assert replies and all(r.get("text") or r.get("buttons") for r in replies)
+    # every reply carries something: text, buttons, or an answer card beside its text
+    assert replies and all(r.get("text") or r.get("buttons") or r.get("custom") for r in replies)
+    assert any("上海市居住证申领" in (r.get("text") or "") for r in replies)
     assert "上海市居住证申领" in Citizen(stack).text("居住证要什么材料")
