@@ -13,21 +13,81 @@ are Rasa SDK's) with:
 - `bot.settings.bind_host()` (loopback unless BIND_HOST), no CORS (no browser calls it);
 - a body cap (ACTION_MAX_BODY, 2 MB: Rasa sends the windowed tracker, never more).
 
-`/health` stays open for liveness probes: it says "ok" and nothing else.
+`/health` stays open for liveness probes: it says "ok" and nothing else; so do
+`/health/live` and `/health/ready` (ready: the catalog is loaded). `/metrics`
+(rasa_ext/health.py, bot/metrics.py) wants the scraper's METRICS_TOKEN, not Rasa's:
+`govbot_action_runs_total{action}`, `govbot_action_seconds`,
+`govbot_action_errors_total{action}` (actions that raised), counted around Rasa SDK's
+`ActionExecutor.run`. Metrics are per process: run one Sanic worker per process
+(ACTION_SERVER_SANIC_WORKERS unset), and more processes or pods to scale.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import time
 from typing import Any, Optional
 
-from bot import settings
+from bot import metrics, settings
 from bot.logs import configure_logging
+from rasa_ext import health
 from rasa_ext.api_guard import bearer_matches
 
 logger = logging.getLogger(__name__)
 
-OPEN_PATHS = ("/health",)
+#: Answered without Rasa's token (`/metrics` checks the scraper's own).
+OPEN_PATHS = ("/health", *metrics.HEALTH_PATHS, metrics.METRICS_PATH)
+
+ACTION_RUNS = metrics.counter("govbot_action_runs_total", "Custom actions run, by action",
+                              ["action"])
+ACTION_SECONDS = metrics.histogram("govbot_action_seconds",
+                                   "Seconds a custom action ran (Rasa SDK's executor)")
+ACTION_ERRORS = metrics.action_errors()
+#: An action name that is not registered (a request naming anything) counts as this.
+UNKNOWN_ACTION = "unknown"
+
+
+def _measuring(run: Any) -> Any:
+    """Rasa SDK's `ActionExecutor.run(action_call)`, counted and timed. Labels are the
+    registered actions' names only; a form's rejection is control flow, not an error."""
+
+    async def run_measured(self: Any, action_call: Any) -> Any:
+        from rasa_sdk.interfaces import ActionExecutionRejection
+
+        name = action_call.get("next_action") if isinstance(action_call, dict) else None
+        label = name if name in self.actions else UNKNOWN_ACTION
+        started = time.perf_counter()
+        try:
+            return await run(self, action_call)
+        except ActionExecutionRejection:
+            raise
+        except Exception:
+            ACTION_ERRORS.labels(action=label).inc()
+            raise
+        finally:
+            ACTION_SECONDS.observe(time.perf_counter() - started)
+            ACTION_RUNS.labels(action=label).inc()
+
+    run_measured._measured = True  # type: ignore[attr-defined]
+    return run_measured
+
+
+def measure_actions() -> None:
+    """Wraps Rasa SDK's executor (once; its app keeps the executor to itself)."""
+    from rasa_sdk.executor import ActionExecutor
+
+    if not getattr(ActionExecutor.run, "_measured", False):
+        ActionExecutor.run = _measuring(ActionExecutor.run)
+
+
+async def catalog_ready(app: Any) -> Optional[str]:
+    """Ready when the catalog's index is built and holds matters (read in a thread: its
+    version check reads the database)."""
+    from bot.catalog import default_catalog
+
+    matters = await asyncio.to_thread(lambda: len(default_catalog().index().matters))
+    return None if matters else "catalog empty"
 
 
 def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
@@ -42,8 +102,11 @@ def create_app(token: Optional[str] = None, package: str = "actions") -> Any:
     # not at a citizen's first status check; actions/handoff.py checks the desk's.
     BackendClient.from_env()
     settings.public_base_url()  # the bot's links: refused in production when unset
+    scrape_token = settings.metrics_token()  # the scraper's: likewise
+    measure_actions()
     app = create_sdk_app(package, cors_origins=None)
     app.config.REQUEST_MAX_SIZE = settings.load().action_max_body
+    health.add_routes(app, catalog_ready, scrape_token)
 
     async def only_rasa(request: Any) -> Optional[Any]:
         if request.path in OPEN_PATHS or bearer_matches(request.headers.get("authorization"),

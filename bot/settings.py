@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     tracker_database_url: Optional[str] = Field(
         None, env=["TRACKER_DATABASE_URL", "DATABASE_URL"])
     redis_url: Optional[str] = Field(None, env="REDIS_URL")
+    #: RabbitMQ for Rasa's event stream (amqp://user:password@host:5672/%2F; a credential:
+    #: `rabbitmq_url()` checks it). Unset: no stream, the desk counts from the tracker.
+    rabbitmq_url: SecretStr = Field(SecretStr(""), env="RABBITMQ_URL")
+    #: Where the stream's consumer (python -m bot.stats.consumer) serves health and metrics.
+    stats_port: int = Field(8790, env="STATS_PORT")
+    #: The stream's name on RabbitMQ: exchange `<name>.events`, queue `<name>.stats`; two
+    #: deployments (or a test cluster) sharing one RabbitMQ use two names.
+    event_stream: str = Field("govbot", env="EVENT_STREAM", regex=r"^[A-Za-z0-9_-]{1,64}$")
     catalog_dir: Path = Field(ROOT / "data" / "catalog", env="CATALOG_DIR")
     #: Where supervisors' labels go (bot/review/labels.py): training data the next
     #: `make retrain` reads. Several web apps must share it (a volume), like the models.
@@ -127,6 +135,8 @@ class Settings(BaseSettings):
     backend_service_tokens: Tuple[SecretStr, ...] = Field((), env="BACKEND_SERVICE_TOKENS")
     widget_session_secret: SecretStr = Field(SecretStr(""), env="WIDGET_SESSION_SECRET")
     seal_key: SecretStr = Field(SecretStr(""), env="SEAL_KEY")
+    #: What a Prometheus scraper sends to every process's /metrics (bot/metrics.py).
+    metrics_token: SecretStr = Field(SecretStr(""), env="METRICS_TOKEN")
 
     # -- limits and timeouts
     #: Seconds every call to the backend may take, a retry included.
@@ -333,6 +343,7 @@ def secret(name: str, dev_value: str) -> str:
 #: Credentials between our own processes, with the values `make run` may use on loopback.
 DEV_RASA_API_TOKEN = "dev-rasa-api-token-loopback-only"
 DEV_ACTION_SERVER_TOKEN = "dev-action-server-token-loopback-only"
+DEV_METRICS_TOKEN = "dev-metrics-token-loopback-only"
 
 
 def rasa_api_token() -> str:
@@ -343,6 +354,30 @@ def rasa_api_token() -> str:
 def action_server_token() -> str:
     """What Rasa sends to the action server (actions/server.py)."""
     return secret("ACTION_SERVER_TOKEN", DEV_ACTION_SERVER_TOKEN)
+
+
+def rabbitmq_url() -> Optional[str]:
+    """RABBITMQ_URL as set (None: no event stream). Production refuses a URL without a
+    password, RabbitMQ's default guest account or password, or a password shorter than
+    MIN_SECRET_CHARS (the URL is a credential like the tokens above)."""
+    value = load().credential("RABBITMQ_URL")
+    if not value:
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
+        raise InsecureConfiguration("RABBITMQ_URL must be an amqp:// or amqps:// address")
+    if not is_development():
+        user, password = parsed.username or "", parsed.password or ""
+        if user == "guest" or password in ("", "guest") or len(password) < MIN_SECRET_CHARS:
+            raise InsecureConfiguration(
+                "RABBITMQ_URL must name an account of its own with a password of at least "
+                f"{MIN_SECRET_CHARS} characters in production (not guest/guest)")
+    return value
+
+
+def metrics_token() -> str:
+    """What a Prometheus scraper sends to every process's `GET /metrics` (bot/metrics.py)."""
+    return secret("METRICS_TOKEN", DEV_METRICS_TOKEN)
 
 
 def default_database_url() -> str:

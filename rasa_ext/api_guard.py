@@ -5,8 +5,12 @@ model replacement, training) to anyone unless a token is configured, and then on
 the routes it decorates. Here one request middleware decides for every route, before
 Sanic routes it:
 
-- public: `/` (liveness), the channel webhooks under `/webhooks/` (each verifies its
-  platform's signature) and the socket.io path (the widget; its sessions are signed);
+- public: `/` (liveness), `/health/live` and `/health/ready` (rasa_ext/health.py; they
+  say "ok" or why not ready, nothing else), the channel webhooks under `/webhooks/` (each
+  verifies its platform's signature) and the socket.io path (the widget; its sessions are
+  signed);
+- `/metrics`: `Authorization: Bearer <METRICS_TOKEN>` (the scraper's own credential, not
+  the API token; bot/metrics.py), else 401 (no credential) or 403 (a wrong one);
 - development only (`make run`): the REST channel and `POST /model/parse`, which other
   tools of a developer's machine use without a credential;
 - everything else: `Authorization: Bearer <RASA_API_TOKEN>`, else 401 before any work.
@@ -22,7 +26,7 @@ import hmac
 import logging
 from typing import Any, Callable, Optional
 
-from bot import settings
+from bot import metrics, settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ def max_body() -> int:
 
 def is_public(method: str, path: str, development: bool) -> bool:
     """Whether a request may reach Rasa without the API token."""
-    if path == "/":
+    if path == "/" or path in metrics.HEALTH_PATHS:
         return True
     if path == SOCKETIO_PATH or path.startswith(SOCKETIO_PATH + "/"):
         return True
@@ -53,17 +57,25 @@ def bearer_matches(header: Optional[str], token: str) -> bool:
         given.strip().encode("utf-8", "replace"), token.encode("utf-8"))
 
 
-def guard(app: Any, token: Optional[str] = None, development: Optional[bool] = None) -> None:
+def guard(app: Any, token: Optional[str] = None, development: Optional[bool] = None,
+          metrics_token: Optional[str] = None) -> None:
     """Installs the guard and the body cap on a Sanic app (Rasa's server)."""
     from sanic import response
 
     token = token or settings.rasa_api_token()
+    metrics_token = metrics_token or settings.metrics_token()
     dev = settings.is_development() if development is None else development
     app.config.REQUEST_MAX_SIZE = max_body()
 
     async def check(request: Any) -> Optional[Any]:
         if request.method == "OPTIONS" or is_public(request.method, request.path, dev):
             return None  # (CORS preflights carry no credentials; Sanic-CORS answers them)
+        if request.path == metrics.METRICS_PATH:  # the scraper's token, and only that
+            refused = metrics.refusal(request.headers.get("authorization"), metrics_token)
+            if refused is None:
+                return None
+            status, body = refused
+            return response.json(body, status=status, headers={"WWW-Authenticate": "Bearer"})
         if bearer_matches(request.headers.get("authorization"), token):
             return None
         return response.json({"status": "failure", "reason": "NotAuthenticated",
@@ -76,7 +88,9 @@ def guard(app: Any, token: Optional[str] = None, development: Optional[bool] = N
 
 def install() -> None:
     """Wraps `rasa.core.run.configure_app` so that the app `rasa run` serves is
-    guarded from its creation (the check also fails loudly on another Rasa)."""
+    guarded from its creation and answers health and metrics (the check also fails
+    loudly on another Rasa)."""
+    from rasa_ext import health
     from rasa_ext.patches import require_rasa
 
     require_rasa(__name__)
@@ -86,6 +100,7 @@ def install() -> None:
     if getattr(configure_app, "_guarded", False):
         return
     token = settings.rasa_api_token()  # refuses to start without a production credential
+    scrape_token = settings.metrics_token()  # likewise
 
     def guarded_configure_app(*args: Any, **kwargs: Any) -> Any:
         # CORS names the portal origins (CORS_ORIGINS), whatever `--cors` said.
@@ -95,7 +110,8 @@ def install() -> None:
         else:
             kwargs["cors"] = settings.cors_origins()
         app = configure_app(*args, **kwargs)
-        guard(app, token)
+        guard(app, token, metrics_token=scrape_token)
+        health.add_rasa_routes(app, scrape_token)  # /health/live, /health/ready, /metrics
         return app
 
     guarded_configure_app._guarded = True  # type: ignore[attr-defined]

@@ -13,7 +13,9 @@ it worth it: action_response (the action server's reply validated with validator
 once), event_types (event classes looked up in a table), endpoint_sessions (one kept
 HTTP session per endpoint), past_states (RulePolicy's states remembered on the
 tracker), model_memory (freed memory handed back, the model frozen out of the GC),
-model_reload (a model published with PUT /model loads in a worker thread: no turn waits).
+model_reload (a model published with PUT /model loads in a worker thread: no turn waits),
+and turn_metrics (Prometheus counts of turns, their latency, fallbacks and failed action
+calls, served at /metrics with /health/live and /health/ready by rasa_ext/health.py).
 Each checks the Rasa version it was written for and refuses another.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 
-PATCHES = ("action_response", "event_types", "endpoint_sessions", "past_states")
+PATCHES = ("action_response", "event_types", "endpoint_sessions", "past_states", "turn_metrics")
 
 
 def apply_patches() -> None:
@@ -45,7 +47,7 @@ def prepare_process() -> None:
     apply_patches()
     model_memory.apply()
     model_reload.apply()  # PUT /model loads beside the serving model, not in the event loop
-    api_guard.install()  # the API token, CORS origins and the body cap (before any app)
+    api_guard.install()  # the API token, CORS origins, body cap, health and metrics routes
     action_failure.apply()  # a failed or slow action server is said, not swallowed
     log_masking.apply()  # the handlers Rasa and Sanic make as Rasa starts mask too
 

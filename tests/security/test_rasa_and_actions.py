@@ -78,6 +78,26 @@ def test_the_token_opens_the_api(stack):
     assert rasa_api(stack, "/status")["model_file"]
 
 
+@pytest.mark.parametrize("port", ["RASA_PORT", "ACTION_PORT", "WEB_PORT"])
+def test_health_is_open_and_metrics_want_the_metrics_token_only(stack, port):
+    """/health/live and /health/ready answer anyone and say only ok (or why not ready);
+    /metrics wants METRICS_TOKEN: no other part's credential opens it (bot/metrics.py)."""
+    from bot.settings import DEV_METRICS_TOKEN
+
+    base = stack[port]
+    for path in ("/health/live", "/health/ready"):
+        status, text = request(base + path)
+        assert status == 200 and json.loads(text) == {"status": "ok"}, (path, status, text)
+    for credential, expected in ((None, 401), ("Bearer wrong-token", 403), ("Bearer ", 401),
+                                 (f"Bearer {CREDENTIALS['RASA_API_TOKEN']}", 403),
+                                 (f"Bearer {CREDENTIALS['ACTION_SERVER_TOKEN']}", 403)):
+        headers = {"Authorization": credential} if credential else {}
+        assert request(base + "/metrics", headers=headers)[0] == expected, credential
+    token = CREDENTIALS.get("METRICS_TOKEN", DEV_METRICS_TOKEN)
+    status, text = request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "govbot_" in text
+
+
 def test_the_action_server_runs_nothing_for_a_forged_tracker(stack):
     forged = {"next_action": "action_status", "sender_id": "wechat_oa:victim", "version": "3.6.21",
               "tracker": {"sender_id": "wechat_oa:victim", "slots": {"verified_person_id": "P1"},
