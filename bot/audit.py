@@ -17,6 +17,7 @@ from sqlalchemy import (Column, DateTime, Index, Integer, MetaData, String, Tabl
                         select)
 from sqlalchemy.engine import Engine
 
+from bot.db import create_tables
 from bot.privacy import mask_text
 
 logger = logging.getLogger("bot.audit")
@@ -70,7 +71,7 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def record(self, channel: str, sender_id: str, event: str, result: str, *,
                person_id: Optional[str] = None,

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import settings
+from bot.db import create_tables
 
 
 class KeyValueStore(Protocol):
@@ -168,7 +169,7 @@ class SQLStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._writes = 0
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     # -- the async interface ------------------------------------------------------
 

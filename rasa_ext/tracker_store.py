@@ -29,6 +29,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import fast_json
 from bot.conversations import events_view
+from bot.db import create_tables
 from bot.conversations import metadata as _metadata
 from bot.conversations import sealed_texts as _sealed
 from bot.privacy import SEALED_PREFIX, blank_six, mask_personal, sealer
@@ -138,7 +139,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.window_turns = max(2, int(window_turns))
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
-        _metadata.create_all(self.engine)
+        create_tables(_metadata, self.engine)
         self._sealer = sealer()  # refuses the start in production without SEAL_KEY
         resealed = reseal_clear_texts(self.engine)
         if resealed:
@@ -316,7 +317,7 @@ def scrub_at_rest(engine: sa.engine.Engine) -> int:
     events = events_view
     names = [events.c.data.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
     prefixes = [_snapshots.c.prefix.contains(f'"{name}"', autoescape=True) for name in MASKED_SLOTS]
-    _metadata.create_all(engine)
+    create_tables(_metadata, engine)
     changed = 0
     with engine.begin() as conn:
         for row in conn.execute(sa.select(events.c.id, events.c.data).where(

@@ -18,6 +18,7 @@ from sqlalchemy import (Column, Integer, MetaData, String, Table, Text, UniqueCo
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.db import create_tables
 from bot.catalog.search import clean
 from bot.text import normalize_text
 
@@ -71,7 +72,7 @@ class CatalogStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def replace_all(self, entries: Iterable[Mapping], source: str) -> int:
         """Replaces the whole catalog in one transaction; returns the new version.

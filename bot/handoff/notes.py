@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 
+from bot.db import create_tables
 from bot.privacy import mask_personal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ class Notes:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     @classmethod
     def of(cls, engine: Engine) -> "Notes":

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.db import create_tables
 from bot.handoff import order_cycle as cycle
 from bot.handoff.records import work_orders
 from bot.handoff.taxonomy import Taxonomy, load as load_taxonomy
@@ -69,7 +70,7 @@ class OrderRecords:
     def __init__(self, engine: Engine, taxonomy: Optional[Taxonomy] = None) -> None:
         self.engine = engine
         self.taxonomy = taxonomy or load_taxonomy()
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     # -- department accounts -----------------------------------------------------------
 

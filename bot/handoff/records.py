@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import LOCAL_TZ
-from bot.db import engine_for
+from bot.db import create_tables, engine_for
 from bot.privacy import mask_personal, mask_phone, sealer
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Records:
     @classmethod
     def open(cls, url: str) -> "Records":
         engine = engine_for(url)
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
         records = cls(engine)
         records._upgrade()
         return records

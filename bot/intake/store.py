@@ -20,7 +20,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, 
 from sqlalchemy.engine import Engine
 
 from bot import settings
-from bot.db import engine_for
+from bot.db import create_tables, engine_for
 
 #: Stands in the stored page for the download link, which needs the token; the web app
 #: puts the link in when serving, so the token itself is never stored.
@@ -76,7 +76,7 @@ class DocumentsStore:
     def __init__(self, engine: Engine, ttl: Optional[timedelta] = None) -> None:
         self.engine = engine
         self.ttl = ttl or ttl_from_env()
-        metadata.create_all(engine, checkfirst=True)
+        create_tables(metadata, engine)
 
     @classmethod
     def from_env(cls) -> "DocumentsStore":

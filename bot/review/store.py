@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import engine_for
+from bot.db import create_tables, engine_for
 from bot.handoff.records import handoffs, local_day
 from bot.privacy import mask_personal
 
@@ -216,10 +216,7 @@ class ReviewStore:
     @classmethod
     def open(cls, url: str) -> "ReviewStore":
         engine = engine_for(url)
-        try:
-            metadata.create_all(engine)
-        except sa.exc.DBAPIError:  # another process created them at the same moment
-            metadata.create_all(engine)
+        create_tables(metadata, engine)
         store = cls(engine)
         with engine.begin() as conn:
             _insert_ignoring(conn, cursor_table, {"name": CURSOR, "last_event_id": 0,

@@ -14,6 +14,8 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.db import create_tables
+
 metadata = MetaData()
 
 bindings = Table(
@@ -38,7 +40,7 @@ class BindingStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def get(self, channel: str, sender_id: str) -> Optional[Binding]:
         with self.engine.connect() as conn:
