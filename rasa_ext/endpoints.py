@@ -54,6 +54,22 @@ def lock_store(redis_url: str | None) -> Dict[str, Any] | None:
     return config
 
 
+EVENT_BROKER = "rasa_ext.event_broker.MaskedPikaEventBroker"
+
+
+def event_broker(rabbitmq_url: str | None) -> Dict[str, Any] | None:
+    """Rasa's event stream to RabbitMQ (docs/events.md), None without RABBITMQ_URL. The
+    file names no address or password: the broker reads RABBITMQ_URL from Rasa's
+    environment (a credential is never written to disk)."""
+    if not rabbitmq_url:
+        return None
+    from bot.stats import stream_names
+
+    exchange, queue = stream_names(load().event_stream)
+    return {"type": EVENT_BROKER, "queues": [queue], "exchange_name": exchange,
+            "durable": True}
+
+
 def _action_token_reference() -> str:
     token = settings.action_server_token()  # refuses a development value in production
     configured = load().credential("ACTION_SERVER_TOKEN")
@@ -79,6 +95,9 @@ def endpoints() -> Dict[str, Any]:
     locks = lock_store(cfg.redis_url)
     if locks:
         out["lock_store"] = locks
+    broker = event_broker(settings.rabbitmq_url())
+    if broker:
+        out["event_broker"] = broker
     return out
 
 

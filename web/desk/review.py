@@ -8,6 +8,8 @@ and audited (bot/review/service.py); agents get 403 like for the wallboard.
     POST /desk/api/review/label              {ids, action, intent | matter_code, alias}
     GET  /desk/api/review/measures?days=30   fallback, unknown-matter, handoff-after-miss
                                              rates and satisfaction per day, matter, model
+                                             (counted from the event stream, bot/stats,
+                                             when RABBITMQ_URL is set)
     GET  /desk/api/review/retrain            the candidate training's status and comparison
     POST /desk/api/review/retrain            start one (python -m rasa_ext.retrain)
     GET  /desk/api/review/model              the last publish or rollback
@@ -30,6 +32,7 @@ from bot.review.service import (
     DEFAULT_DAYS, ModelShipping, ReviewError, ReviewService, domain_intents,
 )
 from bot.review.store import ReviewStore
+from bot.stats.store import StatsStore
 from web.desk.auth import desk_api
 from web.desk.keys import CONFIG_KEY, REVIEW_KEY, SERVICE_KEY
 from web.desk.views import read_json
@@ -118,9 +121,29 @@ async def label(request: web.Request, session: Session) -> web.Response:
     return web.json_response(answer)
 
 
+#: The stream's statistics (bot/stats), set when RABBITMQ_URL is: the measures' counters
+#: then come from the event stream, not from the capture's scan of the tracker.
+STATS_KEY = web.AppKey("stats_store", StatsStore)
+
+
+def stream_measures(service: ReviewService, stats: StatsStore, days: int) -> Dict[str, Any]:
+    """The measures as ReviewService.measures gives them (same shape, each matter with
+    its name), counted from the event stream."""
+    data = stats.measures(service.clock() - days * 86400)
+    index = service.catalog.index()
+    for entry in data.get("matters", []):
+        matter = index.get(entry.get("matter_code") or "")
+        entry["name"] = matter.name if matter else None
+    return data
+
+
 @desk_api(supervisor=True)
 async def measures(request: web.Request, session: Session) -> web.Response:
-    data = await asyncio.to_thread(request.app[REVIEW_KEY].measures, _days(request, 30))
+    service, stats = request.app[REVIEW_KEY], request.app.get(STATS_KEY)
+    if stats is not None:
+        data = await asyncio.to_thread(stream_measures, service, stats, _days(request, 30))
+    else:
+        data = await asyncio.to_thread(service.measures, _days(request, 30))
     return web.json_response(data)
 
 
@@ -178,4 +201,6 @@ async def review_context(desk: web.Application) -> AsyncIterator[None]:
         audit=AuditLog(engine), intents=domain_intents(),
         reviewed_dir=paths.reviewed_data_dir, aliases_file=paths.reviewed_aliases_file,
         shipping=ModelShipping(rasa_urls=configured_rasa_urls(), token=config.rasa_token))
+    if settings.rabbitmq_url():
+        desk[STATS_KEY] = StatsStore.open(config.database_url)
     yield
