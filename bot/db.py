@@ -61,8 +61,9 @@ def schema_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
+            # a session lock, not transactional: no commit (Rasa's own engine, not a
+            # `future` one, has connections without commit())
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
-            conn.commit()
 
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:

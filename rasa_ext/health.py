@@ -56,10 +56,25 @@ def _agent_ready(app: Any) -> bool:
     return agent is not None and agent.is_ready()
 
 
+MEMORY_TRACKER_STORE = "the tracker store did not start (Rasa fell back to memory)"
+
+
+def _fell_back_to_memory(app: Any) -> bool:
+    """Rasa replaces a tracker store that fails to start by one in the process's memory,
+    saying only "not found" in its log: such an instance shares no conversation with the
+    others and loses them all on a restart. Every endpoints file we write names a SQL
+    store, so a store in memory is always that failure."""
+    store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
+    inner = getattr(store, "_tracker_store", store)
+    return type(inner).__name__ == "InMemoryTrackerStore"
+
+
 async def rasa_ready(app: Any) -> Optional[str]:
     """Rasa can serve when its agent has a model (none before the start's load, none
-    after `DELETE /model`)."""
-    return None if _agent_ready(app) else NO_MODEL
+    after `DELETE /model`) and its conversations in the configured store."""
+    if not _agent_ready(app):
+        return NO_MODEL
+    return MEMORY_TRACKER_STORE if _fell_back_to_memory(app) else None
 
 
 async def rasa_before_scrape(app: Any) -> None:

@@ -199,3 +199,25 @@ async def test_a_failed_action_call_is_counted_whichever_patch_came_first(monkey
     with pytest.raises(ActionExecutionRejection):  # a form's rejection: no error
         await action.run(None, None, None, None)
     assert sample("govbot_action_errors_total", action="action_test_metrics") == errors + 1
+
+
+async def test_an_instance_whose_tracker_store_fell_back_to_memory_is_not_ready():
+    """Rasa swaps a SQL tracker store that fails to start for one in memory, saying only
+    "not found" in its log; such an instance must not take traffic."""
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    from rasa_ext.health import MEMORY_TRACKER_STORE, rasa_ready
+
+    class ReadyAgent:
+        def __init__(self, store):
+            self.tracker_store = store
+
+        def is_ready(self):
+            return True
+
+    fallen = SimpleNamespace(ctx=SimpleNamespace(agent=ReadyAgent(InMemoryTrackerStore(None))))
+    assert await rasa_ready(fallen) == MEMORY_TRACKER_STORE
+    sql_like = SimpleNamespace(ctx=SimpleNamespace(agent=ReadyAgent(object())))
+    assert await rasa_ready(sql_like) is None
