@@ -1,4 +1,5 @@
 # make run    – install, train if needed, start everything (Ctrl-C stops all)
+# make run-cluster – the same as several Rasa and action servers behind nginx (:8080)
 # make test   – the whole test suite (CI=true adds the slow end-to-end tests)
 # make train  – train the model when training data or config changed
 # make eval   – NLU quality on the held-out set
@@ -18,7 +19,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 TRAINING_INPUTS := config.yml domain.yml rasa_ext/train.py $(shell find data/nlu data/rules data/stories data/catalog data/reference data/gate rasa_ext/nlu bot/text.py bot/catalog/loader.py bot/catalog/schema.py bot/catalog/catalog.schema.yml bot/validation.py bot/fields.schema.yml -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.jsonl' -o -name '*.py' -o -name '*.txt' \) -not -name evaluate.py -not -name alignment.py -not -name gate_data.py 2>/dev/null)
 
-.PHONY: install browser run train test test-fast eval review retrain publish rollback bench lock clean
+.PHONY: install browser run run-cluster train test test-fast eval review retrain publish rollback bench lock clean
 CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
@@ -69,11 +70,30 @@ train: $(MODEL)
 run: $(MODEL)
 	scripts/run.sh
 
-test: $(MODEL) browser
+# The production topology on this machine: nginx on :8080 (EDGE_PORT) in front of
+# RASA_INSTANCES (2) Rasa and ACTION_INSTANCES (2) action servers, PostgreSQL, Redis and
+# RabbitMQ (started or installed when missing), the stats consumer (docs/cluster.md).
+run-cluster: $(MODEL)
+	scripts/run-cluster.sh
+
+test: $(MODEL) browser k8s-tools
 	$(PY) -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) k8s-tools
 	$(PY) -m pytest -m "not slow and not model"
+
+# kubernetes-validate for tests/deploy/test_k8s.py, in a venv of its own: it needs a
+# jsonschema newer than Rasa 3.6 allows (deploy/k8s/requirements-validate.txt, docs/deploy.md).
+K8S_TOOLS := build/tools/k8s
+K8S_TOOLS_STAMP := $(K8S_TOOLS)/.installed-$(shell cat deploy/k8s/requirements-validate.txt | cksum | cut -d' ' -f1)
+.PHONY: k8s-tools
+k8s-tools: $(K8S_TOOLS_STAMP)
+
+$(K8S_TOOLS_STAMP): deploy/k8s/requirements-validate.txt
+	rm -rf $(K8S_TOOLS)
+	py=$$(scripts/find-python) && $$py -m venv $(K8S_TOOLS)
+	$(K8S_TOOLS)/bin/python -m pip install --quiet -r deploy/k8s/requirements-validate.txt
+	touch $@
 
 # Held-out set, dev split (fallback sweep) and outside set from one model load; the
 # whole report with every error goes to results/nlu/report.json.
@@ -107,7 +127,7 @@ rollback: $(STAMP)
 	$(PY) -m bot.review.models rollback $(if $(TO),--to $(TO))
 
 bench: $(MODEL)
-	$(PY) -m bench
+	$(PY) -m bench $(if $(filter-out 0,$(CLUSTER)),--cluster)
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

@@ -26,7 +26,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -48,7 +48,7 @@ PORTS = {
 #: random ones in the test's var dir otherwise).
 CREDENTIALS = {name: secrets.token_urlsafe(32) for name in (
     "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "HANDOFF_SERVICE_TOKEN", "WIDGET_SESSION_SECRET",
-    "BACKEND_SERVICE_TOKEN")}
+    "BACKEND_SERVICE_TOKEN", "METRICS_TOKEN")}
 
 
 def rasa_headers() -> dict:
@@ -203,28 +203,40 @@ def stack(tmp_path_factory):
     # they would change the repository's training data.
     env["REVIEWED_DATA_DIR"] = str(var / "reviewed")
     env["REVIEWED_ALIASES_FILE"] = str(var / "reviewed_aliases.yml")
+    process = start_assistant(var, env, lambda: _ready(PORTS))
+    yield {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()} | {
+        "var": var, "channels": channels, "redis_url": redis_url,
+        "database_url": (env.get("BOT_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
+                         or f"sqlite:///{var / 'bot.db'}")}
+    stop_assistant(process)
+
+
+def start_assistant(var: Path, env: dict, ready: Callable[[], bool],
+                    script: str = "scripts/run.sh", timeout: float = 300) -> subprocess.Popen:
+    """Starts `script` (its log in var/stack.log) in a process group of its own and waits
+    until `ready()`; fails the session with the log's end if it exits or takes too long."""
     log = open(var / "stack.log", "w")
-    process = subprocess.Popen(
-        ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while not _ready(PORTS):
+    process = subprocess.Popen([script], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()  # the child has its own copy
+    deadline = time.monotonic() + timeout
+    while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
             except ProcessLookupError:  # it exited, and so did its group: the log says why
                 pass
-            log.close()
-            pytest.fail("the stack did not start:\n" + (var / "stack.log").read_text()[-4000:])
+            pytest.fail(f"{script} did not start:\n" + (var / "stack.log").read_text()[-4000:])
         time.sleep(1)
-    yield {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()} | {
-        "var": var, "channels": channels, "redis_url": redis_url,
-        "database_url": (env.get("BOT_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
-                         or f"sqlite:///{var / 'bot.db'}")}
-    os.killpg(process.pid, signal.SIGINT)
+    return process
+
+
+def stop_assistant(process: subprocess.Popen) -> None:
+    """Ctrl-C to the whole group, as a terminal would; SIGKILL after 30 s."""
     try:
+        os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+    except ProcessLookupError:
+        pass

@@ -40,6 +40,7 @@ import json
 import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from urllib.parse import urlparse
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -52,6 +53,8 @@ from connectors.widget.session import ROTATE, SessionTokens, session_of, session
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
+#: The Redis pub/sub channel the Rasa instances' socket.io servers share.
+SOCKETIO_CHANNEL = "govbot-socketio"
 MAX_MESSAGE_CHARS = 2000  # the widget sends at most 400; nobody needs more in one turn
 
 
@@ -100,10 +103,11 @@ class WidgetSocketIOOutput(SocketIOOutput):
         if self.tokens is None or self.socket is None:
             return  # not a turn of a socket (e.g. an event pushed from the desk)
         token = await self.tokens.rotate(recipient_id)
-        for other in list(self.sio.manager.get_participants(self.namespace or "/", recipient_id)):
-            other_sid = other[0] if isinstance(other, tuple) else other
-            if other_sid != self.socket:
-                await self.sio.leave_room(other_sid, recipient_id, namespace=self.namespace)
+        # Every other socket leaves, on whichever Rasa instance it is connected (closing
+        # the room is published to all of them; this instance's own copy of the message
+        # is ignored, so the proving socket, entered again at once, stays).
+        await self.sio.close_room(recipient_id, namespace=self.namespace)
+        await self.sio.enter_room(self.socket, recipient_id, namespace=self.namespace)
         await self.sio.emit("session_confirm", token, room=self.socket, namespace=self.namespace)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
@@ -143,6 +147,24 @@ class WidgetSocketIOInput(SocketIOInput):
             return super().get_output_channel()
         return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
 
+    def share_across_instances(self, sio: Any) -> None:
+        """With REDIS_URL, the server's rooms and emits go through Redis (python-socketio's
+        AsyncRedisManager): a reply, an agent's message or a push sent by any Rasa
+        instance reaches a widget connected to any other, and no sticky sessions are
+        needed for WebSocket clients (docs/cluster.md). Without it, one process."""
+        redis_url = settings.load().redis_url
+        if not redis_url:
+            return
+        from socketio import AsyncRedisManager
+
+        # Pub/sub ignores Redis's database numbers: the number goes into the channel's
+        # name, so deployments sharing one Redis on other databases stay apart.
+        database = (urlparse(redis_url).path or "/0").strip("/") or "0"
+        manager = AsyncRedisManager(redis_url, channel=f"{SOCKETIO_CHANNEL}-{database}")
+        # Before any client connects (the server initialises its manager on the first).
+        sio.manager = manager
+        manager.set_server(sio)
+
     def session_tokens(self) -> SessionTokens:
         return SessionTokens(session_secret(), durable_store_from_env())
 
@@ -151,6 +173,7 @@ class WidgetSocketIOInput(SocketIOInput):
     ) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
+        self.share_across_instances(sio)
         namespace = self.namespace
         tokens = self.session_tokens()
         origins = settings.cors_origins()

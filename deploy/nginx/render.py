@@ -4,7 +4,14 @@
 
 EDGE_PORT (8080), RASA_UPSTREAMS and WEB_UPSTREAMS (space-separated host:port; default
 127.0.0.1:$RASA_PORT and 127.0.0.1:$WEB_PORT), SERVER_NAME (_), TLS_CERT and TLS_KEY
-(when both are set the server listens with TLS). The template is
+(when both are set the server listens with TLS).
+
+With RASA_INTERNAL_PORT and ACTION_UPSTREAMS set (`make run-cluster`), the same nginx also
+balances the traffic inside the deployment, on loopback only: the desk's calls to Rasa's
+API (http://127.0.0.1:$RASA_INTERNAL_PORT, over every Rasa instance) and Rasa's calls to
+the action servers (http://127.0.0.1:$ACTION_INTERNAL_PORT, default 5054). These carry
+their own credentials (the Rasa API token, the action server token); the public server
+block never routes to them. The template is
 deploy/nginx/govbot.conf.template: only braced upper-case `${FIELDS}` are ours, nginx's
 own `$variables` pass through, and a field left unfilled is an error.
 """
@@ -33,6 +40,51 @@ def _servers(value: str) -> str:
     return "\n        ".join(f"server {s} max_fails=2 fail_timeout=5s;" for s in servers)
 
 
+_INTERNAL = """
+    # Inside the deployment, on loopback: the desk → Rasa's API, Rasa → action servers.
+    upstream actions {
+        ${ACTION_SERVERS}
+        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:${RASA_INTERNAL_PORT};
+        client_max_body_size 4m;
+        client_body_buffer_size 4m;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_connect_timeout 3s;
+        location / { proxy_pass http://rasa; }
+    }
+    server {
+        listen 127.0.0.1:${ACTION_INTERNAL_PORT};
+        client_max_body_size 4m;
+        client_body_buffer_size 4m;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_connect_timeout 3s;
+        location / { proxy_pass http://actions; }
+    }
+"""
+
+
+def _port(value: str, name: str) -> str:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{name} must be a port number, got {value!r}")
+    return value
+
+
+def internal(env: Mapping[str, str]) -> str:
+    """The loopback balancers of a cluster, or nothing (one process of each kind)."""
+    if not env.get("RASA_INTERNAL_PORT") or not env.get("ACTION_UPSTREAMS"):
+        return ""
+    return _Fields(_INTERNAL).substitute({
+        "ACTION_SERVERS": _servers(env["ACTION_UPSTREAMS"]),
+        "RASA_INTERNAL_PORT": _port(env["RASA_INTERNAL_PORT"], "RASA_INTERNAL_PORT"),
+        "ACTION_INTERNAL_PORT": _port(env.get("ACTION_INTERNAL_PORT", "5054"),
+                                      "ACTION_INTERNAL_PORT"),
+    })
+
+
 def fields(env: Mapping[str, str], prefix: Path) -> Dict[str, str]:
     port = env.get("EDGE_PORT", "8080")
     cert, key = env.get("TLS_CERT", ""), env.get("TLS_KEY", "")
@@ -50,6 +102,7 @@ def fields(env: Mapping[str, str], prefix: Path) -> Dict[str, str]:
                                  or f"127.0.0.1:{env.get('RASA_PORT', '5005')}"),
         "WEB_SERVERS": _servers(env.get("WEB_UPSTREAMS")
                                 or f"127.0.0.1:{env.get('WEB_PORT', '8800')}"),
+        "INTERNAL": internal(env),
     }
 
 
