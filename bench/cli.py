@@ -2,6 +2,7 @@
 
 Order: warm-up → capacity → open load → growth → search over HTTP → memory (after the load)
 → the stack is stopped if the bench started it → search in process (needs no stack).
+`--cluster` runs bench/cluster.py instead (1 and 2 Rasa instances behind nginx).
 """
 from __future__ import annotations
 
@@ -145,6 +146,15 @@ class Run:
             self.r["section_errors"]["search in process"] = traceback.format_exc(limit=6)
             _say("search in process FAILED:\n" + self.r["section_errors"]["search in process"])
 
+    def _keep_cluster(self, out: Path) -> None:
+        """The last `--cluster` results (their own meta and time) stay in the file."""
+        try:
+            previous = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(previous, dict) and "cluster" in previous:
+            self.r.setdefault("cluster", previous["cluster"])
+
     def finish(self, out: Path) -> None:
         """Writes the JSON (even if the report cannot be rendered), then prints the report."""
         self.r["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -152,6 +162,7 @@ class Run:
             self.r["summary_lines"] = report.summary_lines(self.r)
             self.r["targets"] = report.targets(self.r)
         finally:
+            self._keep_cluster(out)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(self.r, ensure_ascii=False, indent=2, default=str),
                            encoding="utf-8")
@@ -172,6 +183,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.chdir(ROOT)
     signal.signal(signal.SIGTERM, _terminate)
     out = Path(cfg.out) if Path(cfg.out).is_absolute() else ROOT / cfg.out
+    if cfg.cluster:
+        from bench import cluster
+
+        return cluster.main(cfg, out)
     run = Run(cfg)
     stack = Stack(cfg, out.parent / "bench-stack.log")
     status = 0

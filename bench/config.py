@@ -26,6 +26,9 @@ FULL: Dict[str, float] = dict(
     search_queries=2000, search_limit=30,
     http_search_requests=200, http_search_concurrency=10, http_search_limit=20,
     warmup_conversations=3, warmup_limit=30,
+    # --cluster (bench/cluster.py): per number of Rasa instances
+    cluster_rounds=2, cluster_open_seconds=40, cluster_rate=0, cluster_load_share=0.7,
+    overhead_pairs=300, overhead_limit=45,
 )
 QUICK: Dict[str, float] = dict(
     FULL, users=20, capacity_rounds=1, capacity_limit=30, parse_limit=10,
@@ -34,9 +37,12 @@ QUICK: Dict[str, float] = dict(
     search_queries=500, search_limit=10,
     http_search_requests=50, http_search_limit=10,
     warmup_conversations=2, warmup_limit=20,
+    cluster_rounds=1, cluster_open_seconds=15, overhead_pairs=100, overhead_limit=15,
 )
 # Worst case (every phase at its limit, stack already running): about 6 minutes for the
 # full run and 2 for --quick; a healthy stack finishes well before the limits.
+# --cluster starts its own stack twice (1, then 2 Rasa instances): about 6–7 minutes for the
+# full run and 3½ for --quick on 2 cores, most of --quick being the two starts.
 
 
 def _port(name: str, default: int) -> int:
@@ -76,6 +82,13 @@ class Config:
     http_search_limit: float
     warmup_conversations: int
     warmup_limit: float
+    cluster_rounds: int = 2
+    cluster_open_seconds: float = 40
+    cluster_rate: float = 0
+    cluster_load_share: float = 0.7
+    overhead_pairs: int = 300
+    overhead_limit: float = 45
+    cluster: bool = False
     argv: List[str] = field(default_factory=list)
 
     @property
@@ -135,6 +148,11 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds to wait for a started stack to answer (default 300)")
     p.add_argument("--run-script", default="scripts/run.sh",
                    help="script that starts the stack (default scripts/run.sh)")
+    p.add_argument("--cluster", action="store_true",
+                   help="cluster mode (bench/cluster.py): starts scripts/run.sh itself with 1, "
+                   "then 2 Rasa instances behind nginx (2 action servers, PostgreSQL, Redis) "
+                   "on ports of its own; capacity, open load, nginx's cost and CPU per turn; "
+                   "written under \"cluster\" in the results file")
     p.add_argument("--request-timeout", type=float, default=30,
                    help="seconds before one HTTP request counts as failed (default 30)")
     g = p.add_argument_group("counts and limits (defaults: full run / --quick)")
@@ -157,6 +175,15 @@ def parser() -> argparse.ArgumentParser:
         "http_search_limit": (float, "time limit of the HTTP search run, s"),
         "warmup_conversations": (int, "warm-up conversations before measuring"),
         "warmup_limit": (float, "time limit of the warm-up, s"),
+        "cluster_rounds": (int, "--cluster: capacity rounds (nginx, direct, direct, nginx …)"),
+        "cluster_open_seconds": (float, "--cluster: duration of the open load, s"),
+        "cluster_rate": (float, "--cluster: open-load rate, msg/s (0: share × 1-instance "
+                         "capacity)"),
+        "cluster_load_share": (float, "--cluster: open-load rate as a share of the "
+                               "1-instance capacity"),
+        "overhead_pairs": (int, "--cluster: turns sent one at a time through nginx and "
+                           "direct alike, to measure nginx's latency"),
+        "overhead_limit": (float, "--cluster: time limit of those turns, s"),
     }
     for name, (kind, text) in flags.items():
         g.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
@@ -170,7 +197,8 @@ def load(argv: List[str]) -> Config:
     values = {name: (getattr(args, name) if getattr(args, name) is not None else base[name])
               for name in FULL}
     for name in ("users", "turns", "open_conversations", "growth_turns", "search_queries",
-                 "http_search_requests", "http_search_concurrency", "warmup_conversations"):
+                 "http_search_requests", "http_search_concurrency", "warmup_conversations",
+                 "cluster_rounds", "overhead_pairs"):
         values[name] = int(values[name])
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = [s for s in sections if s not in SECTIONS]
@@ -180,6 +208,10 @@ def load(argv: List[str]) -> Config:
         parser().error("--growth-turns must be at least 20 (two 10-turn windows)")
     if values["open_rate"] <= 0 or values["open_conversations"] < 1 or values["users"] < 1:
         parser().error("rates, users and conversations must be positive")
+    if (values["cluster_rounds"] < 1 or values["overhead_pairs"] < 1
+            or values["cluster_rate"] < 0 or not 0 < values["cluster_load_share"] <= 2):
+        parser().error("--cluster-rounds and --overhead-pairs ≥ 1, --cluster-rate ≥ 0 and a "
+                       "--cluster-load-share in (0, 2] please")
     rasa_url = (args.rasa_url or os.environ.get("RASA_URL")
                 or f"http://127.0.0.1:{_port('RASA_PORT', 5005)}").rstrip("/")
     host = urlparse(rasa_url).hostname or ""
@@ -198,6 +230,7 @@ def load(argv: List[str]) -> Config:
         out=args.out,
         sections=sections,
         quick=args.quick,
+        cluster=args.cluster,
         argv=list(argv),
         **values,
     )

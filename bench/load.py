@@ -11,7 +11,7 @@ import random
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Deque, Dict, List, Optional
+from typing import Deque, Dict, List, Optional, Sequence
 
 import aiohttp
 
@@ -63,11 +63,12 @@ def _error_name(exc: BaseException) -> str:
 
 
 async def send_turn(session: aiohttp.ClientSession, cfg: Config, sender: str, text: str,
-                    since: Optional[float] = None) -> Result:
-    """One turn; latency counts from `since` (an arrival time) when given."""
+                    since: Optional[float] = None, url: Optional[str] = None) -> Result:
+    """One turn to `url` (default cfg.rasa_url); latency counts from `since` (an arrival
+    time) when given."""
     start = time.perf_counter() if since is None else since
     try:
-        async with session.post(f"{cfg.rasa_url}/webhooks/rest/webhook",
+        async with session.post(f"{url or cfg.rasa_url}/webhooks/rest/webhook",
                                 json={"sender": sender, "message": text}) as resp:
             body = await resp.json(content_type=None)
             elapsed = time.perf_counter() - start
@@ -131,13 +132,17 @@ async def warmup(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Di
 # -- 1. capacity ----------------------------------------------------------------------
 
 
-async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> Dict:
-    """`users` citizens without pauses, each a `turns`-turn conversation; then the same
-    texts as /model/parse requests from as many concurrent clients.
+async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str,
+                   parses: bool = True, urls: Optional[Sequence[str]] = None) -> Dict:
+    """`users` citizens without pauses, each a `turns`-turn conversation; then (unless
+    `parses` is False) the same texts as /model/parse requests from as many concurrent
+    clients. With `urls`, citizen i talks to urls[i % len(urls)] (balanced by the client,
+    as the cluster bench's "direct" runs do) instead of cfg.rasa_url.
 
     Done in `capacity_rounds` alternating rounds (new conversations each round) and
     summed: the machine's speed drifts (shared host), and a single turns phase followed
     by a single parse phase measured that drift as often as the server."""
+    want_parses = parses
     turns, parses = Tally(), Tally()
     turn_wall = parse_wall = 0.0
     finished = parse_finished = True
@@ -147,9 +152,11 @@ async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> 
         scripts = [conversation(i + round_no * cfg.users, cfg.turns) for i in range(cfg.users)]
         planned += sum(len(script) for script in scripts)
         seconds, done = await _turns_round(session, cfg, f"{run_id}-r{round_no}", scripts,
-                                           turns, cfg.capacity_limit / rounds)
+                                           turns, cfg.capacity_limit / rounds, urls)
         turn_wall += seconds
         finished = finished and done
+        if not want_parses:
+            continue
         texts = [t for script in scripts for t in script]
         seconds, done = await _parse_round(session, cfg, texts, parses,
                                            cfg.parse_limit / rounds)
@@ -173,13 +180,15 @@ async def capacity(session: aiohttp.ClientSession, cfg: Config, run_id: str) -> 
 
 
 async def _turns_round(session: aiohttp.ClientSession, cfg: Config, run_id: str,
-                       scripts: List[List[str]], tally: Tally, limit: float):
+                       scripts: List[List[str]], tally: Tally, limit: float,
+                       urls: Optional[Sequence[str]] = None):
     """One citizen per script, all at once; (seconds, finished)."""
 
     async def citizen(i: int) -> None:
         sender = f"bench-{run_id}-cap-{i}"
+        url = urls[i % len(urls)] if urls else None
         for text in scripts[i]:
-            tally.add(await send_turn(session, cfg, sender, text))
+            tally.add(await send_turn(session, cfg, sender, text, url=url))
 
     return await _all_at_once([citizen(i) for i in range(len(scripts))], limit)
 

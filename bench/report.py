@@ -266,3 +266,142 @@ def render(r: Dict) -> str:
                         ["target", "measured", "result"], rows))
     blocks.append("repeat with:\n  " + r["repeat"])
     return "\n\n".join(blocks)
+
+
+# -- the cluster (bench/cluster.py) -----------------------------------------------------
+
+CPU_KINDS = ("rasa", "actions", "nginx", "postgres", "redis", "web + backend", "deployment",
+             "load generator", "machine")
+
+
+def _cpu_ms(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value * 1000:.2f}" if value < 0.01 else \
+        f"{value * 1000:.1f}"
+
+
+def signed(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:+.2f}"
+
+
+def _pair(a: Optional[float], b: Optional[float], fmt=ms) -> str:
+    return f"{fmt(a)} / {fmt(b)}"
+
+
+def cluster_section(r: Dict) -> str:
+    c = r.get("comparison") or {}
+    per = c.get("per_instances") or {}
+    counts = sorted(per, key=int)
+    cfg = r.get("config") or {}
+    cores = c.get("cores")
+    head = [""] + [f"{n} Rasa" for n in counts] + (["2 / 1"] if len(counts) > 1 else [])
+
+    def row(label: str, key: str, fmt=num, with_ratio: Optional[str] = None) -> List[object]:
+        out: List[object] = [label] + [fmt(per[n].get(key)) for n in counts]
+        if len(counts) > 1:
+            out.append(times(c.get(with_ratio)) if with_ratio else "")
+        return out
+
+    def pair_row(label: str, k1: str, k2: str) -> List[object]:
+        out: List[object] = [label] + [_pair(per[n].get(k1), per[n].get(k2)) for n in counts]
+        return out + ([""] if len(counts) > 1 else [])
+
+    rate = cfg.get("open_rate")
+    rows = [
+        row("capacity through nginx, turns/s", "capacity_nginx", with_ratio="ratio_nginx"),
+        row("capacity direct (client-balanced), turns/s", "capacity_direct",
+            with_ratio="ratio_direct"),
+        pair_row(f"capacity p50 / p95 ms ({cfg.get('users')} users, nginx)",
+                 "capacity_p50_ms", "capacity_p95_ms"),
+        pair_row(f"open load {num(rate)} msg/s via nginx: p50 / p95 ms",
+                 "open_p50_ms", "open_p95_ms"),
+        ["open load failed (errors + unfinished)"] + [
+            f"{per[n].get('open_failed')} of {per[n].get('open_arrivals')}" for n in counts]
+        + ([""] if len(counts) > 1 else []),
+        row("nginx overhead, ms: p50 via nginx − p50 direct (one turn at a time)",
+            "overhead_p50_ms", fmt=signed),
+        row("  median of the pairs' differences, ms", "overhead_pair_ms", fmt=signed),
+        row(f"cores busy in capacity (machine, of {cores})", "cores_busy",
+            fmt=lambda v: num(v, 2)),
+        row("turns/s per busy core (load generator too)", "turns_per_busy_core"),
+    ]
+    blocks = [table("Cluster: 1 vs 2 Rasa instances behind nginx ("
+                    f"{cfg.get('action_instances')} action servers, PostgreSQL tracker store, "
+                    "Redis lock store, no event broker)", head, rows)]
+    cpu_rows = []
+    for kind in CPU_KINDS:
+        cpu_rows.append([kind] + [_cpu_ms((per[n].get("cpu_s_per_turn") or {}).get(kind))
+                                  for n in counts])
+    cpu_rows.insert(3, ["  nginx when citizens go direct"] + [
+        _cpu_ms(per[n].get("nginx_cpu_s_per_turn_direct")) for n in counts])
+    cpu_rows.append(["turns/s per core: Rasa alone"] + [
+        num(per[n].get("turns_per_core_rasa")) for n in counts])
+    cpu_rows.append(["turns/s per core: whole deployment"] + [
+        num(per[n].get("turns_per_core_deployment")) for n in counts])
+    blocks.append(table("CPU ms per turn by part (capacity runs through nginx; "
+                        "deployment = all but the load generator)",
+                        ["part"] + [f"{n} Rasa" for n in counts], cpu_rows))
+    mem_rows = [
+        ["per Rasa instance"] + [
+            f"{num(per[n].get('rss_mb_per_rasa'), 0)} ("
+            + ", ".join(num(v, 0) for v in per[n].get("rss_mb_rasa") or []) + ")"
+            for n in counts],
+        ["per action server"] + [num(per[n].get("rss_mb_per_action_server"), 0)
+                                 for n in counts],
+        ["nginx (master + workers)"] + [num(per[n].get("rss_mb_nginx"), 0) for n in counts],
+    ]
+    blocks.append(table("Memory after the load (VmRSS, MB)", [""] + [f"{n} Rasa"
+                                                               for n in counts], mem_rows))
+    notes = []
+    if c.get("core_ceiling"):
+        notes.append(f"1 instance already kept {num(per['1'].get('cores_busy'), 2)} of "
+                     f"{cores} cores busy: a second instance can add at most "
+                     f"{times(c['core_ceiling'])} here (load generator included)")
+    notes.append("direct: citizen i to instance i mod n, Rasa → actions still through nginx; "
+                 "nginx overhead: the client → Rasa hop only")
+    for n, text in (r.get("errors") or {}).items():
+        notes.append(f"{n} instance(s) FAILED: {text}")
+    for n in counts:
+        run = (r.get("runs") or {}).get(n) or {}
+        for target, cap in (run.get("capacity") or {}).items():
+            if cap.get("errors"):
+                notes.append(f"{n} Rasa, capacity {target}: {cap['errors']} errors "
+                             f"{cap['error_kinds']}")
+            if not cap.get("finished", True):
+                notes.append(f"{n} Rasa, capacity {target}: hit its time limit")
+    blocks.append("\n".join("  " + n for n in notes))
+    lines = r.get("summary_lines") or []
+    blocks.append("Summary (for the README)\n------------------------\n" + "\n".join(lines))
+    blocks.append("repeat with:\n  " + r.get("repeat", ""))
+    return "\n\n".join(blocks)
+
+
+def cluster_summary_lines(r: Dict) -> List[str]:
+    c = r.get("comparison") or {}
+    per = c.get("per_instances") or {}
+    one, two = per.get("1") or {}, per.get("2") or {}
+    rate = (r.get("config") or {}).get("open_rate")
+    lines = []
+    if one or two:
+        lines.append(
+            f"cluster capacity through nginx: 1 Rasa {num(one.get('capacity_nginx'))}, "
+            f"2 Rasa {num(two.get('capacity_nginx'))} turns/s ({times(c.get('ratio_nginx'))}; "
+            f"direct {times(c.get('ratio_direct'))}) on {c.get('cores')} cores, "
+            f"{num(one.get('cores_busy'), 2)} busy with 1 Rasa")
+        lines.append(f"open load {num(rate)} msg/s through nginx: p95 "
+                     f"{msu(one.get('open_p95_ms'))} (1 Rasa) vs {msu(two.get('open_p95_ms'))} "
+                     f"(2 Rasa)")
+        cpu1 = one.get("cpu_s_per_turn") or {}
+        lines.append(
+            "nginx per turn: " + ", ".join(
+                f"{signed(p.get('overhead_p50_ms'))} ms p50 ({signed(p.get('overhead_pair_ms'))}"
+                f" median of pairs; {n} Rasa)" for n, p in sorted(per.items()))
+            + f"; {_cpu_ms(cpu1.get('nginx'))} CPU ms")
+        lines.append(
+            "CPU ms per turn (1 Rasa): " + ", ".join(
+                f"{k} {_cpu_ms(cpu1.get(k))}" for k in ("rasa", "actions", "nginx", "postgres",
+                                                         "redis", "deployment"))
+            + f"; turns/s per core: Rasa {num(one.get('turns_per_core_rasa'))}, "
+              f"deployment {num(one.get('turns_per_core_deployment'))}")
+        lines.append(f"RSS per Rasa instance: {num(one.get('rss_mb_per_rasa'), 0)} MB (1 Rasa), "
+                     f"{num(two.get('rss_mb_per_rasa'), 0)} MB (2 Rasa)")
+    return lines

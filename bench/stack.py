@@ -104,9 +104,13 @@ async def health(session: aiohttp.ClientSession, cfg: Config) -> Dict[str, str]:
 class Stack:
     """The assistant under test; owns the run.sh process group when it started it."""
 
-    def __init__(self, cfg: Config, log_path: Path) -> None:
+    def __init__(self, cfg: Config, log_path: Path,
+                 env: Optional[Dict[str, Optional[str]]] = None) -> None:
+        """env: what the started script's environment sets on top of this process's and
+        the ports of cfg (None removes a variable), e.g. the cluster bench's instances."""
         self.cfg = cfg
         self.log_path = log_path
+        self.env = dict(env or {})
         self.proc: Optional[subprocess.Popen] = None
         self._log = None
 
@@ -146,6 +150,11 @@ class Stack:
         env = dict(os.environ)
         env.update(RASA_PORT=str(cfg.rasa_port), ACTION_PORT=str(cfg.action_port),
                    WEB_PORT=str(cfg.web_port), BACKEND_PORT=str(cfg.backend_port))
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         script = Path(cfg.run_script)
         if not script.is_absolute():
             script = ROOT / script
