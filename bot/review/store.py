@@ -190,6 +190,39 @@ def _rate(part: int, whole: int) -> Optional[float]:
     return round(part / whole, 4) if whole else None
 
 
+def measures_of(rows: Sequence[Mapping[str, Any]], ratings: List[Tuple[str, str, int]],
+                counters: Sequence[str]) -> Dict[str, List[Dict[str, Any]]]:
+    """The measures (`ReviewStore.measures`) from per day × matter × model count rows with
+    `counters` columns and the rated handoffs' (day, matter, rating): shared by the
+    tracker's capture (here) and the event stream's counts (bot/stats/store.py)."""
+    zero = {name: 0 for name in counters}
+    days: Dict[str, Dict[str, Any]] = {}
+    matters: Dict[str, Dict[str, Any]] = {}
+    models: Dict[str, Dict[str, Any]] = {}
+    for row in rows:
+        for table, column in ((days, "day"), (matters, "matter_code"), (models, "model_id")):
+            entry = table.setdefault(row[column], {column: row[column], **zero})
+            for name in counters:
+                entry[name] += int(row[name] or 0)
+        model = models[row["model_id"]]
+        model["first_day"] = min(model.get("first_day") or row["day"], row["day"])
+        model["last_day"] = max(model.get("last_day") or row["day"], row["day"])
+    for day, entry in days.items():
+        entry.update(_satisfaction([r for d, _, r in ratings if d == day]))
+    for matter, entry in matters.items():
+        entry.update(_satisfaction([r for _, m, r in ratings if m == matter]))
+    for entry in models.values():
+        entry.update(_satisfaction([r for d, _, r in ratings
+                                    if entry["first_day"] <= d <= entry["last_day"]]))
+    return {
+        "days": [_with_rates(days[d]) for d in sorted(days)],
+        "matters": [_with_rates(e) for e in sorted(
+            matters.values(), key=lambda e: (-e["turns"], e["matter_code"]))],
+        "models": [_with_rates(e) for e in sorted(
+            models.values(), key=lambda e: (e["first_day"], e["model_id"]))],
+    }
+
+
 def _with_rates(entry: Dict[str, Any]) -> Dict[str, Any]:
     """Rates per user turn: fallback, out-of-scope, unknown-matter, low-confidence and
     handoff-after-miss (None without turns)."""
@@ -317,33 +350,7 @@ class ReviewStore:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(counts_table).where(
                 counts_table.c.day >= first_day)).mappings().all()
-        ratings = self._ratings(since)
-        zero = {name: 0 for name in COUNTERS}
-        days: Dict[str, Dict[str, Any]] = {}
-        matters: Dict[str, Dict[str, Any]] = {}
-        models: Dict[str, Dict[str, Any]] = {}
-        for row in rows:
-            for table, name in ((days, "day"), (matters, "matter_code"), (models, "model_id")):
-                entry = table.setdefault(row[name], {name: row[name], **zero})
-                for name in COUNTERS:
-                    entry[name] += int(row[name] or 0)
-            model = models[row["model_id"]]
-            model["first_day"] = min(model.get("first_day") or row["day"], row["day"])
-            model["last_day"] = max(model.get("last_day") or row["day"], row["day"])
-        for day, entry in days.items():
-            entry.update(_satisfaction([r for d, _, r in ratings if d == day]))
-        for matter, entry in matters.items():
-            entry.update(_satisfaction([r for _, m, r in ratings if m == matter]))
-        for entry in models.values():
-            entry.update(_satisfaction([r for d, _, r in ratings
-                                        if entry["first_day"] <= d <= entry["last_day"]]))
-        return {
-            "days": [_with_rates(days[d]) for d in sorted(days)],
-            "matters": [_with_rates(e) for e in sorted(
-                matters.values(), key=lambda e: (-e["turns"], e["matter_code"]))],
-            "models": [_with_rates(e) for e in sorted(
-                models.values(), key=lambda e: (e["first_day"], e["model_id"]))],
-        }
+        return measures_of(rows, self._ratings(since), COUNTERS)
 
     def _ratings(self, since: float) -> List[Tuple[str, str, int]]:
         """(local day, matter code or '', rating) of the handoffs rated since `since`,

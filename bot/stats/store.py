@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.db import create_tables, engine_for
 from bot.handoff.records import local_day
-from bot.review.store import ReviewStore, _satisfaction, _with_rates
+from bot.review.store import ReviewStore, measures_of
 from bot.stats.turns import COUNTERS, ConversationState, Counters
 
 logger = logging.getLogger(__name__)
@@ -214,31 +214,5 @@ class StatsStore:
         """The review's measures (bot.review.store.ReviewStore.measures, the same shape:
         "days", "matters", "models" with the counters, rates per turn and satisfaction)
         from the stream's counters; each entry also has `handoffs`."""
-        rows = self.rows(local_day(since))
-        ratings = ReviewStore(self.engine)._ratings(since)
-        zero = {name: 0 for name in COUNTERS}
-        days: Dict[str, Dict[str, Any]] = {}
-        matters: Dict[str, Dict[str, Any]] = {}
-        models: Dict[str, Dict[str, Any]] = {}
-        for row in rows:
-            for table, column in ((days, "day"), (matters, "matter_code"), (models, "model_id")):
-                entry = table.setdefault(row[column], {column: row[column], **zero})
-                for name in COUNTERS:
-                    entry[name] += int(row[name] or 0)
-            model = models[row["model_id"]]
-            model["first_day"] = min(model.get("first_day") or row["day"], row["day"])
-            model["last_day"] = max(model.get("last_day") or row["day"], row["day"])
-        for day, entry in days.items():
-            entry.update(_satisfaction([r for d, _, r in ratings if d == day]))
-        for matter, entry in matters.items():
-            entry.update(_satisfaction([r for _, m, r in ratings if m == matter]))
-        for entry in models.values():
-            entry.update(_satisfaction([r for d, _, r in ratings
-                                        if entry["first_day"] <= d <= entry["last_day"]]))
-        return {
-            "days": [_with_rates(days[d]) for d in sorted(days)],
-            "matters": [_with_rates(e) for e in sorted(
-                matters.values(), key=lambda e: (-e["turns"], e["matter_code"]))],
-            "models": [_with_rates(e) for e in sorted(
-                models.values(), key=lambda e: (e["first_day"], e["model_id"]))],
-        }
+        return measures_of(self.rows(local_day(since)),
+                           ReviewStore(self.engine)._ratings(since), COUNTERS)
