@@ -33,7 +33,8 @@ async def _hanging_server():
     app.router.add_post("/webhook", never)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    # The handler never returns: the runner's cleanup would wait the default 60 s for it.
+    site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.5)
     await site.start()
     return runner, site._server.sockets[0].getsockname()[1]
 
