@@ -4,7 +4,9 @@ nginx, in one run, so that the docs can size a deployment.
 For each number of Rasa instances the bench starts scripts/run.sh itself (RASA_INSTANCES=n,
 ACTION_INSTANCES=2, nginx in front; ports of its own, below, so it never meets a `make run`
 or the e2e tests), on a PostgreSQL database (govbot_bench, made afresh) and a Redis
-database (6, emptied) of its own, without RabbitMQ (no statistics consumer to feed), and:
+database (6, emptied) of its own, and, when the machine's RabbitMQ answers, with the event
+stream `make run-cluster` runs (Rasa's events to RabbitMQ, the stats consumer; a stream of
+its own, govbot-bench, made afresh), and:
 
 1. checks that the instances share conversations (none fell back to the in-memory
    tracker store; a turn sent to the first is in the last one's tracker), warms every
@@ -23,6 +25,8 @@ database (6, emptied) of its own, without RabbitMQ (no statistics consumer to fe
    direct (and the median of the pairs' differences). Rasa's calls to the action servers
    go through nginx's inside balancer in both;
 5. resident memory of each instance after the load; then stops the stack.
+With the stream, the events waiting in the stats consumer's queue when the capacity runs
+(the heaviest load) end, and how long the consumer takes to empty it, are measured too.
 
 The results go into the results file under "cluster" (the rest of the file is kept) and
 the report is printed. The ratio of the capacities is bounded by the machine: on 2 cores
@@ -63,12 +67,18 @@ EXIT_SECTION_CRASHED = 3
 PORTS: Dict[str, int] = {
     "RASA_PORT": 25005, "ACTION_PORT": 25055, "WEB_PORT": 28800, "BACKEND_PORT": 28700,
     "EDGE_PORT": 28080, "RASA_INTERNAL_PORT": 25004, "ACTION_INTERNAL_PORT": 25054,
+    "STATS_PORT": 28790,
 }
 INSTANCE_COUNTS = (1, 2)
 ACTION_INSTANCES = 2
 DATABASE = "govbot_bench"
 REDIS_DB = 6
 NGINX, DIRECT = "nginx", "direct"
+#: The bench's own event stream (exchange govbot-bench.events, queue govbot-bench.stats),
+#: deleted before each instance count: never the deployment's.
+STREAM = "govbot-bench"
+#: Seconds the bench waits, after the load, for the stats consumer to empty its queue.
+DRAIN_TIMEOUT = 120.0
 #: Variables of the caller's environment that would point the stack elsewhere.
 CLEARED_ENV = ("BOT_DATABASE_URL", "TRACKER_DATABASE_URL", "RABBITMQ_URL", "RASA_URL",
                "RASA_URLS", "ACTION_ENDPOINT_URL", "RASA_PUBLIC_URL", "PUBLIC_BASE_URL",
@@ -87,6 +97,9 @@ def _say(text: str) -> None:
 class Topology:
     rasa_instances: int
     action_instances: int = ACTION_INSTANCES
+    #: Rasa's events to RabbitMQ and the stats consumer, as `make run-cluster` runs them
+    #: (when the machine's RabbitMQ answers).
+    stream: bool = False
 
     @property
     def rasa_ports(self) -> List[int]:
@@ -110,11 +123,12 @@ class Topology:
 
     def all_ports(self) -> List[int]:
         return (self.rasa_ports + self.action_ports + self.nginx_ports
-                + [PORTS["WEB_PORT"], PORTS["BACKEND_PORT"]])
+                + [PORTS["WEB_PORT"], PORTS["BACKEND_PORT"]]
+                + ([PORTS["STATS_PORT"]] if self.stream else []))
 
     def kinds(self, services: Dict[str, str]) -> Dict[str, List[int]]:
         """The ports by which bench/cpu.py finds each kind of process."""
-        return {
+        kinds = {
             "rasa": self.rasa_ports,
             "actions": self.action_ports,
             "nginx": self.nginx_ports,
@@ -122,6 +136,10 @@ class Topology:
             "redis": [urlparse(services["REDIS_URL"]).port or 6379],
             "web + backend": [PORTS["WEB_PORT"], PORTS["BACKEND_PORT"]],
         }
+        if self.stream:
+            kinds["rabbitmq"] = [rabbitmq_port(services)]
+            kinds["stats consumer"] = [PORTS["STATS_PORT"]]
+        return kinds
 
     def env(self, services: Dict[str, str], var_dir: Path) -> Dict[str, Optional[str]]:
         env: Dict[str, Optional[str]] = {name: None for name in CLEARED_ENV}
@@ -134,6 +152,8 @@ class Topology:
             REVIEWED_DATA_DIR=str(var_dir / "reviewed"),
             REVIEWED_ALIASES_FILE=str(var_dir / "reviewed_aliases.yml"),
         )
+        if self.stream:
+            env.update(RABBITMQ_URL=services["RABBITMQ_URL"], EVENT_STREAM=STREAM)
         return env
 
 
@@ -149,7 +169,18 @@ def services() -> Dict[str, str]:
         "admin": urlunparse(url._replace(path="/postgres")),
         "DATABASE_URL": urlunparse(url._replace(path=f"/{DATABASE}")),
         "REDIS_URL": urlunparse(urlparse(redis)._replace(path=f"/{REDIS_DB}")),
+        "RABBITMQ_URL": (os.environ.get("RABBITMQ_URL", "").strip()
+                         or "amqp://guest:guest@127.0.0.1:5672/%2F"),
     }
+
+
+def rabbitmq_port(svc: Dict[str, str]) -> int:
+    return urlparse(svc["RABBITMQ_URL"]).port or 5672
+
+
+def stream_available(svc: Dict[str, str]) -> bool:
+    """Whether the machine's RabbitMQ answers (`make run-cluster` starts it)."""
+    return _reachable(svc["RABBITMQ_URL"], 5672)
 
 
 def _reachable(url: str, default: int) -> bool:
@@ -162,8 +193,9 @@ def _reachable(url: str, default: int) -> bool:
         return False
 
 
-def reset_services(svc: Dict[str, str]) -> None:
-    """A fresh database and an empty Redis database for each instance count."""
+def reset_services(svc: Dict[str, str], stream: bool = False) -> None:
+    """A fresh database, an empty Redis database and, with the stream, a new bench
+    stream for each instance count."""
     for url, default, name in ((svc["admin"], 5432, "PostgreSQL"),
                                (svc["REDIS_URL"], 6379, "Redis")):
         if not _reachable(url, default):
@@ -184,6 +216,10 @@ def reset_services(svc: Dict[str, str]) -> None:
         client.flushdb()
     finally:
         client.close()
+    if stream:
+        from bot.stats import delete_stream
+
+        asyncio.run(delete_stream(svc["RABBITMQ_URL"], STREAM))
 
 
 # -- pure helpers (tests/bench/test_cluster_bench.py) -----------------------------------
@@ -308,8 +344,8 @@ def compare(runs: Dict[str, Dict], cores: Optional[int]) -> Dict:
         busy = (cpu_phase.get("cores_busy") or {}).get(cpu.MACHINE)
         open_ = run.get("open") or {}
         lat = open_.get("latency") or {}
-        rasa_rss = [m.get("total_rss_mb") for m in (run.get("memory") or {}).get("rasa", [])
-                    if m.get("found")]
+        mem = run.get("memory") or {}
+        rasa_rss = [m.get("total_rss_mb") for m in mem.get("rasa", []) if m.get("found")]
         action_rss = [m.get("total_rss_mb") for m in
                       (run.get("memory") or {}).get("actions", []) if m.get("found")]
         per[n] = {
@@ -335,7 +371,10 @@ def compare(runs: Dict[str, Dict], cores: Optional[int]) -> Dict:
             "rss_mb_per_rasa": _mean(rasa_rss),
             "rss_mb_rasa": rasa_rss,
             "rss_mb_per_action_server": _mean(action_rss),
-            "rss_mb_nginx": ((run.get("memory") or {}).get("nginx") or {}).get("total_rss_mb"),
+            "rss_mb_nginx": (mem.get("nginx") or {}).get("total_rss_mb"),
+            "rss_mb_stats": (mem.get("stats consumer") or {}).get("total_rss_mb"),
+            "rss_mb_rabbitmq": (mem.get("rabbitmq") or {}).get("total_rss_mb"),
+            "stream": run.get("stream"),
         }
     one, two = per.get("1", {}), per.get("2", {})
     return {
@@ -367,6 +406,14 @@ async def _wait_cluster(session: aiohttp.ClientSession, cfg: Config, topo: Topol
                         waiting.append(f"actions :{port}")
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
                 waiting.append(f"actions :{port}")
+        if topo.stream:
+            try:
+                async with session.get(
+                        f"http://127.0.0.1:{PORTS['STATS_PORT']}/health/ready") as resp:
+                    if resp.status != 200:
+                        waiting.append("stats consumer")
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                waiting.append("stats consumer")
         if not waiting:
             return
         await asyncio.sleep(1.0)
@@ -428,6 +475,12 @@ async def measure(session: aiohttp.ClientSession, cfg: Config, topo: Topology, s
         _say(f"  capacity {target}: {report.num(result['turns']['per_second'])} turns/s")
     out["capacity"] = {target: merge_capacity(r) for target, r in runs.items()}
     out["cpu"] = {f"capacity_{target}": combine_cpu(p) for target, p in phases.items()}
+    if topo.stream:  # right after the heaviest load: how far the statistics fell behind
+        out["stream"] = stream = await drain(session, topo, svc)
+        _say(f"  event stream after the capacity runs: {stream['buffered_in_rasa_after_load']} "
+             f"events in Rasa, {stream['backlog_after_load']} in the queue; "
+             f"{stream['buffered_in_rasa_left']} and {stream['backlog_left']} left after "
+             f"{stream['drain_seconds']} s")
 
     # open load through nginx, at the same rate for every instance count
     rate = open_rate(out)
@@ -448,7 +501,63 @@ async def measure(session: aiohttp.ClientSession, cfg: Config, topo: Topology, s
         "actions": [memory.server_memory(p) for p in topo.action_ports],
         "nginx": memory.server_memory(PORTS["RASA_INTERNAL_PORT"]),
     }
+    if topo.stream:
+        out["memory"]["stats consumer"] = memory.server_memory(PORTS["STATS_PORT"])
+        out["memory"]["rabbitmq"] = memory.server_memory(rabbitmq_port(svc))
     return out
+
+
+#: Rasa's gauge of the events its broker still holds (rasa_ext/event_broker.py).
+BUFFERED_GAUGE = "govbot_event_stream_buffered"
+
+
+def gauge_value(metrics_text: str, name: str) -> Optional[float]:
+    """The value of an unlabelled gauge in Prometheus' text format."""
+    for line in metrics_text.splitlines():
+        if line.startswith(name + " "):
+            try:
+                return float(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+async def rasa_buffered(session: aiohttp.ClientSession, topo: Topology) -> Optional[int]:
+    """Events every Rasa instance's broker holds, not yet confirmed by RabbitMQ."""
+    total = 0
+    for url in topo.direct_urls:
+        try:
+            async with session.get(f"{url}/metrics", headers={
+                    "Authorization": f"Bearer {os.environ.get('METRICS_TOKEN', '')}"}) as resp:
+                value = gauge_value(await resp.text(), BUFFERED_GAUGE) if resp.status == 200 \
+                    else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            value = None
+        if value is None:
+            return None
+        total += int(value)
+    return total
+
+
+async def drain(session: aiohttp.ClientSession, topo: Topology, svc: Dict[str, str],
+                timeout: float = DRAIN_TIMEOUT) -> Dict:
+    """How far the statistics are behind once the load stops: the events Rasa's brokers
+    still hold and those waiting in the consumer's queue, and how long until both are
+    empty (bounded)."""
+    from bot.stats import backlog
+
+    started = time.monotonic()
+
+    async def both() -> Tuple[Optional[int], int]:
+        return await rasa_buffered(session, topo), await backlog(svc["RABBITMQ_URL"], STREAM)
+
+    first = left = await both()
+    while (left[0] or left[1]) and time.monotonic() - started < timeout:
+        await asyncio.sleep(0.5)
+        left = await both()
+    return {"buffered_in_rasa_after_load": first[0], "backlog_after_load": first[1],
+            "buffered_in_rasa_left": left[0], "backlog_left": left[1],
+            "drain_seconds": round(time.monotonic() - started, 1)}
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -481,6 +590,7 @@ def main(cfg: Config, out: Path) -> int:
     # The API token the started stacks use (run.sh keeps what the environment sets), so
     # that /status answers this process without reading another var directory.
     os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(32))
+    os.environ.setdefault("METRICS_TOKEN", secrets.token_urlsafe(32))  # Rasa's /metrics
     run_id = f"{time.strftime('%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
     r: Dict = {
@@ -498,6 +608,11 @@ def main(cfg: Config, out: Path) -> int:
     }
     status = 0
     svc = services()
+    stream = stream_available(svc)
+    r["config"]["event_broker"] = f"RabbitMQ, stream {STREAM}" if stream else None
+    if not stream:
+        _say("RabbitMQ does not answer: measuring without the event stream "
+             "(scripts/run-cluster.sh starts it)")
     rates: Dict[str, float] = {}
 
     def open_rate(run: Dict) -> float:
@@ -514,7 +629,7 @@ def main(cfg: Config, out: Path) -> int:
 
     var_root = ROOT / "var" / "bench-cluster"
     for n in INSTANCE_COUNTS:
-        topo = Topology(n)
+        topo = Topology(n, stream=stream)
         stack_cfg = replace(cfg, rasa_url=topo.direct_urls[0], action_port=PORTS["ACTION_PORT"],
                             web_port=PORTS["WEB_PORT"], backend_port=PORTS["BACKEND_PORT"],
                             start=True, run_script="scripts/run.sh")
@@ -528,7 +643,7 @@ def main(cfg: Config, out: Path) -> int:
             if busy:
                 raise StackError(f"the cluster bench's ports {busy} are in use (another "
                                  "bench --cluster?); stop it first")
-            reset_services(svc)
+            reset_services(svc, stream)
 
             async def one() -> Dict:
                 connector = aiohttp.TCPConnector(limit=cfg.users + cfg.open_conversations + 20)

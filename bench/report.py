@@ -270,8 +270,8 @@ def render(r: Dict) -> str:
 
 # -- the cluster (bench/cluster.py) -----------------------------------------------------
 
-CPU_KINDS = ("rasa", "actions", "nginx", "postgres", "redis", "web + backend", "deployment",
-             "load generator", "machine")
+CPU_KINDS = ("rasa", "actions", "nginx", "postgres", "redis", "web + backend", "rabbitmq",
+             "stats consumer", "deployment", "load generator", "machine")
 
 
 def _cpu_ms(value: Optional[float]) -> str:
@@ -326,7 +326,9 @@ def cluster_section(r: Dict) -> str:
     ]
     blocks = [table("Cluster: 1 vs 2 Rasa instances behind nginx ("
                     f"{cfg.get('action_instances')} action servers, PostgreSQL tracker store, "
-                    "Redis lock store, no event broker)", head, rows)]
+                    "Redis lock store, "
+                    + (f"events to {cfg['event_broker']}" if cfg.get("event_broker")
+                       else "no event broker") + ")", head, rows)]
     cpu_rows = []
     for kind in CPU_KINDS:
         cpu_rows.append([kind] + [_cpu_ms((per[n].get("cpu_s_per_turn") or {}).get(kind))
@@ -348,6 +350,8 @@ def cluster_section(r: Dict) -> str:
         ["per action server"] + [num(per[n].get("rss_mb_per_action_server"), 0)
                                  for n in counts],
         ["nginx (master + workers)"] + [num(per[n].get("rss_mb_nginx"), 0) for n in counts],
+        ["stats consumer"] + [num(per[n].get("rss_mb_stats"), 0) for n in counts],
+        ["RabbitMQ (the machine's)"] + [num(per[n].get("rss_mb_rabbitmq"), 0) for n in counts],
     ]
     blocks.append(table("Memory after the load (VmRSS, MB)", [""] + [f"{n} Rasa"
                                                                for n in counts], mem_rows))
@@ -358,6 +362,15 @@ def cluster_section(r: Dict) -> str:
                      f"{times(c['core_ceiling'])} here (load generator included)")
     notes.append("direct: citizen i to instance i mod n, Rasa → actions still through nginx; "
                  "nginx overhead: the client → Rasa hop only")
+    for n in counts:
+        stream = per[n].get("stream")
+        if stream:
+            notes.append(f"{n} Rasa, event stream when the capacity runs ended: "
+                         f"{stream.get('buffered_in_rasa_after_load')} events held by Rasa, "
+                         f"{stream.get('backlog_after_load')} in the consumer's queue; "
+                         f"{stream.get('buffered_in_rasa_left')} and "
+                         f"{stream.get('backlog_left')} left after "
+                         f"{num(stream.get('drain_seconds'))} s")
     for n, text in (r.get("errors") or {}).items():
         notes.append(f"{n} instance(s) FAILED: {text}")
     for n in counts:
@@ -399,7 +412,8 @@ def cluster_summary_lines(r: Dict) -> List[str]:
         lines.append(
             "CPU ms per turn (1 Rasa): " + ", ".join(
                 f"{k} {_cpu_ms(cpu1.get(k))}" for k in ("rasa", "actions", "nginx", "postgres",
-                                                         "redis", "deployment"))
+                                                         "redis", "rabbitmq", "stats consumer",
+                                                         "deployment") if k in cpu1)
             + f"; turns/s per core: Rasa {num(one.get('turns_per_core_rasa'))}, "
               f"deployment {num(one.get('turns_per_core_deployment'))}")
         lines.append(f"RSS per Rasa instance: {num(one.get('rss_mb_per_rasa'), 0)} MB (1 Rasa), "

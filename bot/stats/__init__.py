@@ -40,3 +40,28 @@ def robust_url(url: str, reconnect_interval: float) -> str:
     if "reconnect_interval" in parsed.query:
         return url
     return str(parsed.update_query(reconnect_interval=str(reconnect_interval)))
+
+
+async def delete_stream(url: str, name: str) -> None:
+    """Deletes the stream's queue and exchange (a test's or a bench run's own stream,
+    never the deployment's: what the queue holds is lost)."""
+    import aio_pika
+
+    exchange, queue = stream_names(name)
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(queue)
+        await channel.exchange_delete(exchange)
+
+
+async def backlog(url: str, name: str) -> int:
+    """Messages waiting in the stream's queue, not yet taken by the stats consumer
+    (a passive declaration: it creates nothing)."""
+    import aio_pika
+
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(stream_names(name)[1], passive=True)
+        return int(queue.declaration_result.message_count or 0)

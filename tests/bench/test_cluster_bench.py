@@ -169,3 +169,40 @@ def test_each_instance_count_gets_its_own_ports_database_and_no_event_broker(tmp
     assert env["RASA_INSTANCES"] == "2" and env["EDGE_PORT"] == "28080"
     assert env["RABBITMQ_URL"] is None and env["RASA_URL"] is None  # removed, not inherited
     assert set(two.kinds(svc)["nginx"]) == {28080, 25004, 25054}
+    assert "rabbitmq" not in two.kinds(svc) and 28790 not in two.all_ports()
+
+
+def test_with_the_stream_rasa_publishes_to_a_stream_of_the_bench_and_its_parts_are_measured(
+        tmp_path):
+    svc = cluster.services()
+    topo = cluster.Topology(2, stream=True)
+    env = topo.env(svc, tmp_path)
+    assert env["RABBITMQ_URL"] == svc["RABBITMQ_URL"] and env["EVENT_STREAM"] == "govbot-bench"
+    assert env["STATS_PORT"] == "28790" and 28790 in topo.all_ports()
+    kinds = topo.kinds(svc)
+    assert kinds["rabbitmq"] == [5672] and kinds["stats consumer"] == [28790]
+
+
+def test_the_report_says_how_far_the_stats_consumer_fell_behind():
+    run = _run(1, 20.0, 21.0, 1.6, 0.04, 1100.0)
+    run["stream"] = {"buffered_in_rasa_after_load": 3000, "backlog_after_load": 120,
+                     "buffered_in_rasa_left": 0, "backlog_left": 0, "drain_seconds": 1.5}
+    run["memory"]["stats consumer"] = {"found": True, "total_rss_mb": 95.0}
+    r = {"config": {"open_rate": 14.0, "users": 50, "action_instances": 2,
+                    "event_broker": "RabbitMQ, stream govbot-bench"},
+         "runs": {}, "errors": {}, "repeat": "python -m bench --cluster"}
+    r["comparison"] = cluster.compare({"1": run}, cores=2)
+    text = report.cluster_section(r)
+    assert "events to RabbitMQ" in text and "no event broker" not in text
+    assert "3000 events held by Rasa, 120 in the consumer's queue" in text
+    assert "0 and 0 left after 1.5 s" in text
+    assert any(line.startswith("stats consumer") and line.split()[-1] == "95"
+               for line in text.splitlines())  # its memory
+
+
+def test_a_gauge_is_read_from_prometheus_text():
+    text = ("# HELP govbot_event_stream_buffered Events waiting\n"
+            "# TYPE govbot_event_stream_buffered gauge\n"
+            "govbot_event_stream_buffered 42.0\ngovbot_event_stream_buffered_x 1\n")
+    assert cluster.gauge_value(text, "govbot_event_stream_buffered") == 42.0
+    assert cluster.gauge_value("", "govbot_event_stream_buffered") is None

@@ -134,19 +134,9 @@ def cluster(tmp_path_factory):
 def _delete_stream(url: str, name: str) -> None:
     import asyncio
 
-    import aio_pika
+    from bot.stats import delete_stream
 
-    from bot.stats import stream_names
-
-    async def delete() -> None:
-        exchange, queue = stream_names(name)
-        connection = await aio_pika.connect(url)
-        async with connection:
-            channel = await connection.channel()
-            await channel.queue_delete(queue)
-            await channel.exchange_delete(exchange)
-
-    asyncio.run(delete())
+    asyncio.run(delete_stream(url, name))
 
 
 def rest(base: str, sender: str, text: str) -> str:
