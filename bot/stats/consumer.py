@@ -22,7 +22,7 @@ import json
 import logging
 import signal
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import aio_pika
 import sqlalchemy as sa
@@ -74,7 +74,7 @@ class StatsConsumer:
         self._stopping = asyncio.Event()
         #: False while the database fails (the readiness check says so).
         self.database_ok = True
-        #: Messages whose counts are committed (acknowledged or not); for tests.
+        #: Events whose counts are committed (acknowledged or not); for tests.
         self.handled = 0
 
     # -- connection -----------------------------------------------------------------
@@ -135,15 +135,14 @@ class StatsConsumer:
     async def _handle(self, batch: List[aio_pika.abc.AbstractIncomingMessage]) -> None:
         events: List[Dict[str, Any]] = []
         for message in batch:
-            event = _event_of(message.body)
-            if event is None:
-                _rejected.inc()
-                logger.error("stats: a message that is no event was dropped (%d bytes)",
-                             len(message.body))
-            else:
-                events.append(event)
+            found, rejected = events_of(message.body)
+            events.extend(found)
+            if rejected:
+                _rejected.inc(rejected)
+                logger.error("stats: %d parts of a message that are no event were dropped "
+                             "(%d bytes)", rejected, len(message.body))
         new = await self._commit(events)
-        self.handled += len(batch)
+        self.handled += len(events)
         _events.inc(new)
         _duplicates.inc(max(0, len(events) - new))
         stamps = [float(e.get("timestamp") or 0) for e in events if e.get("timestamp")]
@@ -202,12 +201,17 @@ class StatsConsumer:
         return None
 
 
-def _event_of(body: bytes) -> Optional[Dict[str, Any]]:
+def events_of(body: bytes) -> Tuple[List[Dict[str, Any]], int]:
+    """The events of a message, in order, and how many of its parts were no event: a
+    message holds one event (a JSON object) or several (a JSON array: Rasa's broker
+    publishes what waits together, rasa_ext/event_broker.py)."""
     try:
-        event = json.loads(body)
+        parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        return None
-    return event if isinstance(event, dict) and event.get("event") else None
+        return [], 1
+    parts = parsed if isinstance(parsed, list) else [parsed]
+    events = [p for p in parts if isinstance(p, dict) and p.get("event")]
+    return events, len(parts) - len(events) if parts else 1
 
 
 def health_app(consumer: StatsConsumer, token: Optional[str] = None) -> web.Application:

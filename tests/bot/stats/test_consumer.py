@@ -14,7 +14,7 @@ import time
 import aiohttp
 import pytest
 
-from bot.stats.consumer import StatsConsumer, health_app
+from bot.stats.consumer import StatsConsumer, events_of, health_app
 from bot.stats.store import StatsStore
 from rasa_ext.event_broker import MaskedPikaEventBroker
 from tests.bot.review.events import action, answered, bot, slot
@@ -75,6 +75,12 @@ async def queue_depth(url, queue):
         return declared.declaration_result.message_count
 
 
+async def queued_events(url, queue):
+    """Events in the queue's messages (the broker publishes what waits together)."""
+    bodies = await rabbit.raw_messages(url, queue, 10_000, timeout=1)
+    return sum(len(events_of(b)[0]) for b in bodies)
+
+
 def totals(store):
     day = store.day()
     return day["turns"], day["fallbacks"], day["handoffs"], day["matters"]
@@ -104,7 +110,7 @@ async def test_events_published_while_the_consumer_is_down_are_counted_when_it_s
     url, queue, exchange = stream
     events = conversation("rest:a", TURN, TURN, MISS)
     await publish(url, queue, exchange, events)  # nobody consumes: the durable queue keeps them
-    assert await queue_depth(url, queue) == len(events)
+    assert await queued_events(url, queue) == len(events)
     store = StatsStore.open(f"sqlite:///{tmp_path / 'stats.db'}")
     consumer = StatsConsumer(url, store, queue=queue, exchange=exchange)
     await consumer.start()
@@ -127,7 +133,7 @@ CRASHING_CONSUMER = textwrap.dedent("""
             await super()._work()
 
         async def _handle(self, batch):
-            await self._commit([module._event_of(m.body) for m in batch])
+            await self._commit([e for m in batch for e in module.events_of(m.body)[0]])
             os._exit(9)  # killed after the commit, before any acknowledgement
 
     async def main():
@@ -153,7 +159,7 @@ async def test_a_consumer_killed_before_its_ack_counts_each_event_once(stream, t
     store = StatsStore.open(db)
     assert totals(store) == (3, 1, 1, {"SH-P-009": 3})  # committed …
     await until(lambda: True)
-    assert await queue_depth(url, queue) == len(events)  # … but not acknowledged
+    assert await queued_events(url, queue) == len(events)  # … but not acknowledged
     consumer = StatsConsumer(url, store, queue=queue, exchange=exchange)
     await consumer.start()  # the restart: every event comes again
     try:
