@@ -78,14 +78,21 @@ misses_table = sa.Table(
     sa.UniqueConstraint("event_id", "kind", name="uq_review_misses_event_kind"),
 )
 
-counts_table = sa.Table(
-    "review_counts",
-    metadata,
-    sa.Column("day", sa.String(10), primary_key=True),
-    sa.Column("model_id", sa.String(64), primary_key=True),
-    sa.Column("matter_code", sa.String(64), primary_key=True),
-    *(sa.Column(name, sa.Integer, nullable=False, default=0) for name in COUNTERS),
-)
+def day_counts_table(name: str, meta: sa.MetaData, counters: Sequence[str]) -> sa.Table:
+    """A day's counters per model and matter: the capture here and the event stream's
+    consumer (bot/stats/store.py) keep their counts in tables of this one shape, so the
+    desk reads either through `measures_of`."""
+    return sa.Table(
+        name,
+        meta,
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("model_id", sa.String(64), primary_key=True),
+        sa.Column("matter_code", sa.String(64), primary_key=True),
+        *(sa.Column(counter, sa.Integer, nullable=False, default=0) for counter in counters),
+    )
+
+
+counts_table = day_counts_table("review_counts", metadata, COUNTERS)
 
 cursor_table = sa.Table(
     "review_cursor",

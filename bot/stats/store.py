@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.db import create_tables, engine_for
 from bot.handoff.records import local_day
-from bot.review.store import ReviewStore, measures_of
+from bot.review.store import ReviewStore, day_counts_table, measures_of
 from bot.stats.turns import COUNTERS, ConversationState, Counters
 
 logger = logging.getLogger(__name__)
@@ -45,14 +45,7 @@ IDLE_SECONDS = 7 * 86400
 
 metadata = sa.MetaData()
 
-counts_table = sa.Table(
-    "stats_counts",
-    metadata,
-    sa.Column("day", sa.String(10), primary_key=True),
-    sa.Column("model_id", sa.String(64), primary_key=True),
-    sa.Column("matter_code", sa.String(64), primary_key=True),
-    *(sa.Column(name, sa.Integer, nullable=False, default=0) for name in COUNTERS),
-)
+counts_table = day_counts_table("stats_counts", metadata, COUNTERS)
 
 seen_table = sa.Table(
     "stats_seen",

@@ -214,9 +214,7 @@ async def test_no_event_is_lost_while_rabbitmq_restarts(stream):
     publishing = asyncio.create_task(publish_steadily())
     try:
         await asyncio.sleep(0.3)
-        await asyncio.to_thread(rabbit.rabbitmqctl, "stop_app")
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(rabbit.rabbitmqctl, "start_app")
+        await rabbit.restart_briefly()
         await publishing
         assert await broker.flush(15), f"{len(broker._pending)} events still wait"
         assert broker.publish_failures > 0  # the restart did interrupt publishing

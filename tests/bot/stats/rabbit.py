@@ -82,3 +82,10 @@ def local_rabbitmqctl() -> bool:
 
 def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+async def restart_briefly() -> None:
+    """This machine's RabbitMQ stopped and started again, half a second apart."""
+    await asyncio.to_thread(rabbitmqctl, "stop_app")
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(rabbitmqctl, "start_app")

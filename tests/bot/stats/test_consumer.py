@@ -215,9 +215,7 @@ async def test_rabbitmq_restarting_loses_no_statistics(stream, tmp_path):
     publishing = asyncio.create_task(publish_steadily())
     try:
         await asyncio.sleep(0.2)
-        await asyncio.to_thread(rabbit.rabbitmqctl, "stop_app")
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(rabbit.rabbitmqctl, "start_app")
+        await rabbit.restart_briefly()
         await publishing
         assert await b.flush(15)
         assert b.publish_failures > 0  # the restart did interrupt the stream
