@@ -270,13 +270,7 @@ def combine_cpu(phases: Sequence[Dict]) -> Optional[Dict]:
     for p in phases:
         kinds += [k for k in p["cpu_seconds"] if k not in kinds]
     seconds = {k: sum(p["cpu_seconds"].get(k, 0.0) for p in phases) for k in kinds}
-    return {
-        "turns": turns,
-        "wall_seconds": round(wall, 2),
-        "cpu_seconds": {k: round(v, 3) for k, v in seconds.items()},
-        "cpu_s_per_turn": {k: (v / turns if turns else None) for k, v in seconds.items()},
-        "cores_busy": {k: (v / wall if wall > 0 else None) for k, v in seconds.items()},
-    }
+    return cpu.rates(seconds, turns, wall)
 
 
 def overhead(pairs: Sequence[Tuple[Optional[float], Optional[float]]]) -> Dict:

@@ -104,12 +104,20 @@ def phase(before: Snapshot, after: Snapshot, turns: int, hz: float = HZ) -> Dict
     if before.machine and after.machine:
         seconds[MACHINE] = (after.machine["busy"] - before.machine["busy"]) / hz
     return {
+        **rates(seconds, turns, wall),
+        "processes": {k: len(v) for k, v in after.pids.items()},
+    }
+
+
+def rates(seconds: Mapping[str, float], turns: int, wall: float) -> Dict:
+    """CPU seconds of each kind over `wall` seconds and `turns` turns: per turn, and as
+    cores busy on average."""
+    return {
         "turns": turns,
         "wall_seconds": round(wall, 2),
         "cpu_seconds": {k: round(v, 3) for k, v in seconds.items()},
         "cpu_s_per_turn": {k: (v / turns if turns else None) for k, v in seconds.items()},
         "cores_busy": {k: (v / wall if wall > 0 else None) for k, v in seconds.items()},
-        "processes": {k: len(v) for k, v in after.pids.items()},
     }
 
 
