@@ -16,6 +16,7 @@ from bot.stats.consumer import events_of
 from rasa_ext import endpoints
 from rasa_ext.event_broker import MaskedPikaEventBroker, batch_body, stream_copy
 from tests.bot.stats import rabbit
+from tests.bot.stats.rabbit import stream  # noqa: F401 (fixture)
 
 ID_NUMBER = "310101199001011234"
 PHONE = "13812341234"
@@ -125,14 +126,6 @@ async def test_a_full_buffer_drops_the_oldest_not_the_turn():
 
 
 # -- on RabbitMQ ----------------------------------------------------------------------
-
-
-@pytest.fixture
-async def stream():
-    url = rabbit.require_rabbitmq()
-    queue, exchange = rabbit.names()
-    yield url, queue, exchange
-    await rabbit.delete(url, queue, exchange)
 
 
 def make_broker(url, queue, exchange, **kwargs):

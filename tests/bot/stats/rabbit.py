@@ -89,3 +89,12 @@ async def restart_briefly() -> None:
     await asyncio.to_thread(rabbitmqctl, "stop_app")
     await asyncio.sleep(0.5)
     await asyncio.to_thread(rabbitmqctl, "start_app")
+
+
+@pytest.fixture
+async def stream():
+    """(url, queue, exchange) of this test; the queue and exchange deleted afterwards."""
+    url = require_rabbitmq()
+    queue, exchange = names()
+    yield url, queue, exchange
+    await delete(url, queue, exchange)

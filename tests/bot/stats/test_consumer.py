@@ -19,6 +19,7 @@ from bot.stats.store import StatsStore
 from rasa_ext.event_broker import MaskedPikaEventBroker
 from tests.bot.review.events import action, answered, bot, slot
 from tests.bot.stats import rabbit
+from tests.bot.stats.rabbit import stream  # noqa: F401 (fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -32,15 +33,6 @@ def conversation(sender, *turns):
     now = time.time()
     events = [e for turn in turns for e in turn]
     return [{"sender_id": sender, **e, "timestamp": now + i * 0.001} for i, e in enumerate(events)]
-
-
-@pytest.fixture
-async def stream():
-    """(url, queue, exchange) of this test; the queue and exchange deleted afterwards."""
-    url = rabbit.require_rabbitmq()
-    queue, exchange = rabbit.names()
-    yield url, queue, exchange
-    await rabbit.delete(url, queue, exchange)
 
 
 def broker(url, queue, exchange):
