@@ -131,8 +131,33 @@ def window_start(events: List[Event], window_turns: int) -> Optional[int]:
     return listens[-window_turns]
 
 
+class _LockedMetadata:
+    """Rasa's table metadata whose `create_all` holds bot.db's schema lock. Rasa's
+    SQLTrackerStore creates its `events` table itself, unlocked, and catches only
+    OperationalError and ProgrammingError: two instances starting at once on a fresh
+    PostgreSQL database raced, the loser's UniqueViolation (IntegrityError) escaped, and
+    Rasa silently went on with an in-memory tracker store (seen in CI, make run-cluster)."""
+
+    def __init__(self, metadata: sa.MetaData) -> None:
+        self._metadata = metadata
+
+    def create_all(self, engine: sa.engine.Engine, **kwargs: Any) -> None:
+        create_tables(self._metadata, engine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._metadata, name)
+
+
+class _LockedBase:
+    """What SQLTrackerStore.__init__ reads as `self.Base` (only for `.metadata`)."""
+
+    metadata = _LockedMetadata(SQLTrackerStore.Base.metadata)
+
+
 class WindowedSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with bounded per-message work (see module docstring)."""
+
+    Base = _LockedBase  # type: ignore[assignment]  # Rasa's create_all, under the lock
 
     def __init__(self, domain: Optional[Domain] = None, window_turns: int = 5, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)

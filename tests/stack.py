@@ -232,11 +232,19 @@ def start_assistant(var: Path, env: dict, ready: Callable[[], bool],
 
 
 def stop_assistant(process: subprocess.Popen) -> None:
-    """Ctrl-C to the whole group, as a terminal would; SIGKILL after 30 s."""
+    """Ctrl-C to the whole group, as a terminal would; then SIGKILL to what is left of it
+    (at once when the run ended, after 30 s when it did not)."""
     try:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    # Whatever of the group outlived the run: a Rasa that the cluster's supervisor had
+    # started again was once left running (background jobs ignore SIGINT) and held its
+    # port into the next CI run, whose cluster then could not start that instance.
+    try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
