@@ -340,8 +340,7 @@ def compare(runs: Dict[str, Dict], cores: Optional[int]) -> Dict:
         lat = open_.get("latency") or {}
         mem = run.get("memory") or {}
         rasa_rss = [m.get("total_rss_mb") for m in mem.get("rasa", []) if m.get("found")]
-        action_rss = [m.get("total_rss_mb") for m in
-                      (run.get("memory") or {}).get("actions", []) if m.get("found")]
+        action_rss = [m.get("total_rss_mb") for m in mem.get("actions", []) if m.get("found")]
         per[n] = {
             "capacity_nginx": through.get("per_second"),
             "capacity_direct": direct.get("per_second"),
@@ -506,13 +505,17 @@ BUFFERED_GAUGE = "govbot_event_stream_buffered"
 
 
 def gauge_value(metrics_text: str, name: str) -> Optional[float]:
-    """The value of an unlabelled gauge in Prometheus' text format."""
-    for line in metrics_text.splitlines():
-        if line.startswith(name + " "):
-            try:
-                return float(line.split()[1])
-            except (IndexError, ValueError):
-                return None
+    """The value of an unlabelled gauge in Prometheus' text format (prometheus-client's
+    parser)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        for family in text_string_to_metric_families(metrics_text):
+            for sample in family.samples:
+                if sample.name == name and not sample.labels:
+                    return float(sample.value)
+    except ValueError:  # not the text format
+        return None
     return None
 
 

@@ -220,9 +220,12 @@ class MaskedPikaEventBroker(PikaEventBroker):
             logger.exception("event stream: an event could not be serialised; dropped")
             return
         if len(self._pending) >= self.max_buffered:
-            if len(self._pending) > self._in_flight:  # the oldest not being published
-                del self._pending[self._in_flight]
             _dropped.inc()
+            if len(self._pending) <= self._in_flight:  # all of them in one publication
+                logger.error("event stream: %d events wait for RabbitMQ; this one was dropped",
+                             self.max_buffered)
+                return
+            del self._pending[self._in_flight]  # the oldest not being published
             logger.error("event stream: %d events wait for RabbitMQ; the oldest was dropped",
                          self.max_buffered)
         self._pending.append(body)

@@ -133,10 +133,9 @@ def window_start(events: List[Event], window_turns: int) -> Optional[int]:
 
 class _LockedMetadata:
     """Rasa's table metadata whose `create_all` holds bot.db's schema lock. Rasa's
-    SQLTrackerStore creates its `events` table itself, unlocked, and catches only
-    OperationalError and ProgrammingError: two instances starting at once on a fresh
-    PostgreSQL database raced, the loser's UniqueViolation (IntegrityError) escaped, and
-    Rasa silently went on with an in-memory tracker store (seen in CI, make run-cluster)."""
+    SQLTrackerStore creates its `events` table itself, unlocked: two instances starting at
+    once on a fresh PostgreSQL database raced there (seen in CI), and the loser logged a
+    UniqueViolation and waited 5 s before trying again."""
 
     def __init__(self, metadata: sa.MetaData) -> None:
         self._metadata = metadata

@@ -45,9 +45,14 @@ def robust_url(url: str, reconnect_interval: float) -> str:
 async def delete_stream(url: str, name: str) -> None:
     """Deletes the stream's queue and exchange (a test's or a bench run's own stream,
     never the deployment's: what the queue holds is lost)."""
+    exchange, queue = stream_names(name)
+    await delete_queue_and_exchange(url, queue, exchange)
+
+
+async def delete_queue_and_exchange(url: str, queue: str, exchange: str) -> None:
+    """Deletes a queue and an exchange (nothing happens to either when it is missing)."""
     import aio_pika
 
-    exchange, queue = stream_names(name)
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()

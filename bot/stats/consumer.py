@@ -211,7 +211,8 @@ def events_of(body: bytes) -> Tuple[List[Dict[str, Any]], int]:
         return [], 1
     parts = parsed if isinstance(parsed, list) else [parsed]
     events = [p for p in parts if isinstance(p, dict) and p.get("event")]
-    return events, len(parts) - len(events) if parts else 1
+    rejected = (len(parts) - len(events)) if parts else 1  # an empty array is no event
+    return events, rejected
 
 
 def health_app(consumer: StatsConsumer, token: Optional[str] = None) -> web.Application:

@@ -267,3 +267,13 @@ async def test_a_full_buffer_keeps_the_events_being_published():
 async def _until(condition):
     while not condition():
         await asyncio.sleep(0.05)
+
+
+async def test_a_full_buffer_being_published_whole_drops_the_new_event_and_keeps_its_bound():
+    broker = MaskedPikaEventBroker(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F",
+                                   queues=["q"], exchange_name="x", max_buffered=2)
+    for i in range(2):
+        broker.publish({**personal_event(), "timestamp": float(i)})
+    broker._in_flight = 2  # both in the publication awaiting its confirmation
+    broker.publish({**personal_event(), "timestamp": 2.0})
+    assert [json.loads(b)["timestamp"] for b in broker._pending] == [0.0, 1.0]

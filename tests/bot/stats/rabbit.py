@@ -41,13 +41,9 @@ def names() -> tuple:
 
 
 async def delete(url: str, queue: str, exchange: str) -> None:
-    import aio_pika
+    from bot.stats import delete_queue_and_exchange
 
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(queue)
-        await channel.exchange_delete(exchange)
+    await delete_queue_and_exchange(url, queue, exchange)
 
 
 async def raw_messages(url: str, queue: str, count: int, timeout: float = 5.0) -> list:
